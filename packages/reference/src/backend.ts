@@ -1,0 +1,111 @@
+/**
+ * The Backend contract: implemented alike by the float64 reference, the CUDA addon and the WGSL host.
+ * The harness talks to every backend through these types only and never asks which one it has.
+ *
+ * Life cycle: backend.open(problem, variant) allocates device state for one problem size and returns a Session;
+ * a Session keeps its tensors on the device between calls, so inputs are written once and stages run, are timed and
+ * are read back as often as the caller likes.
+ */
+import type { Problem, TensorName } from './problem.js';
+
+export type FloatArray = Float32Array | Float64Array;
+
+/** naive: scores in global memory (O(N²) extra). tiled: tiles on chip (O(N)). exact: the float64 reference. */
+export type Variant = 'naive' | 'tiled' | 'exact';
+
+/** The three stages of the algorithm (../shared/notes/algorithm.md). 'backward' includes the D = rowsum(dO∘O) pre-pass. */
+export type KernelStage = 'lse' | 'forward' | 'backward';
+
+/** What a user asks for: 'fwd' = lse then forward; 'bwd' = lse, forward, then backward. */
+export type Pipeline = 'lse' | 'fwd' | 'bwd';
+export const PIPELINE_STAGES: Readonly<Record<Pipeline, readonly KernelStage[]>> = {
+  lse: ['lse'],
+  fwd: ['lse', 'forward'],
+  bwd: ['lse', 'forward', 'backward'],
+};
+
+export type InputName = Extract<TensorName, 'q' | 'k' | 'v' | 'dO' | 'lse' | 'o'>;
+export type OutputName = Extract<TensorName, 'lse' | 'o' | 'dq' | 'dk' | 'dv'>;
+/** Outputs each stage writes (and so reads back and checks). */
+export const STAGE_OUTPUTS: Readonly<Record<KernelStage, readonly OutputName[]>> = {
+  lse: ['lse'],
+  forward: ['o'],
+  backward: ['dq', 'dk', 'dv'],
+};
+
+export type TimerSource = 'gpu-timer' | 'wall';
+
+export interface BackendInfo {
+  backend: string;
+  /** the package version, or the addon's build id */
+  version: string;
+  /** device or adapter name, e.g. "NVIDIA H100 80GB HBM3" or "llvmpipe (LLVM 19.1.7, 256 bits)" */
+  device: string;
+  driver?: string;
+  dtype: 'float32' | 'float64';
+  timer: TimerSource;
+  /** anything else worth recording (limits, features, compute capability) */
+  details?: Record<string, unknown>;
+}
+
+export interface Limits {
+  /** largest head dim d (and dv) this variant takes */
+  maxD: number;
+  causal: boolean;
+  /** largest single device buffer the backend can allocate, in bytes */
+  maxBufferBytes: number;
+}
+
+export interface TimeOptions {
+  /** runs discarded before timing */
+  warmup: number;
+  /** timed runs */
+  samples: number;
+}
+
+export interface StageTimings {
+  source: TimerSource;
+  /** one entry per timed run of all requested stages back to back, in milliseconds */
+  totalMs: number[];
+  /** the same runs split per stage, when the backend can (GPU timestamps around each stage) */
+  perStageMs: Partial<Record<KernelStage, number[]>>;
+}
+
+export interface Session {
+  readonly problem: Problem;
+  readonly variant: Variant;
+  /** bytes of device memory this session allocated: inputs, outputs and scratch (naive's score matrices) */
+  readonly deviceBytes: number;
+  /** Copy tensors to the device. q, k, v (and dO before backward); lse and o may be written to run a later stage alone. */
+  write(tensors: Partial<Record<InputName, FloatArray>>): Promise<void>;
+  /** Fill every output (lse, o, dq, dk, dv) with NaN, so an element a kernel forgets to write is caught. */
+  poison(): Promise<void>;
+  /** Run stages in order on the device-resident tensors; resolves when the device is done. */
+  run(stages: readonly KernelStage[]): Promise<void>;
+  /** Copy outputs back: Float32Array from GPU backends, Float64Array from the reference. */
+  read<N extends OutputName>(names: readonly N[]): Promise<Record<N, FloatArray>>;
+  /** Run `stages` back to back warmup + samples times; time each timed run with the device's own clock where it has one. */
+  time(stages: readonly KernelStage[], options: TimeOptions): Promise<StageTimings>;
+  /** Free device memory. The session is unusable afterwards. */
+  dispose(): Promise<void>;
+}
+
+export interface Backend {
+  /** 'reference', 'cuda', 'wgsl' */
+  readonly name: string;
+  readonly variants: readonly Variant[];
+  /** null when usable here; otherwise one line saying why not ("no CUDA device found", "CUDA backend not built: nvcc not found"). */
+  availability(): Promise<string | null>;
+  info(): Promise<BackendInfo>;
+  limits(variant: Variant): Limits;
+  /** Why this problem cannot run on this variant (d over the limit, buffers too large), or null. Allocates nothing. */
+  check(problem: Problem, variant: Variant): string | null;
+  open(problem: Problem, variant: Variant): Promise<Session>;
+  /** Release the device. */
+  close(): Promise<void>;
+}
+
+/** A problem a backend refuses (limits, memory, missing device): the CLI turns it into exit code 2 and one line. */
+export class BackendError extends Error {
+  override readonly name = 'BackendError';
+}
