@@ -1,0 +1,46 @@
+// attention.h — the C++ interface between the kernel files (kernels/*.cu) and the Node binding (src/binding/*.cpp).
+//
+// Layout (row-major, float32): Q [bh, nq, d], K [bh, nk, d], V [bh, nk, dv], dO and O [bh, nq, dv], lse and
+// delta [bh, nq]. Causal is bottom-right aligned: query i sees key j iff j <= i + (nk - nq); a row that sees no key
+// has lse = -inf, O = 0, dQ = 0. Contract in full: ../../shared/notes/algorithm.md (and packages/reference).
+//
+// Every launcher enqueues its kernels on `stream`, checks the launch, and returns the first CUDA error (never
+// exits, never synchronizes). Scratch memory is the caller's: ask the *_scratch_bytes function first.
+#pragma once
+#include <cstddef>
+#include <cuda_runtime.h>
+
+struct AttnProblem {
+  int bh, nq, nk, d, dv;
+  float scale;
+  bool causal;
+};
+
+struct AttnTensors {
+  const float *q, *k, *v, *dO;  // inputs (dO only for backward)
+  float *lse;                   // stage 1 output, read by stages 2 and 3
+  float *o;                     // stage 2 output, read by stage 3 (for delta)
+  float *dq, *dk, *dv;          // stage 3 outputs
+  float *delta;                 // [bh, nq] stage 3 pre-pass: delta_i = dO_i . O_i
+  void *scratch;                // variant-specific workspace (naive: score matrices), scratchBytes long
+  size_t scratchBytes;
+};
+
+// ---- naive: scores (and P, dS in backward) live in global memory; any d ----------------------------------------
+size_t attn_naive_scratch_bytes(const AttnProblem &p);  // may be huge: the binding reports it in OOM errors
+cudaError_t attn_lse_naive(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
+cudaError_t attn_forward_naive(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
+cudaError_t attn_backward_naive(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
+
+// ---- tiled: Q/K/V tiles in shared memory, scores never leave the chip; d, dv <= attn_tiled_max_d() -------------
+int attn_tiled_max_d();
+size_t attn_tiled_scratch_bytes(const AttnProblem &p);  // O(bh * n) at most
+cudaError_t attn_lse_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
+cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
+cudaError_t attn_backward_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
+
+// ---- shared by both variants ------------------------------------------------------------------------------------
+// delta_i = sum_c dO_ic * O_ic, one warp per row (the backward pre-pass).
+cudaError_t attn_backward_delta(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
+// Fill n floats with the poison bit pattern 0x7fdead00 (see packages/reference/src/poison.ts).
+cudaError_t attn_poison(float *x, size_t n, cudaStream_t stream);
