@@ -1,0 +1,48 @@
+// backward_tiled.cu — stage 3 (dQ, dK, dV reusing lse) of the tiled CUDA attention: launcher and dispatch.
+//
+// Order on the stream: attn_backward_delta (delta_i = dO_i . O_i, backward_delta.cu), then the dK/dV pass over key
+// tiles, then the dQ pass over query tiles. Deterministic: no atomics, every output element has one writer.
+// Kernels (numbered, llm.c style):
+//   version 1 (backward_dkdv_tiled_kernel1, backward_dq_tiled_kernel1, tiled/backward_kernel.cuh): SIMT fp32,
+//     register micro-tiles, P and dS recomputed per tile and parked in shared memory.
+// Head dims are bucketed to 32/64/128/256 (tiled/traits.cuh); d, dv <= 256.
+// Compile alone: nvcc -std=c++17 -O3 -gencode arch=compute_90,code=sm_90 -Xptxas -v -c backward_tiled.cu
+#include "attention.h"
+#include "tiled/backward_kernel.cuh"
+
+namespace attn_tiled {
+
+template <int D>
+static cudaError_t backward_tiled1(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
+  unsigned gridKV, gridQ;
+  if (!tile_grid(p.bh, ceil_div(p.nk, BwdKVTraits<D>::BK), &gridKV)) return cudaErrorInvalidConfiguration;
+  if (!tile_grid(p.bh, ceil_div(p.nq, BwdQTraits<D>::BQ), &gridQ)) return cudaErrorInvalidConfiguration;
+  cudaError_t e = allow_smem(backward_dkdv_tiled_kernel1<D>, BwdKVSmem<D>::bytes);
+  if (e != cudaSuccess) return e;
+  e = allow_smem(backward_dq_tiled_kernel1<D>, BwdQSmem<D>::bytes);
+  if (e != cudaSuccess) return e;
+
+  e = attn_backward_delta(p, t, stream);
+  if (e != cudaSuccess) return e;
+  backward_dkdv_tiled_kernel1<D><<<gridKV, kThreads, BwdKVSmem<D>::bytes, stream>>>(
+      p, t.q, t.k, t.v, t.dO, t.lse, t.delta, t.dk, t.dv);
+  e = cudaGetLastError();
+  if (e != cudaSuccess) return e;
+  backward_dq_tiled_kernel1<D><<<gridQ, kThreads, BwdQSmem<D>::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse,
+                                                                                t.delta, t.dq);
+  return cudaGetLastError();
+}
+
+}  // namespace attn_tiled
+
+cudaError_t attn_backward_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
+  using namespace attn_tiled;
+  const cudaError_t bad = check_problem(p);
+  if (bad != cudaSuccess) return bad;
+  switch (head_bucket(p)) {
+    case 32: return backward_tiled1<32>(p, t, stream);
+    case 64: return backward_tiled1<64>(p, t, stream);
+    case 128: return backward_tiled1<128>(p, t, stream);
+    default: return backward_tiled1<256>(p, t, stream);
+  }
+}

@@ -1,0 +1,35 @@
+// forward_tiled.cu — stage 2 (O given lse) of the tiled CUDA attention: launcher and per-head-dim dispatch.
+//
+// Kernels (numbered, llm.c style; the launcher picks one):
+//   version 1 (forward_tiled_kernel1, tiled/forward_kernel.cuh): SIMT fp32, Q tile + lse in shared memory, K/V tiles
+//     streamed, P = exp(S - lse) parked in shared memory, O accumulated in register micro-tiles. No running max.
+// Head dims are bucketed to 32/64/128/256 (tiled/traits.cuh); d, dv <= 256.
+// Compile alone: nvcc -std=c++17 -O3 -gencode arch=compute_90,code=sm_90 -Xptxas -v -c forward_tiled.cu
+#include "attention.h"
+#include "tiled/forward_kernel.cuh"
+
+namespace attn_tiled {
+
+template <int D>
+static cudaError_t forward_tiled1(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
+  unsigned grid;
+  if (!tile_grid(p.bh, ceil_div(p.nq, FwdTraits<D>::BQ), &grid)) return cudaErrorInvalidConfiguration;
+  const cudaError_t e = allow_smem(forward_tiled_kernel1<D>, FwdSmem<D>::bytes);
+  if (e != cudaSuccess) return e;
+  forward_tiled_kernel1<D><<<grid, kThreads, FwdSmem<D>::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
+  return cudaGetLastError();
+}
+
+}  // namespace attn_tiled
+
+cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
+  using namespace attn_tiled;
+  const cudaError_t bad = check_problem(p);
+  if (bad != cudaSuccess) return bad;
+  switch (head_bucket(p)) {
+    case 32: return forward_tiled1<32>(p, t, stream);
+    case 64: return forward_tiled1<64>(p, t, stream);
+    case 128: return forward_tiled1<128>(p, t, stream);
+    default: return forward_tiled1<256>(p, t, stream);
+  }
+}

@@ -1,0 +1,76 @@
+// tiled/lse_kernel.cuh — stage 1, version 1: lse_i = log sum_j exp(scale * q_i . k_j), SIMT fp32.
+//
+// Tiling: one block (256 threads) per (bh, BQ query rows); Q tile stays in shared memory, key tiles of BK rows
+// stream through it. Each thread computes a TM x TN slice of the BQ x BK score tile in registers (Frag), then the
+// TC lanes sharing a row reduce it: running (m, l) with l scaled by exp(m_old - m_new), i.e. the pairwise
+// logaddexp of algorithm.md applied tile by tile. Rows that see no key keep m = -inf and get lse = -inf exactly
+// (every exp argument is made finite first, so no -inf - -inf). Causal: key tiles past the last key the tile's
+// last row sees are never loaded. Limits: d <= D (bucket), any nq, nk >= 1.
+#pragma once
+#include "common.cuh"
+#include "traits.cuh"
+
+namespace attn_tiled {
+
+template <int D>
+__global__ void __launch_bounds__(kThreads) lse_tiled_kernel1(AttnProblem p, const float *__restrict__ q,
+                                                              const float *__restrict__ k, float *__restrict__ lse) {
+  using T = FwdTraits<D>;
+  constexpr int BQ = T::BQ, BK = T::BK, LD = padded(D);
+  using SF = Frag<BQ, BK>;
+  extern __shared__ float smem[];
+  float *sQ = smem;
+  float *sK = sQ + BQ * LD;
+
+  const int nTiles = ceil_div(p.nq, BQ);
+  const int b = blockIdx.x % p.bh;
+  const int q0 = (nTiles - 1 - (int)(blockIdx.x / p.bh)) * BQ;  // heavy (late, causal) tiles first
+  q += (size_t)b * p.nq * p.d;
+  k += (size_t)b * p.nk * p.d;
+
+  load_tile<BQ, D>(sQ, LD, q, q0, p.nq, p.d);
+  const int kEnd = key_end(p, min(q0 + BQ, p.nq));
+
+  float m[SF::TM], l[SF::TM];
+#pragma unroll
+  for (int i = 0; i < SF::TM; ++i) {
+    m[i] = -INFINITY;
+    l[i] = 0.f;
+  }
+
+  for (int k0 = 0; k0 < kEnd; k0 += BK) {
+    __syncthreads();  // sQ written (first pass) / last tile's sK reads done
+    load_tile<BK, D>(sK, LD, k, k0, p.nk, p.d);
+    __syncthreads();
+    float s[SF::TM][SF::TN];
+    frag_zero<SF>(s);
+    frag_mma_nk<SF, D>(s, sQ, LD, sK, LD);
+#pragma unroll
+    for (int i = 0; i < SF::TM; ++i) {
+      const int qi = q0 + SF::row(i);
+      float tmax = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < SF::TN; ++j) {
+        s[i][j] = visible(p, qi, k0 + SF::col(j)) ? s[i][j] * p.scale : -INFINITY;
+        tmax = fmaxf(tmax, s[i][j]);
+      }
+      const float mNew = fmaxf(m[i], group_max<SF::TC>(tmax));
+      const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: exp(-inf - 0) = 0, never NaN
+      float tsum = 0.f;
+#pragma unroll
+      for (int j = 0; j < SF::TN; ++j) tsum += expf(s[i][j] - mRef);
+      l[i] = l[i] * expf(m[i] - mRef) + group_sum<SF::TC>(tsum);
+      m[i] = mNew;
+    }
+  }
+
+  if (threadIdx.x % SF::TC == 0) {
+#pragma unroll
+    for (int i = 0; i < SF::TM; ++i) {
+      const int qi = q0 + SF::row(i);
+      if (qi < p.nq) lse[(size_t)b * p.nq + qi] = m[i] == -INFINITY ? -INFINITY : m[i] + logf(l[i]);
+    }
+  }
+}
+
+}  // namespace attn_tiled
