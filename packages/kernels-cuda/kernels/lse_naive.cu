@@ -1,0 +1,53 @@
+// lse_naive.cu — stage 1, naive: lse_i = log sum_j exp(S_ij) with S = scale Q K^T materialised in global memory.
+//
+// version 1 (this file): two kernels.
+//   1. pair_dot (naive_pair_dot.cu) writes S [bh, nq, nk] into scratch, -inf where masked.
+//   2. row_lse_kernel: one warp per query row reads its visible scores twice (max, then sum of exp(s - max)),
+//      lanes striding along the row (coalesced). lse = max + log(sum), or -inf when the row sees no key.
+// The two-pass max/sum is the same safe logaddexp as the tiled version's running merge, done over the whole row.
+// Limits: any d; scratch is bh * nq * nk floats (attn_naive_scratch_bytes); warps loop over rows (1-D grid).
+#include <cmath>
+#include "common.cuh"
+#include "naive.h"
+
+namespace attn {
+namespace {
+
+constexpr unsigned kBlock = 256;  // 8 warps, 8 rows in flight per block
+
+__global__ void row_lse_kernel(const AttnProblem p, const float *__restrict__ s, float *__restrict__ lse) {
+  const int lane = threadIdx.x % kWarp;
+  const size_t rows = static_cast<size_t>(p.bh) * p.nq;
+  const size_t warps = static_cast<size_t>(gridDim.x) * (blockDim.x / kWarp);
+  for (size_t r = (static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp; r < rows; r += warps) {
+    const int visible = visible_keys(p, static_cast<int>(r % p.nq));
+    const float *row = s + r * p.nk;
+    float m = -INFINITY;
+    for (int j = lane; j < visible; j += kWarp) m = fmaxf(m, row[j]);
+    m = warp_max(m);
+    float sum = 0.0f;
+    if (m != -INFINITY) {
+      for (int j = lane; j < visible; j += kWarp) sum += expf(row[j] - m);
+    }
+    sum = warp_sum(sum);
+    if (lane == 0) lse[r] = m == -INFINITY ? -INFINITY : m + logf(sum);
+  }
+}
+
+}  // namespace
+}  // namespace attn
+
+size_t attn_naive_scratch_bytes(const AttnProblem &p) {
+  return static_cast<size_t>(p.bh) * static_cast<size_t>(p.nq) * static_cast<size_t>(p.nk) * sizeof(float);
+}
+
+cudaError_t attn_lse_naive(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
+  using namespace attn;
+  if (t.scratchBytes < attn_naive_scratch_bytes(p)) return cudaErrorInvalidValue;
+  float *s = static_cast<float *>(t.scratch);
+  ATTN_TRY(pair_dot(PairOut::kScores, p, t.q, t.k, p.d, nullptr, s, stream));
+  const size_t rows = static_cast<size_t>(p.bh) * p.nq;
+  row_lse_kernel<<<blocks_for(rows * kWarp, kBlock), kBlock, 0, stream>>>(p, s, t.lse);
+  ATTN_TRY_LAUNCH();
+  return cudaSuccess;
+}

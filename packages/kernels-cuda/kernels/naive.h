@@ -1,0 +1,27 @@
+// naive.h — the building blocks the three naive stages share (kernels/naive_*.cu). Internal to this package: the
+// binding sees only attention.h.
+//
+// All of them work on one score-sized matrix in global memory, scratch [bh, nq, nk] (float32), which holds S, then P,
+// then dS as the stages need; attn_naive_scratch_bytes() is its size.
+#pragma once
+#include "attention.h"
+
+namespace attn {
+
+// What pair_dot writes into scratch at (b, i, j), from x = A_i . B_j (A rows are queries, B rows keys):
+enum class PairOut {
+  kScores,   // S = scale * x, -inf where masked                          (A = Q, B = K)
+  kProbs,    // P = exp(scale * x - lse_i), 0 where masked or lse_i = -inf  (A = Q, B = K, row = lse)
+  kDScores,  // in place over P: dS = P * (x - delta_i), 0 where masked      (A = dO, B = V, row = delta)
+};
+
+cudaError_t pair_dot(PairOut what, const AttnProblem &p, const float *a, const float *b, int len, const float *row,
+                     float *scratch, cudaStream_t stream);
+
+// out = alpha * scratch @ b       (out rows: queries; b [bh, nk, cols]), e.g. O = P V, dQ = scale dS K
+// out = alpha * scratch^T @ b     (out rows: keys;    b [bh, nq, cols]), e.g. dV = P^T dO, dK = scale dS^T Q
+// Causally invisible entries of scratch must already be 0 (pair_dot's kProbs / kDScores write them so).
+cudaError_t scratch_matmul(bool transposed, const AttnProblem &p, const float *scratch, const float *b, int cols,
+                           float alpha, float *out, cudaStream_t stream);
+
+}  // namespace attn

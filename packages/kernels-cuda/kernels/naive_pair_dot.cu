@@ -1,0 +1,91 @@
+// naive_pair_dot.cu — every (query i, key j) dot product of a stage, written to the score matrix in global memory.
+//
+// Used by all three naive stages: S = scale Q K^T (lse), P = exp(S - lse) (forward, backward), and
+// dS = P * (dO V^T - delta) in place over P (backward). See naive.h for the three outputs.
+//
+// Tiling: none on chip (this is the naive variant). Each thread owns a small register tile of kRows = 4 consecutive
+// query rows times one key j: it streams B_j (a K or V row) once and reuses each element for 4 rows, so the 4 rows of
+// A are broadcast loads (all lanes of a warp share them) and the key rows are read through L1.
+// Lanes run along j, so every write of the [bh, nq, nk] matrix is coalesced. 1-D grid, grid-stride loop, size_t
+// indices: any bh * nq * nk that fits in memory. Any head dim (the dot loops over len).
+// Causal: a tile whose rows all miss key j skips the dot; masked elements are still written (-inf or 0), so later
+// kernels may read the whole row.
+#include <cmath>
+#include "common.cuh"
+#include "naive.h"
+
+namespace attn {
+namespace {
+
+constexpr int kRows = 4;
+constexpr unsigned kBlock = 256;
+
+template <PairOut kWhat>
+__global__ void pair_dot_kernel(const AttnProblem p, const float *__restrict__ a, const float *__restrict__ b,
+                                int len, const float *__restrict__ row_term, float *__restrict__ out) {
+  const int groups = (p.nq + kRows - 1) / kRows;
+  const size_t total = static_cast<size_t>(p.bh) * groups * p.nk;
+  const size_t stride = static_cast<size_t>(gridDim.x) * blockDim.x;
+  for (size_t idx = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += stride) {
+    const int j = static_cast<int>(idx % p.nk);
+    const size_t bg = idx / p.nk;
+    const int i0 = static_cast<int>(bg % groups) * kRows;
+    const size_t bi = bg / groups;
+    const int rows = min(kRows, p.nq - i0);
+
+    // Rows past the end of Q repeat the last row (valid memory); their results are dropped below.
+    const float *arow[kRows];
+#pragma unroll
+    for (int r = 0; r < kRows; r++) arow[r] = a + (bi * p.nq + min(i0 + r, p.nq - 1)) * len;
+    const float *brow = b + (bi * p.nk + j) * len;
+
+    float acc[kRows] = {};
+    if (j < visible_keys(p, i0 + rows - 1)) {  // the last row of the tile sees the most keys
+      for (int c = 0; c < len; c++) {
+        const float bv = brow[c];
+#pragma unroll
+        for (int r = 0; r < kRows; r++) acc[r] = fmaf(arow[r][c], bv, acc[r]);
+      }
+    }
+
+    float *o = out + (bi * p.nq + i0) * p.nk + j;
+#pragma unroll
+    for (int r = 0; r < kRows; r++) {
+      if (r >= rows) break;
+      const int i = i0 + r;
+      const bool visible = j < visible_keys(p, i);
+      float *dst = o + static_cast<size_t>(r) * p.nk;
+      if (kWhat == PairOut::kScores) {
+        *dst = visible ? p.scale * acc[r] : -INFINITY;
+      } else if (kWhat == PairOut::kProbs) {
+        const float lse = row_term[bi * p.nq + i];
+        *dst = (visible && lse != -INFINITY) ? expf(p.scale * acc[r] - lse) : 0.0f;
+      } else {
+        *dst = visible ? *dst * (acc[r] - row_term[bi * p.nq + i]) : 0.0f;
+      }
+    }
+  }
+}
+
+template <PairOut kWhat>
+cudaError_t launch(const AttnProblem &p, const float *a, const float *b, int len, const float *row, float *scratch,
+                   cudaStream_t stream) {
+  const size_t total = static_cast<size_t>(p.bh) * ((p.nq + kRows - 1) / kRows) * p.nk;
+  pair_dot_kernel<kWhat><<<blocks_for(total, kBlock), kBlock, 0, stream>>>(p, a, b, len, row, scratch);
+  ATTN_TRY_LAUNCH();
+  return cudaSuccess;
+}
+
+}  // namespace
+
+cudaError_t pair_dot(PairOut what, const AttnProblem &p, const float *a, const float *b, int len, const float *row,
+                     float *scratch, cudaStream_t stream) {
+  switch (what) {
+    case PairOut::kScores: return launch<PairOut::kScores>(p, a, b, len, row, scratch, stream);
+    case PairOut::kProbs: return launch<PairOut::kProbs>(p, a, b, len, row, scratch, stream);
+    case PairOut::kDScores: return launch<PairOut::kDScores>(p, a, b, len, row, scratch, stream);
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace attn
