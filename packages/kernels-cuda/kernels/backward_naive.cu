@@ -1,7 +1,7 @@
 // backward_naive.cu — stage 3, naive: dV, dQ, dK through P and dS materialised in global memory.
 //
-// version 1 (this file): five kernels over one scratch matrix [bh, nq, nk], given lse (stage 1) and delta
-// (attn_backward_delta, which the caller runs first: delta_i = dO_i . O_i):
+// version 1 (this file): the delta pre-pass (attn_backward_delta: delta_i = dO_i . O_i, backward_delta.cu, as in the
+// tiled launcher), then five kernels over one scratch matrix [bh, nq, nk], given lse (stage 1):
 //   1. pair_dot kProbs:    scratch = P = exp(scale Q K^T - lse)          (0 where masked)
 //   2. scratch_matmul T:   dV = P^T dO                                   (output rows: keys)
 //   3. pair_dot kDScores:  scratch = dS = P * (dO V^T - delta), in place (dP is never stored on its own: each
@@ -17,6 +17,7 @@ cudaError_t attn_backward_naive(const AttnProblem &p, const AttnTensors &t, cuda
   using namespace attn;
   if (t.scratchBytes < attn_naive_scratch_bytes(p)) return cudaErrorInvalidValue;
   float *s = static_cast<float *>(t.scratch);
+  ATTN_TRY(attn_backward_delta(p, t, stream));
   ATTN_TRY(pair_dot(PairOut::kProbs, p, t.q, t.k, p.d, t.lse, s, stream));
   ATTN_TRY(scratch_matmul(true, p, s, t.dO, p.dv, 1.0f, t.dv, stream));
   ATTN_TRY(pair_dot(PairOut::kDScores, p, t.dO, t.v, p.dv, t.delta, s, stream));
