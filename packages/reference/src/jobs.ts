@@ -1,0 +1,110 @@
+/**
+ * A job: one stage of the reference over a list of rows, as plain data, so the same job runs in this thread or is
+ * posted to worker threads (typed arrays on SharedArrayBuffers are shared, not copied). Every row is computed by the
+ * functions of rows.ts alone, so the result of a row does not depend on which thread computed it.
+ *
+ * Per-row inputs and outputs are packed by position in `rows` (position p holds row rows[p]); with rows = null the
+ * job covers every row and position = flat row.
+ */
+import type { Problem } from './problem.js';
+import type { RowInputs } from './rows.js';
+import { dkdvRow, dqRow, forwardRow, logSumExp, scoreRow } from './rows.js';
+
+interface JobBase {
+  problem: Problem;
+  q: Float64Array;
+  k: Float64Array;
+  v: Float64Array;
+  /** flat query rows (key rows for 'dkdv'); null: all of them */
+  rows: Int32Array | null;
+}
+
+/** stage 1: lse of each row */
+export interface LseJob extends JobBase {
+  kind: 'lse';
+  lse: Float64Array;
+}
+/** stage 2 given lse (packed): O of each row */
+export interface ForwardJob extends JobBase {
+  kind: 'forward';
+  lse: Float64Array;
+  o: Float64Array;
+}
+/** stages 1 and 2 from one pass over each row's scores */
+export interface LseForwardJob extends JobBase {
+  kind: 'lseForward';
+  lse: Float64Array;
+  o: Float64Array;
+}
+/** stage 3, query side: dQ given lse and D of each row (packed) */
+export interface DqJob extends JobBase {
+  kind: 'dq';
+  dO: Float64Array;
+  lse: Float64Array;
+  delta: Float64Array;
+  dq: Float64Array;
+}
+/** stage 3, key side: dK, dV of each key row given lse and D of every query row (full, by flat query row) */
+export interface DkDvJob extends JobBase {
+  kind: 'dkdv';
+  dO: Float64Array;
+  queryLse: Float64Array;
+  queryDelta: Float64Array;
+  dk: Float64Array;
+  dv: Float64Array;
+}
+
+export type Job = LseJob | ForwardJob | LseForwardJob | DqJob | DkDvJob;
+
+/** Number of row positions a job covers. */
+export function jobPositions(job: Job): number {
+  if (job.rows) return job.rows.length;
+  const p = job.problem;
+  return p.bh * (job.kind === 'dkdv' ? p.nk : p.nq);
+}
+
+/** Multiply-adds a job costs, roughly: what decides whether threads pay off. */
+export function jobWork(job: Job): number {
+  const p = job.problem;
+  const perPair = job.kind === 'lse' ? p.d : job.kind === 'dq' || job.kind === 'dkdv' ? 2 * (p.d + p.dv) : p.d + p.dv;
+  const partners = job.kind === 'dkdv' ? p.nq : p.nk;
+  return jobPositions(job) * partners * perPair;
+}
+
+/** Compute positions [start, end) of a job. */
+export function runJobRange(job: Job, start: number, end: number): void {
+  const p = job.problem;
+  const x: RowInputs = { q: job.q, k: job.k, v: job.v };
+  const s = new Float64Array(p.nk);
+  const row = (pos: number): number => (job.rows ? job.rows[pos]! : pos);
+  switch (job.kind) {
+    case 'lse':
+      for (let pos = start; pos < end; pos++) job.lse[pos] = logSumExp(s, scoreRow(p, x, row(pos), s));
+      return;
+    case 'forward':
+      for (let pos = start; pos < end; pos++) {
+        const r = row(pos);
+        forwardRow(p, x, r, s, scoreRow(p, x, r, s), job.lse[pos]!, job.o, pos * p.dv);
+      }
+      return;
+    case 'lseForward':
+      for (let pos = start; pos < end; pos++) {
+        const r = row(pos);
+        const count = scoreRow(p, x, r, s);
+        const lse = logSumExp(s, count);
+        job.lse[pos] = lse;
+        forwardRow(p, x, r, s, count, lse, job.o, pos * p.dv);
+      }
+      return;
+    case 'dq':
+      for (let pos = start; pos < end; pos++) {
+        dqRow(p, x, job.dO, row(pos), job.lse[pos]!, job.delta[pos]!, s, job.dq, pos * p.d);
+      }
+      return;
+    case 'dkdv':
+      for (let pos = start; pos < end; pos++) {
+        dkdvRow(p, x, job.dO, row(pos), job.queryLse, job.queryDelta, job.dk, pos * p.d, job.dv, pos * p.dv);
+      }
+      return;
+  }
+}
