@@ -13,3 +13,4 @@ export * from './stages.js';
 export * from './sample-rows.js';
 export * from './reference-outputs.js';
 export * from './check.js';
+export * from './npy.js';
