@@ -14,3 +14,4 @@ export * from './sample-rows.js';
 export * from './reference-outputs.js';
 export * from './check.js';
 export * from './npy.js';
+export * from './reference-backend.js';
