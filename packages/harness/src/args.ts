@@ -1,0 +1,60 @@
+/**
+ * Flag parsing for the attn commands: node:util parseArgs in strict mode, with every mistake turned into one
+ * UsageError line that names the flag ("--stage must be one of lse, fwd, bwd; got 'fw'").
+ */
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { UsageError } from './usage-error.js';
+
+export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** The values of a strict parse of `argv` against `options`; no positionals unless `positionals` is true. */
+export function parseFlags<T extends FlagSpec>(argv: string[], options: T, positionals = false) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: positionals });
+  } catch (e) {
+    throw new UsageError(parseErrorLine(e));
+  }
+}
+
+/** parseArgs' messages are long and sometimes multi-line; keep the first sentence and hint at --help. */
+function parseErrorLine(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const first = message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, '');
+  return `${first} (see --help)`;
+}
+
+/** A flag that must be given. */
+export function required<T>(flag: string, value: T | undefined): T {
+  if (value === undefined) throw new UsageError(`missing --${flag} (see --help)`);
+  return value;
+}
+
+/** A flag value restricted to a fixed set. */
+export function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}; got '${value}'`);
+}
+
+/** A finite number ("0.125", "1e-3"); rejects "", "abc", "Infinity". */
+export function finiteNumber(flag: string, text: string): number {
+  const value = text.trim() === '' ? NaN : Number(text);
+  if (!Number.isFinite(value)) throw new UsageError(`--${flag} must be a finite number; got '${text}'`);
+  return value;
+}
+
+/** A positive integer ("64"); rejects "0", "1.5", "-3". */
+export function positiveInteger(flag: string, text: string): number {
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new UsageError(`--${flag} must be a positive integer; got '${text}'`);
+  }
+  return value;
+}
+
+/** A comma-separated list of positive integers ("17,129,1024"). */
+export function positiveIntegerList(flag: string, text: string): number[] {
+  const parts = text.split(',');
+  if (parts.some((p) => p.trim() === '')) throw new UsageError(`--${flag} must be a comma-separated list of positive integers; got '${text}'`);
+  return parts.map((p) => positiveInteger(flag, p));
+}

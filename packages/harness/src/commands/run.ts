@@ -1,0 +1,312 @@
+/**
+ * attn run: one pipeline (lse | fwd | bwd) of one backend on .npy inputs, outputs written as .npy.
+ * Every problem with the inputs is caught before a device is touched and reported as one line (exit 2).
+ */
+import { performance } from 'node:perf_hooks';
+import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, Variant } from '@attn/reference';
+import { BackendError, PIPELINE_STAGES, STAGE_OUTPUTS, countPoisoned, makeProblem, tensorShape } from '@attn/reference';
+import { finiteNumber, oneOf, parseFlags, required } from '../args.js';
+import type { BackendName } from '../backends.js';
+import { BACKEND_NAMES, loadBackend } from '../backends.js';
+import type { NpyTensor } from '../npy-io.js';
+import { formatShape, readTensorFile, writeTensorFile } from '../npy-io.js';
+import { UsageError } from '../usage-error.js';
+
+export const summary = 'run one stage pipeline (lse, fwd, bwd) of a backend on .npy inputs and write the outputs';
+
+export const help = `Usage: attn run --backend NAME --stage STAGE --q Q.npy --k K.npy --v V.npy [--do dO.npy] --out DIR [options]
+
+Runs one pipeline of one backend on the given inputs and writes its outputs into DIR as .npy files.
+
+Inputs are float32 or float64 .npy files, C order, either 3-D [BH, N, d] or 4-D [B, H, N, d] (BH = B·H):
+  Q [BH, Nq, d], K [BH, Nk, d], V [BH, Nk, dv], dO [BH, Nq, dv]. GPU backends get float32 (float64 is converted).
+
+Options:
+  --backend NAME     reference | cuda | wgsl                                       (required)
+  --stage STAGE      lse: stage 1 only -> lse.npy
+                     fwd: stages 1, 2  -> lse.npy, o.npy
+                     bwd: stages 1-3   -> lse.npy, o.npy, dq.npy, dk.npy, dv.npy  (required)
+  --q FILE           queries                                                       (required)
+  --k FILE           keys                                                          (required)
+  --v FILE           values                                                        (required)
+  --do FILE          gradient of the output; required by --stage bwd
+  --out DIR          where the outputs go (created if missing)                     (required)
+  --causal           causal mask, bottom-right aligned: query i sees key j iff j <= i + Nk - Nq
+  --scale S          score scale (default 1/sqrt(d))
+  --variant V        naive | tiled | exact (default: the backend's first variant)
+  --allow-nonfinite  run even when an input holds NaN or Inf
+  -h, --help         this text
+
+Outputs keep the input's rank: lse is [BH, Nq] or [B, H, Nq]; o is [.., Nq, dv]; dq, dk, dv match Q, K, V.
+Their dtype is what the backend computes in (float64 for reference, float32 for cuda and wgsl).
+Exit status: 0 done; 1 a backend failed at run time or left outputs unwritten; 2 bad input or a problem the backend
+refuses (the reason is printed as one line).
+
+Example:
+  attn run --backend reference --stage bwd --q q.npy --k k.npy --v v.npy --do do.npy --causal --out out/`;
+
+const flags = {
+  backend: { type: 'string' },
+  stage: { type: 'string' },
+  q: { type: 'string' },
+  k: { type: 'string' },
+  v: { type: 'string' },
+  do: { type: 'string' },
+  out: { type: 'string' },
+  causal: { type: 'boolean' },
+  scale: { type: 'string' },
+  variant: { type: 'string' },
+  'allow-nonfinite': { type: 'boolean' },
+} as const;
+
+const PIPELINES: readonly Pipeline[] = ['lse', 'fwd', 'bwd'];
+const VARIANTS: readonly Variant[] = ['naive', 'tiled', 'exact'];
+
+interface RunOptions {
+  backend: BackendName;
+  stage: Pipeline;
+  files: { q: string; k: string; v: string; dO?: string };
+  out: string;
+  causal: boolean;
+  scale?: number;
+  variant?: Variant;
+  allowNonfinite: boolean;
+}
+
+function parseOptions(argv: string[]): RunOptions {
+  const { values } = parseFlags(argv, flags);
+  const stage = oneOf('stage', required('stage', values.stage), PIPELINES);
+  const dOFile = values.do;
+  if (stage === 'bwd' && dOFile === undefined) throw new UsageError('--stage bwd needs --do dO.npy (the gradient of O)');
+  if (stage !== 'bwd' && dOFile !== undefined) throw new UsageError(`--do is only read by --stage bwd, not --stage ${stage}`);
+  return {
+    backend: oneOf('backend', required('backend', values.backend), BACKEND_NAMES),
+    stage,
+    files: { q: required('q', values.q), k: required('k', values.k), v: required('v', values.v), ...(dOFile === undefined ? {} : { dO: dOFile }) },
+    out: required('out', values.out),
+    causal: values.causal ?? false,
+    ...(values.scale === undefined ? {} : { scale: finiteNumber('scale', values.scale) }),
+    ...(values.variant === undefined ? {} : { variant: oneOf('variant', values.variant, VARIANTS) }),
+    allowNonfinite: values['allow-nonfinite'] ?? false,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// input shapes
+
+type InputLabel = 'Q' | 'K' | 'V' | 'dO';
+type Inputs = Record<'q' | 'k' | 'v', NpyTensor> & { dO?: NpyTensor };
+
+interface Shapes {
+  /** [BH] for 3-D inputs, [B, H] for 4-D: outputs are written with the same leading dims */
+  lead: number[];
+  bh: number;
+  nq: number;
+  nk: number;
+  d: number;
+  dv: number;
+}
+
+/** "K is [3,131,40] but Q is [3,77,41]: head dims differ" */
+function mismatch(a: InputLabel, as: number[], b: InputLabel, bs: number[], what: string): UsageError {
+  return new UsageError(`${a} is ${formatShape(as)} but ${b} is ${formatShape(bs)}: ${what}`);
+}
+
+function inputShapes(inputs: Inputs): Shapes {
+  const { q, k, v, dO } = inputs;
+  const labelled: [InputLabel, NpyTensor][] = [['Q', q], ['K', k], ['V', v]];
+  if (dO) labelled.push(['dO', dO]);
+  for (const [label, t] of labelled) {
+    if (t.shape.length !== 3 && t.shape.length !== 4) {
+      throw new UsageError(`${label} is ${formatShape(t.shape)}: expected 3-D [BH,N,d] or 4-D [B,H,N,d]`);
+    }
+    if (t.shape.some((n) => n < 1)) throw new UsageError(`${label} is ${formatShape(t.shape)}: every dimension must be at least 1`);
+  }
+  const rank = q.shape.length;
+  for (const [label, t] of labelled.slice(1)) {
+    if (t.shape.length !== rank) {
+      throw mismatch(label, t.shape, 'Q', q.shape, `ranks differ (${t.shape.length}-D vs ${rank}-D); give every input the same layout`);
+    }
+  }
+  const lead = q.shape.slice(0, rank - 2);
+  const sameLead = (t: NpyTensor): boolean => t.shape.slice(0, rank - 2).every((n, i) => n === lead[i]);
+  const leadWhat = rank === 4 ? 'batch or head counts differ' : 'batch×heads (BH) differ';
+  const n = (t: NpyTensor): number => t.shape[rank - 2]!;
+  const last = (t: NpyTensor): number => t.shape[rank - 1]!;
+
+  if (!sameLead(k)) throw mismatch('K', k.shape, 'Q', q.shape, leadWhat);
+  if (last(k) !== last(q)) throw mismatch('K', k.shape, 'Q', q.shape, 'head dims differ');
+  if (!sameLead(v)) throw mismatch('V', v.shape, 'Q', q.shape, leadWhat);
+  if (n(v) !== n(k)) throw mismatch('V', v.shape, 'K', k.shape, 'key counts differ');
+  if (dO) {
+    if (!sameLead(dO)) throw mismatch('dO', dO.shape, 'Q', q.shape, leadWhat);
+    if (n(dO) !== n(q)) throw mismatch('dO', dO.shape, 'Q', q.shape, 'query counts differ');
+    if (last(dO) !== last(v)) throw mismatch('dO', dO.shape, 'V', v.shape, 'value dims differ');
+  }
+  return { lead, bh: lead.reduce((a, b) => a * b, 1), nq: n(q), nk: n(k), d: last(q), dv: last(v) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// input values
+
+/** The array a backend of this dtype is given: float64 files become float32 for GPU backends. */
+function asDtype(data: FloatArray, dtype: 'float32' | 'float64'): FloatArray {
+  if (dtype === 'float32' && data instanceof Float64Array) return Float32Array.from(data);
+  return data;
+}
+
+/** Index of the first NaN/Inf and the count of them, or null when all are finite. */
+function firstNonFinite(data: FloatArray): { index: number; count: number } | null {
+  let index = -1;
+  let count = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) {
+      if (index < 0) index = i;
+      count++;
+    }
+  }
+  return index < 0 ? null : { index, count };
+}
+
+function unflatten(index: number, shape: readonly number[]): number[] {
+  const at: number[] = [];
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    at.unshift(index % shape[axis]!);
+    index = Math.floor(index / shape[axis]!);
+  }
+  return at;
+}
+
+function requireFinite(label: InputLabel, data: FloatArray, shape: readonly number[], converted: boolean): void {
+  const bad = firstNonFinite(data);
+  if (!bad) return;
+  const where = formatShape(unflatten(bad.index, shape));
+  const after = converted ? ' after conversion to float32' : '';
+  throw new UsageError(
+    `${label} has ${bad.count} non-finite value${bad.count === 1 ? '' : 's'}${after} (first at ${where}: ${data[bad.index]}); ` +
+      'pass --allow-nonfinite to run anyway',
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// backend
+
+async function openBackend(name: BackendName): Promise<Backend> {
+  let backend: Backend;
+  try {
+    backend = await loadBackend(name);
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new BackendError(`backend '${name}' could not be loaded: ${why}`);
+  }
+  const unavailable = await backend.availability();
+  if (unavailable !== null) throw new BackendError(`backend '${name}' is not available: ${unavailable}`);
+  return backend;
+}
+
+function pickVariant(backend: Backend, asked: Variant | undefined): Variant {
+  const variant = asked ?? backend.variants[0];
+  if (variant === undefined) throw new BackendError(`backend '${backend.name}' has no variants`);
+  if (!backend.variants.includes(variant)) {
+    throw new UsageError(`backend '${backend.name}' has no variant '${variant}' (it has: ${backend.variants.join(', ')})`);
+  }
+  return variant;
+}
+
+/** Limits first (one clear line about d or causal), then the backend's own check (memory, buffer sizes). */
+export function refuseUnfit(backend: Backend, variant: Variant, problem: Problem): void {
+  const limits = backend.limits(variant);
+  const where = `${backend.name} ${variant}`;
+  if (problem.d > limits.maxD) throw new BackendError(`d=${problem.d} is over the ${where} limit (d <= ${limits.maxD})`);
+  if (problem.dv > limits.maxD) throw new BackendError(`dv=${problem.dv} is over the ${where} limit (dv <= ${limits.maxD})`);
+  if (problem.causal && !limits.causal) throw new BackendError(`${where} has no causal mask`);
+  const refusal = backend.check(problem, variant);
+  if (refusal !== null) throw new BackendError(refusal);
+}
+
+function outputsOf(stages: readonly KernelStage[]): OutputName[] {
+  return stages.flatMap((s) => STAGE_OUTPUTS[s]);
+}
+
+/** An output's shape with the inputs' leading dims ([BH] or [B, H]). */
+function outputShape(problem: Problem, lead: readonly number[], name: OutputName): number[] {
+  return [...lead, ...tensorShape(problem, name).slice(1)];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export async function main(argv: string[]): Promise<number> {
+  const options = parseOptions(argv);
+  const { files } = options;
+  const inputs: Inputs = {
+    q: await readTensorFile('Q', files.q),
+    k: await readTensorFile('K', files.k),
+    v: await readTensorFile('V', files.v),
+    ...(files.dO === undefined ? {} : { dO: await readTensorFile('dO', files.dO) }),
+  };
+  const shapes = inputShapes(inputs);
+  const problem = makeProblem({
+    bh: shapes.bh,
+    nq: shapes.nq,
+    nk: shapes.nk,
+    d: shapes.d,
+    dv: shapes.dv,
+    causal: options.causal,
+    ...(options.scale === undefined ? {} : { scale: options.scale }),
+  });
+
+  const present = (['q', 'k', 'v', 'dO'] as const).filter((name) => inputs[name] !== undefined);
+  const labels = { q: 'Q', k: 'K', v: 'V', dO: 'dO' } as const;
+  if (!options.allowNonfinite) for (const name of present) requireFinite(labels[name], inputs[name]!.data, inputs[name]!.shape, false);
+
+  const backend = await openBackend(options.backend);
+  const variant = pickVariant(backend, options.variant);
+  const info = await backend.info();
+  const tensors: Partial<Record<'q' | 'k' | 'v' | 'dO', FloatArray>> = {};
+  for (const name of present) {
+    const t = inputs[name]!;
+    const data = asDtype(t.data, info.dtype);
+    // float64 values beyond float32's range become Inf here
+    if (!options.allowNonfinite && data !== t.data) requireFinite(labels[name], data, t.shape, true);
+    tensors[name] = data;
+  }
+  refuseUnfit(backend, variant, problem);
+
+  const stages = PIPELINE_STAGES[options.stage];
+  const names = outputsOf(stages);
+  const session = await backend.open(problem, variant);
+  let outputs: Record<OutputName, FloatArray>;
+  let ms: number;
+  try {
+    await session.write(tensors);
+    await session.poison();
+    const start = performance.now();
+    await session.run(stages);
+    ms = performance.now() - start;
+    outputs = await session.read(names);
+  } finally {
+    await session.dispose();
+  }
+
+  const lines = [
+    `backend  ${backend.name} ${variant} (${info.dtype}) on ${info.device}`,
+    `problem  BH=${problem.bh} Nq=${problem.nq} Nk=${problem.nk} d=${problem.d} dv=${problem.dv} ` +
+      `scale=${problem.scale.toPrecision(6)}${problem.causal ? ' causal' : ''}`,
+    `stages   ${stages.join(' -> ')} in ${ms.toFixed(2)} ms (wall clock, one cold run; use attn sweep for timings)`,
+  ];
+  const unwritten: string[] = [];
+  for (const name of names) {
+    const data = outputs[name];
+    const shape = outputShape(problem, shapes.lead, name);
+    const path = await writeTensorFile(options.out, name, data, shape);
+    lines.push(`wrote    ${path} ${formatShape(shape)} ${data instanceof Float64Array ? 'float64' : 'float32'}`);
+    const left = countPoisoned(data);
+    if (left > 0) unwritten.push(`${name}: ${left} of ${data.length}`);
+  }
+  console.log(lines.join('\n'));
+  if (unwritten.length > 0) {
+    console.error(`attn: ${backend.name} ${variant} left output elements unwritten (${unwritten.join('; ')})`);
+    return 1;
+  }
+  return 0;
+}
