@@ -1,0 +1,235 @@
+// device_session.cpp — allocation with a memory check first, copies, poison, stage launches and CUDA-event timing.
+#include "device_session.h"
+
+#include <cstdio>
+#include <stdexcept>
+#include "cuda_check.h"
+#include "tiled_symbols.h"
+
+namespace attn_binding {
+
+namespace {
+
+std::string gib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+}  // namespace
+
+const char *stage_name(Stage s) {
+  switch (s) {
+    case Stage::kLse: return "lse";
+    case Stage::kForward: return "forward";
+    case Stage::kBackward: return "backward";
+  }
+  return "?";
+}
+
+const char *launcher_name(Stage s, Variant v) {
+  const bool naive = v == Variant::kNaive;
+  switch (s) {
+    case Stage::kLse: return naive ? "attn_lse_naive" : "attn_lse_tiled";
+    case Stage::kForward: return naive ? "attn_forward_naive" : "attn_forward_tiled";
+    case Stage::kBackward: return naive ? "attn_backward_naive" : "attn_backward_tiled";
+  }
+  return "?";
+}
+
+size_t scratch_bytes(const AttnProblem &p, Variant v) {
+  if (v == Variant::kNaive) return attn_naive_scratch_bytes(p);
+  if (!tiled_available()) throw std::runtime_error("the tiled CUDA kernels are not in this build");
+  return attn_tiled_scratch_bytes(p);
+}
+
+DeviceSession::DeviceSession(const AttnProblem &p, Variant variant) : p_(p), variant_(variant) {
+  if (variant == Variant::kTiled && !tiled_available()) {
+    throw std::runtime_error("the tiled CUDA kernels are not in this build (" + describe() + ")");
+  }
+  allocate();
+}
+
+DeviceSession::~DeviceSession() { free_all(); }
+
+std::string DeviceSession::describe() const {
+  return std::string("cuda ") + (variant_ == Variant::kNaive ? "naive" : "tiled") + " bh=" + std::to_string(p_.bh) +
+         " nq=" + std::to_string(p_.nq) + " nk=" + std::to_string(p_.nk) + " d=" + std::to_string(p_.d) +
+         " dv=" + std::to_string(p_.dv) + (p_.causal ? " causal" : "");
+}
+
+std::vector<DeviceSession::Tensor> DeviceSession::tensors() {
+  const size_t bh = p_.bh, nq = p_.nq, nk = p_.nk, d = p_.d, dv = p_.dv;
+  return {
+      {"q", &q_, bh * nq * d, false},     {"k", &k_, bh * nk * d, false},     {"v", &v_, bh * nk * dv, false},
+      {"dO", &dO_, bh * nq * dv, false},  {"lse", &lse_, bh * nq, true},      {"o", &o_, bh * nq * dv, true},
+      {"dq", &dq_, bh * nq * d, true},    {"dk", &dk_, bh * nk * d, true},    {"dv", &dv_, bh * nk * dv, true},
+      {"delta", &delta_, bh * nq, false},
+  };
+}
+
+void DeviceSession::allocate() {
+  scratch_bytes_ = scratch_bytes(p_, variant_);
+  size_t tensor_bytes = 0;
+  for (const Tensor &t : tensors()) tensor_bytes += t.count * sizeof(float);
+
+  size_t free_bytes = 0, total_bytes = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo (" + describe() + ")");
+  if (tensor_bytes + scratch_bytes_ > free_bytes) {
+    const std::string need = variant_ == Variant::kNaive
+                                 ? "naive scores need " + gib(scratch_bytes_) + " (+" + gib(tensor_bytes) + " tensors)"
+                                 : "tensors need " + gib(tensor_bytes + scratch_bytes_);
+    throw std::runtime_error(need + ", device has " + gib(free_bytes) + " free of " + gib(total_bytes) + " (" +
+                             describe() + ")");
+  }
+
+  try {
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate (" + describe() + ")");
+    for (const Tensor &t : tensors()) {
+      void *ptr = nullptr;
+      CUDA_CHECK(cudaMalloc(&ptr, t.count * sizeof(float)),
+                 std::string("cudaMalloc of ") + std::to_string(t.count * sizeof(float)) + " bytes for " + t.name +
+                     " (" + describe() + ")");
+      *t.ptr = static_cast<float *>(ptr);
+    }
+    if (scratch_bytes_ > 0) {
+      CUDA_CHECK(cudaMalloc(&scratch_, scratch_bytes_), "cudaMalloc of " + std::to_string(scratch_bytes_) +
+                                                            " bytes for scratch (" + describe() + ")");
+    }
+  } catch (...) {
+    free_all();
+    throw;
+  }
+  device_bytes_ = tensor_bytes + scratch_bytes_;
+  t_ = AttnTensors{q_, k_, v_, dO_, lse_, o_, dq_, dk_, dv_, delta_, scratch_, scratch_bytes_};
+}
+
+void DeviceSession::free_all() noexcept {
+  for (const Tensor &t : tensors()) {
+    if (*t.ptr) cudaFree(*t.ptr);
+    *t.ptr = nullptr;
+  }
+  if (scratch_) cudaFree(scratch_);
+  scratch_ = nullptr;
+  if (stream_) cudaStreamDestroy(stream_);
+  stream_ = nullptr;
+}
+
+void DeviceSession::dispose() {
+  if (disposed_) return;
+  disposed_ = true;
+  free_all();
+}
+
+DeviceSession::Tensor DeviceSession::find(const std::string &name, size_t n) {
+  if (disposed_) throw std::runtime_error("session is disposed (" + describe() + ")");
+  for (const Tensor &t : tensors()) {
+    if (name != t.name) continue;
+    if (n != t.count) {
+      throw std::runtime_error(name + " has " + std::to_string(n) + " elements, the problem needs " +
+                               std::to_string(t.count) + " (" + describe() + ")");
+    }
+    return t;
+  }
+  throw std::runtime_error("unknown tensor '" + name + "' (" + describe() + ")");
+}
+
+void DeviceSession::write(const std::string &name, const float *host, size_t n) {
+  Tensor t = find(name, n);
+  // Straight from the JS buffer; cudaMemcpyAsync then a sync keeps the copy ordered with our non-blocking stream.
+  CUDA_CHECK(cudaMemcpyAsync(*t.ptr, host, n * sizeof(float), cudaMemcpyHostToDevice, stream_),
+             "write " + name + " (" + describe() + ")");
+  CUDA_CHECK(cudaStreamSynchronize(stream_), "write " + name + " (" + describe() + ")");
+}
+
+void DeviceSession::read(const std::string &name, float *host, size_t n) {
+  Tensor t = find(name, n);
+  CUDA_CHECK(cudaMemcpyAsync(host, *t.ptr, n * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+             "read " + name + " (" + describe() + ")");
+  CUDA_CHECK(cudaStreamSynchronize(stream_), "read " + name + " (" + describe() + ")");
+}
+
+void DeviceSession::poison() {
+  if (disposed_) throw std::runtime_error("session is disposed (" + describe() + ")");
+  for (const Tensor &t : tensors()) {
+    if (t.output) CUDA_CHECK(attn_poison(*t.ptr, t.count, stream_), std::string("attn_poison ") + t.name + " (" + describe() + ")");
+  }
+  CUDA_CHECK(cudaStreamSynchronize(stream_), "attn_poison (" + describe() + ")");
+}
+
+void DeviceSession::enqueue(Stage s) {
+  const bool naive = variant_ == Variant::kNaive;
+  cudaError_t e = cudaErrorInvalidValue;
+  switch (s) {
+    case Stage::kLse: e = naive ? attn_lse_naive(p_, t_, stream_) : attn_lse_tiled(p_, t_, stream_); break;
+    case Stage::kForward: e = naive ? attn_forward_naive(p_, t_, stream_) : attn_forward_tiled(p_, t_, stream_); break;
+    case Stage::kBackward:
+      e = naive ? attn_backward_naive(p_, t_, stream_) : attn_backward_tiled(p_, t_, stream_);
+      break;
+  }
+  CUDA_CHECK(e, std::string(launcher_name(s, variant_)) + " (" + describe() + ")");
+}
+
+void DeviceSession::run(const std::vector<Stage> &stages) {
+  if (disposed_) throw std::runtime_error("session is disposed (" + describe() + ")");
+  // A sync per stage, so an error raised while a kernel ran is pinned on its launcher.
+  for (Stage s : stages) {
+    enqueue(s);
+    CUDA_CHECK(cudaStreamSynchronize(stream_), std::string(launcher_name(s, variant_)) + " (" + describe() + ")");
+  }
+}
+
+namespace {
+
+// Events created once per time() call and destroyed on every path.
+struct Events {
+  std::vector<cudaEvent_t> e;
+  explicit Events(size_t n, const std::string &where) : e(n, nullptr) {
+    for (auto &ev : e) CUDA_CHECK(cudaEventCreate(&ev), "cudaEventCreate (" + where + ")");
+  }
+  ~Events() {
+    for (auto ev : e)
+      if (ev) cudaEventDestroy(ev);
+  }
+};
+
+}  // namespace
+
+Timings DeviceSession::time(const std::vector<Stage> &stages, int warmup, int samples) {
+  if (disposed_) throw std::runtime_error("session is disposed (" + describe() + ")");
+  if (stages.empty() || samples < 1 || warmup < 0) throw std::runtime_error("time: needs stages, samples >= 1, warmup >= 0");
+  std::string all;
+  for (Stage s : stages) all += std::string(all.empty() ? "" : "+") + launcher_name(s, variant_);
+  const std::string where = all + " (" + describe() + ")";
+
+  for (int w = 0; w < warmup; w++)
+    for (Stage s : stages) enqueue(s);
+  CUDA_CHECK(cudaStreamSynchronize(stream_), "warmup of " + where);
+
+  const size_t marks = stages.size() + 1;  // an event before each stage and one after the last
+  Events ev(static_cast<size_t>(samples) * marks, where);
+  for (int k = 0; k < samples; k++) {
+    for (size_t s = 0; s < stages.size(); s++) {
+      CUDA_CHECK(cudaEventRecord(ev.e[k * marks + s], stream_), "cudaEventRecord (" + where + ")");
+      enqueue(stages[s]);
+    }
+    CUDA_CHECK(cudaEventRecord(ev.e[k * marks + stages.size()], stream_), "cudaEventRecord (" + where + ")");
+  }
+  CUDA_CHECK(cudaStreamSynchronize(stream_), where);
+
+  Timings out;
+  out.per_stage_ms.assign(stages.size(), std::vector<double>(samples));
+  out.total_ms.resize(samples);
+  for (int k = 0; k < samples; k++) {
+    float ms = 0;
+    for (size_t s = 0; s < stages.size(); s++) {
+      CUDA_CHECK(cudaEventElapsedTime(&ms, ev.e[k * marks + s], ev.e[k * marks + s + 1]), "cudaEventElapsedTime (" + where + ")");
+      out.per_stage_ms[s][k] = ms;
+    }
+    CUDA_CHECK(cudaEventElapsedTime(&ms, ev.e[k * marks], ev.e[k * marks + stages.size()]), "cudaEventElapsedTime (" + where + ")");
+    out.total_ms[k] = ms;
+  }
+  return out;
+}
+
+}  // namespace attn_binding

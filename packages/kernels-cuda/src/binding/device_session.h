@@ -1,0 +1,67 @@
+// device_session.h — one problem's device state: every tensor and the variant's scratch, allocated once and reused
+// until dispose. Plain C++ (no N-API), so the async workers can drive it from a libuv thread.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+#include "attention.h"
+
+namespace attn_binding {
+
+enum class Variant { kNaive, kTiled };
+enum class Stage { kLse, kForward, kBackward };
+
+struct Timings {
+  std::vector<double> total_ms;                   // one per sample: first stage start to last stage end
+  std::vector<std::vector<double>> per_stage_ms;  // [stage][sample]
+};
+
+class DeviceSession {
+ public:
+  DeviceSession(const AttnProblem &p, Variant variant);  // throws: memory check, cudaMalloc
+  ~DeviceSession();
+  DeviceSession(const DeviceSession &) = delete;
+  DeviceSession &operator=(const DeviceSession &) = delete;
+
+  void write(const std::string &name, const float *host, size_t n);
+  void read(const std::string &name, float *host, size_t n);
+  void poison();
+  void run(const std::vector<Stage> &stages);
+  Timings time(const std::vector<Stage> &stages, int warmup, int samples);
+  void dispose();
+
+  size_t device_bytes() const { return device_bytes_; }
+  bool disposed() const { return disposed_; }
+  // "cuda naive bh=16 nq=4096 nk=4096 d=64 dv=64 causal": every error message carries it
+  std::string describe() const;
+
+ private:
+  struct Tensor {
+    const char *name;
+    float **ptr;
+    size_t count;
+    bool output;  // poisoned before each run
+  };
+  std::vector<Tensor> tensors();
+  Tensor find(const std::string &name, size_t n);
+  void enqueue(Stage s);
+  void allocate();
+  void free_all() noexcept;
+
+  AttnProblem p_;
+  Variant variant_;
+  AttnTensors t_{};
+  float *q_ = nullptr, *k_ = nullptr, *v_ = nullptr, *dO_ = nullptr, *lse_ = nullptr, *o_ = nullptr;
+  float *dq_ = nullptr, *dk_ = nullptr, *dv_ = nullptr, *delta_ = nullptr;
+  void *scratch_ = nullptr;
+  size_t scratch_bytes_ = 0;
+  size_t device_bytes_ = 0;
+  cudaStream_t stream_ = nullptr;
+  bool disposed_ = false;
+};
+
+const char *stage_name(Stage s);
+const char *launcher_name(Stage s, Variant v);
+size_t scratch_bytes(const AttnProblem &p, Variant v);
+
+}  // namespace attn_binding

@@ -1,0 +1,61 @@
+#include "problem_arg.h"
+
+#include <climits>
+#include <cmath>
+
+namespace attn_binding {
+
+namespace {
+
+int int_field(const Napi::Object &o, const char *name) {
+  const Napi::Value v = o.Get(name);
+  const double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(x >= 1 && x <= INT_MAX && std::floor(x) == x)) {
+    throw Napi::TypeError::New(o.Env(), std::string("problem.") + name + " must be an integer in [1, 2^31-1]");
+  }
+  return static_cast<int>(x);
+}
+
+}  // namespace
+
+AttnProblem problem_from(const Napi::Value &v) {
+  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "problem must be an object {bh, nq, nk, d, dv, scale, causal}");
+  const Napi::Object o = v.As<Napi::Object>();
+  AttnProblem p{};
+  p.bh = int_field(o, "bh");
+  p.nq = int_field(o, "nq");
+  p.nk = int_field(o, "nk");
+  p.d = int_field(o, "d");
+  p.dv = int_field(o, "dv");
+  const Napi::Value scale = o.Get("scale");
+  if (!scale.IsNumber() || !std::isfinite(scale.As<Napi::Number>().DoubleValue())) {
+    throw Napi::TypeError::New(v.Env(), "problem.scale must be a finite number");
+  }
+  p.scale = static_cast<float>(scale.As<Napi::Number>().DoubleValue());
+  p.causal = o.Get("causal").ToBoolean().Value();
+  return p;
+}
+
+Variant variant_from(const Napi::Value &v) {
+  const std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s == "naive") return Variant::kNaive;
+  if (s == "tiled") return Variant::kTiled;
+  throw Napi::TypeError::New(v.Env(), "variant must be 'naive' or 'tiled'");
+}
+
+std::vector<Stage> stages_from(const Napi::Value &v) {
+  if (!v.IsArray()) throw Napi::TypeError::New(v.Env(), "stages must be an array of 'lse' | 'forward' | 'backward'");
+  const Napi::Array a = v.As<Napi::Array>();
+  std::vector<Stage> out;
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    const Napi::Value s = a.Get(i);
+    const std::string name = s.IsString() ? s.As<Napi::String>().Utf8Value() : "";
+    if (name == "lse") out.push_back(Stage::kLse);
+    else if (name == "forward") out.push_back(Stage::kForward);
+    else if (name == "backward") out.push_back(Stage::kBackward);
+    else throw Napi::TypeError::New(v.Env(), "unknown stage '" + name + "' (stages: lse, forward, backward)");
+  }
+  return out;
+}
+
+}  // namespace attn_binding
