@@ -1,0 +1,165 @@
+/**
+ * PNG line charts with chart.js 4 drawn on @napi-rs/canvas (prebuilt Skia, no system libraries).
+ * The report describes a chart as plain data (ChartSpec); this module only draws it.
+ */
+import { createCanvas } from '@napi-rs/canvas';
+import type { ChartConfiguration, Plugin } from 'chart.js';
+import { Chart, registerables } from 'chart.js';
+
+Chart.register(...registerables);
+
+export interface Series {
+  label: string;
+  points: { x: number; y: number }[];
+  dashed?: boolean;
+  /** index into the palette; series sharing a colour read as one family */
+  colorIndex?: number;
+}
+
+export interface Marker {
+  value: number;
+  label: string;
+}
+
+export interface ChartSpec {
+  title: string;
+  subtitle?: string;
+  xLabel: string;
+  yLabel: string;
+  xLog?: boolean;
+  yLog?: boolean;
+  series: Series[];
+  /** horizontal reference lines (ceilings, speed-up 1×) */
+  hLines?: Marker[];
+  /** vertical markers (naive's out-of-memory point) */
+  vLines?: Marker[];
+  width?: number;
+  height?: number;
+}
+
+// colour-blind-safe palette (Okabe–Ito), then a few more
+export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#8C564B', '#7F7F7F', '#BCBD22'];
+
+const whiteBackground: Plugin = {
+  id: 'whiteBackground',
+  beforeDraw(chart) {
+    const { ctx, width, height } = chart;
+    ctx.save();
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, width, height);
+    ctx.restore();
+  },
+};
+
+function markerPlugin(h: Marker[], v: Marker[]): Plugin {
+  return {
+    id: 'markers',
+    afterDatasetsDraw(chart) {
+      const { ctx, chartArea: area, scales } = chart;
+      const x = scales.x!;
+      const y = scales.y!;
+      ctx.save();
+      ctx.font = '13px sans-serif';
+      ctx.setLineDash([6, 4]);
+      ctx.lineWidth = 1.5;
+      for (const m of h) {
+        const py = y.getPixelForValue(m.value);
+        if (py < area.top || py > area.bottom) continue;
+        ctx.strokeStyle = '#888888';
+        ctx.beginPath();
+        ctx.moveTo(area.left, py);
+        ctx.lineTo(area.right, py);
+        ctx.stroke();
+        ctx.fillStyle = '#555555';
+        ctx.textAlign = 'right';
+        ctx.fillText(m.label, area.right - 4, py - 5);
+      }
+      for (const m of v) {
+        const px = x.getPixelForValue(m.value);
+        if (px < area.left || px > area.right) continue;
+        ctx.strokeStyle = '#C00000';
+        ctx.beginPath();
+        ctx.moveTo(px, area.top);
+        ctx.lineTo(px, area.bottom);
+        ctx.stroke();
+        ctx.fillStyle = '#C00000';
+        ctx.textAlign = 'left';
+        ctx.fillText(m.label, px + 4, area.top + 16);
+      }
+      ctx.restore();
+    },
+  };
+}
+
+function axis(log: boolean | undefined, title: string, isX: boolean) {
+  return {
+    type: log ? ('logarithmic' as const) : ('linear' as const),
+    title: { display: true, text: title, font: { size: 14 } },
+    ticks: {
+      font: { size: 12 },
+      // log axes: label the powers of two (x: N) or the 1-2-5 decades (y), not every minor tick
+      callback(this: unknown, value: string | number): string | undefined {
+        const x = Number(value);
+        if (!log) return formatTick(x);
+        if (isX) return Number.isInteger(Math.log2(x)) ? formatTick(x) : undefined;
+        const mant = x / 10 ** Math.floor(Math.log10(x) + 1e-9);
+        return [1, 2, 5].some((m) => Math.abs(mant - m) < 1e-6) ? formatTick(x) : undefined;
+      },
+    },
+    grid: { color: '#e6e6e6' },
+  };
+}
+
+export function formatTick(x: number): string {
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 1e9) return `${x / 1e9}G`;
+  if (a >= 1e6) return `${x / 1e6}M`;
+  if (a >= 1e4) return `${x / 1e3}k`;
+  if (a < 1e-3) return x.toExponential(0);
+  return String(Number(x.toPrecision(3)));
+}
+
+export async function renderChart(spec: ChartSpec): Promise<Buffer> {
+  const width = spec.width ?? 1100;
+  const height = spec.height ?? 650;
+  const canvas = createCanvas(width, height);
+  const config: ChartConfiguration<'line', { x: number; y: number }[]> = {
+    type: 'line',
+    data: {
+      datasets: spec.series.map((s, i) => {
+        const color = PALETTE[(s.colorIndex ?? i) % PALETTE.length]!;
+        return {
+          label: s.label,
+          data: [...s.points].sort((a, b) => a.x - b.x),
+          borderColor: color,
+          backgroundColor: color,
+          borderWidth: 2,
+          borderDash: s.dashed ? [8, 5] : [],
+          pointRadius: 3.5,
+          tension: 0,
+        };
+      }),
+    },
+    options: {
+      responsive: false,
+      animation: false,
+      devicePixelRatio: 1,
+      parsing: false,
+      normalized: true,
+      layout: { padding: 12 },
+      plugins: {
+        title: { display: true, text: spec.title, font: { size: 18, weight: 'bold' } },
+        subtitle: { display: Boolean(spec.subtitle), text: spec.subtitle ?? '', font: { size: 13 }, padding: { bottom: 8 } },
+        legend: { position: 'right', labels: { font: { size: 12 }, boxWidth: 28 } },
+      },
+      scales: { x: axis(spec.xLog, spec.xLabel, true), y: axis(spec.yLog, spec.yLabel, false) },
+    },
+    plugins: [whiteBackground, markerPlugin(spec.hLines ?? [], spec.vLines ?? [])],
+  };
+  // chart.js takes any 2D context with the canvas API; @napi-rs/canvas provides one
+  const chart = new Chart(canvas.getContext('2d') as unknown as ConstructorParameters<typeof Chart>[0], config);
+  const png = canvas.toBuffer('image/png');
+  chart.destroy();
+  return png;
+}

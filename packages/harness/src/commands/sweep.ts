@@ -1,0 +1,283 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Pipeline, Variant } from '@attn/reference';
+import type { BackendName } from '../backends.js';
+import { BACKEND_NAMES, loadBackend } from '../backends.js';
+import { integerList, nameList, positiveNumber } from '../cli-options.js';
+import { runTorchPeers } from '../peers/torch.js';
+import type { Preset, PresetName, ShapeBlock } from '../presets.js';
+import { isPresetName, PRESET_NAMES, PRESETS } from '../presets.js';
+import { Progress } from '../progress.js';
+import { writeReport } from '../report.js';
+import type { BackendMeta, Metadata } from '../results.js';
+import { writeResults } from '../results.js';
+import type { LoadedBackend, SweepConfig } from '../sweep.js';
+import { expandBlocks, Sweep } from '../sweep.js';
+import { UsageError } from '../usage-error.js';
+
+export const summary = 'sweep backends × variants × stages × shapes: correctness against float64, GPU-timed speed, a report';
+
+export const help = `Usage: attn sweep [options]
+
+For every problem (shape × causal × BH) draws seeded random inputs once, computes the float64 reference once
+(full for small problems, row-sampled for large), then for every backend × variant × pipeline: poisons the
+outputs, runs, checks (max abs, rel L2, non-finite, unwritten; tiled vs naive by the FlashAttention rule) and
+times with tinybench fed by the device's clock. Writes results.json after every point, then report.md + charts.
+
+Presets (${PRESET_NAMES.join(', ')}; default: gpu when a CUDA or hardware WebGPU backend is available, else cpu):
+${PRESET_NAMES.map((n) => `  ${n.padEnd(7)} ${PRESETS[n].description}`).join('\n')}
+
+Options (each list replaces the preset's):
+  --preset NAME          ${PRESET_NAMES.join(' | ')}
+  --backends LIST        ${BACKEND_NAMES.join(',')} (reference is the slow float64 CPU code: only when named)
+  --variants LIST        naive,tiled,exact
+  --pipelines LIST       lse,fwd,bwd   (fwd is timed as lse+forward and per stage; bwd times the backward alone)
+  --n LIST               square sizes, Nq = Nk
+  --pairs LIST           Nq≠Nk sizes as NQxNK, e.g. 17x129,1024x4096
+  --d LIST               head dims
+  --causal MODE          both | yes | no
+  --bh LIST              batch × heads
+  --seed N               seed of the inputs (each problem derives its own; recorded per point)
+  --time-budget MS       wall-time budget per timed point (samples keep coming until it is spent)
+  --min-samples N        at least this many timed samples per point
+  --no-timing            correctness only
+  --peers torch          also time torch scaled_dot_product_attention (python3 + torch + CUDA) on the same shapes
+  --name NAME            report folder name (default: <preset>-<device>-<date>)
+  --out DIR              output folder (default: reports/<name>)
+  --no-report            write results.json only`;
+
+const VARIANTS: readonly Variant[] = ['naive', 'tiled', 'exact'];
+const PIPELINES: readonly Pipeline[] = ['lse', 'fwd', 'bwd'];
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        preset: { type: 'string' },
+        backends: { type: 'string' },
+        variants: { type: 'string' },
+        pipelines: { type: 'string' },
+        n: { type: 'string' },
+        pairs: { type: 'string' },
+        d: { type: 'string' },
+        causal: { type: 'string' },
+        bh: { type: 'string' },
+        seed: { type: 'string' },
+        'time-budget': { type: 'string' },
+        'min-samples': { type: 'string' },
+        'no-timing': { type: 'boolean' },
+        peers: { type: 'string' },
+        name: { type: 'string' },
+        out: { type: 'string' },
+        'no-report': { type: 'boolean' },
+      },
+    }).values;
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.split('\n')[0]} (see attn sweep --help)`);
+  }
+}
+
+function parsePairs(raw: string | undefined): [number, number][] | undefined {
+  if (raw === undefined) return undefined;
+  return raw.split(',').map((s) => {
+    const m = /^\s*(\d+)\s*x\s*(\d+)\s*$/i.exec(s);
+    const nq = Number(m?.[1]);
+    const nk = Number(m?.[2]);
+    if (!m || nq < 1 || nk < 1) throw new UsageError(`--pairs takes NQxNK pairs like 17x129,1024x4096; got '${s}'`);
+    return [nq, nk];
+  });
+}
+
+function parseCausal(raw: string | undefined): boolean[] | undefined {
+  if (raw === undefined) return undefined;
+  const modes: Record<string, boolean[]> = { both: [false, true], yes: [true], no: [false] };
+  const m = modes[raw];
+  if (!m) throw new UsageError(`--causal must be both, yes or no; got '${raw}'`);
+  return m;
+}
+
+/** Each given flag replaces that dimension in every block of the preset. */
+function shapeBlocks(preset: Preset, v: ReturnType<typeof parse>): ShapeBlock[] {
+  const n = integerList('--n', v.n);
+  const pairs = parsePairs(v.pairs);
+  const sizes = n || pairs ? [...(n ?? []).map((x) => [x, x] as const), ...(pairs ?? [])] : undefined;
+  const ds = integerList('--d', v.d);
+  const causal = parseCausal(v.causal);
+  const bh = integerList('--bh', v.bh);
+  return preset.blocks.map((b) => ({
+    sizes: sizes ?? b.sizes,
+    ds: ds ?? b.ds,
+    causal: causal ?? b.causal,
+    bh: bh ?? b.bh,
+  }));
+}
+
+async function loadAll(names: readonly BackendName[]): Promise<{ loaded: LoadedBackend[]; meta: Record<string, BackendMeta> }> {
+  const loaded: LoadedBackend[] = [];
+  const meta: Record<string, BackendMeta> = {};
+  for (const name of names) {
+    try {
+      const backend = await loadBackend(name);
+      const availability = await backend.availability();
+      if (availability) {
+        loaded.push({ name, backend: null });
+        meta[name] = { availability };
+      } else {
+        loaded.push({ name, backend });
+        meta[name] = { availability: null, info: await backend.info() };
+      }
+    } catch (e) {
+      loaded.push({ name, backend: null });
+      meta[name] = { availability: `could not load: ${(e as Error).message.split('\n')[0]}` };
+    }
+  }
+  return { loaded, meta };
+}
+
+const isSoftware = (m: BackendMeta): boolean =>
+  /llvmpipe|lavapipe|swiftshader|software/i.test(m.info?.device ?? '') || m.info?.details?.isFallbackAdapter === true;
+
+/** gpu when a hardware GPU backend is usable here, else cpu. */
+function defaultPreset(meta: Record<string, BackendMeta>): PresetName {
+  const hardware = Object.entries(meta).some(([name, m]) => name !== 'reference' && m.availability === null && !isSoftware(m));
+  return hardware ? 'gpu' : 'cpu';
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The repository root (where pnpm-workspace.yaml is), else the working directory. */
+function repoRoot(): string {
+  let dir = process.cwd();
+  for (;;) {
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+const slug = (s: string): string => s.toLowerCase().replace(/\(.*?\)/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 32);
+
+export async function main(argv: string[]): Promise<number> {
+  const v = parse(argv);
+  if (v.preset !== undefined && !isPresetName(v.preset)) throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}; got '${v.preset}'`);
+  if (v.peers !== undefined && v.peers !== 'torch') throw new UsageError(`--peers takes 'torch'; got '${v.peers}'`);
+  const askedBackends = nameList('--backends', v.backends, BACKEND_NAMES);
+  const variants = nameList('--variants', v.variants, VARIANTS);
+  const pipelines = nameList('--pipelines', v.pipelines, PIPELINES);
+  const seed = v.seed === undefined ? 20261125 : Number(v.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new UsageError(`--seed must be an integer in [0, 2^32); got '${v.seed}'`);
+
+  // load every backend the preset or the user may want, so the default preset can follow what this machine has
+  const candidates = askedBackends ?? (['cuda', 'wgsl'] as BackendName[]);
+  let { loaded, meta } = await loadAll(candidates);
+  const presetName: PresetName = (v.preset as PresetName | undefined) ?? defaultPreset(meta);
+  const preset = PRESETS[presetName];
+  const notes: string[] = [];
+  if (!askedBackends && loaded.every((b) => !b.backend)) {
+    const why = Object.entries(meta).map(([n, m]) => `${n}: ${m.availability}`).join('; ');
+    notes.push(`no GPU backend is available here (${why}); the float64 reference backend is swept instead`);
+    console.error(`attn sweep: ${notes[0]}`);
+    const ref = await loadAll(['reference']);
+    loaded = [...loaded, ...ref.loaded];
+    meta = { ...meta, ...ref.meta };
+  }
+
+  const problems = expandBlocks(shapeBlocks(preset, v));
+  const timing = v['no-timing'] || !preset.timing
+    ? null
+    : {
+        ...preset.timing,
+        budgetMs: positiveNumber('--time-budget', v['time-budget'], preset.timing.budgetMs),
+        minSamples: Math.round(positiveNumber('--min-samples', v['min-samples'], preset.timing.minSamples)),
+      };
+  if (v['no-timing'] === undefined && !preset.timing && (v['time-budget'] || v['min-samples'])) {
+    throw new UsageError(`--preset ${presetName} is correctness only; drop --time-budget/--min-samples`);
+  }
+
+  const device = Object.values(meta).find((m) => m.info)?.info?.device ?? 'no-device';
+  const date = new Date().toISOString();
+  const name = v.name ?? `${presetName}-${slug(device)}-${date.slice(0, 10)}`;
+  const outDir = resolve(v.out ?? join(repoRoot(), 'reports', name));
+  const outPath = join(outDir, 'results.json');
+
+  const metadata: Metadata = {
+    name,
+    createdAt: date,
+    gitCommit: gitCommit(),
+    host: hostname(),
+    platform: `${process.platform}-${process.arch}`,
+    node: process.version,
+    preset: presetName,
+    seed,
+    argv,
+    backends: meta,
+    ...(notes.length ? { notes } : {}),
+  };
+
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+    console.error('\nattn sweep: stopping after the current point (Ctrl-C again to quit at once)…');
+  };
+  process.on('SIGINT', onSigint);
+
+  const config: SweepConfig = {
+    backends: loaded.map((b) => b.name as BackendName),
+    variants: variants ?? preset.variants,
+    pipelines: pipelines ?? preset.pipelines,
+    problems,
+    seed,
+    timing,
+    sampleRows: preset.sampleRows,
+    outPath,
+    signal: controller.signal,
+  };
+  const sweep = new Sweep(config, metadata, loaded);
+  const progress = new Progress(sweep.unitCount());
+  config.progress = progress;
+  const usable = loaded.filter((b) => b.backend).map((b) => b.name);
+  console.error(
+    `attn sweep: preset ${presetName}, ${problems.length} problems × [${usable.join(', ') || 'no backend'}] × ${config.variants.join('/')} × ${config.pipelines.join('/')}` +
+      `${timing ? `, timing ${timing.budgetMs} ms/point` : ', correctness only'} → ${outPath}`,
+  );
+  for (const [n, m] of Object.entries(meta)) if (m.availability) console.error(`attn sweep: backend ${n} skipped: ${m.availability}`);
+
+  let results;
+  try {
+    results = await sweep.run();
+  } finally {
+    progress.clear();
+    process.off('SIGINT', onSigint);
+  }
+
+  if (v.peers === 'torch' && !controller.signal.aborted) {
+    const peers = await runTorchPeers(problems, config.pipelines, timing, (line) => console.error(`attn sweep: ${line}`));
+    Object.assign(results.metadata.backends, peers.backends);
+    if (peers.ceilings) results.metadata.ceilings = peers.ceilings;
+    results.records.push(...peers.records);
+    writeResults(outPath, results);
+  }
+
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const r of results.records) counts[r.status]++;
+  console.log(`${results.records.length} records: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped${results.metadata.interrupted ? ' (interrupted)' : ''}`);
+  console.log(`results: ${outPath}`);
+  if (!v['no-report']) {
+    const files = await writeReport(results, outDir);
+    console.log(`report:  ${files.markdown} (+ ${files.charts.length} charts)`);
+  }
+  return counts.failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,88 @@
+/**
+ * Named sweeps. A preset is a union of blocks (each a cartesian product of shapes), plus how hard to time.
+ * Shapes are listed as (nq, nk) pairs so Nq ≠ Nk cases sit beside the square ones.
+ */
+import type { Pipeline, Variant } from '@attn/reference';
+import type { BackendName } from './backends.js';
+
+export const PRESET_NAMES = ['cpu', 'gpu', 'verify'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export interface ShapeBlock {
+  sizes: readonly (readonly [nq: number, nk: number])[];
+  ds: readonly number[];
+  causal: readonly boolean[];
+  bh: readonly number[];
+}
+
+export interface TimingDefaults {
+  warmup: number;
+  minSamples: number;
+  /** wall-time budget per timed record, ms */
+  budgetMs: number;
+}
+
+export interface Preset {
+  name: PresetName;
+  description: string;
+  /** backends tried by default; the float64 reference is only timed when asked for (it is slow) */
+  backends: readonly BackendName[];
+  variants: readonly Variant[];
+  pipelines: readonly Pipeline[];
+  blocks: readonly ShapeBlock[];
+  /** null: correctness only */
+  timing: TimingDefaults | null;
+  /** query rows per bh checked against the reference when a problem is too large to check in full */
+  sampleRows: number;
+}
+
+const square = (ns: readonly number[]): (readonly [number, number])[] => ns.map((n) => [n, n] as const);
+const both = [false, true] as const;
+const ALL_VARIANTS: readonly Variant[] = ['naive', 'tiled', 'exact'];
+const ALL_PIPELINES: readonly Pipeline[] = ['lse', 'fwd', 'bwd'];
+
+export const PRESETS: Readonly<Record<PresetName, Preset>> = {
+  cpu: {
+    name: 'cpu',
+    description: 'the CPU (lavapipe) adapter, small shapes: N ≤ 256, d ≤ 64, a few minutes on 2 cores',
+    backends: ['wgsl', 'cuda'],
+    variants: ALL_VARIANTS,
+    pipelines: ALL_PIPELINES,
+    blocks: [
+      { sizes: square([32, 64, 128, 256]), ds: [16, 64], causal: both, bh: [2] },
+      { sizes: [[17, 129], [129, 17]], ds: [40], causal: both, bh: [2] },
+    ],
+    timing: { warmup: 1, minSamples: 3, budgetMs: 150 },
+    sampleRows: 64,
+  },
+  gpu: {
+    name: 'gpu',
+    description: 'a real GPU: N 128 … 16384, d 32 … 256, BH 16 (the issue 6/7 targets: N 1024 … 16384, d 64/128, causal and not)',
+    backends: ['cuda', 'wgsl'],
+    variants: ALL_VARIANTS,
+    pipelines: ALL_PIPELINES,
+    blocks: [
+      { sizes: square([128, 256, 512, 1024, 2048, 4096, 8192, 16384]), ds: [32, 64, 128, 256], causal: [false], bh: [16] },
+      { sizes: square([1024, 2048, 4096, 8192, 16384]), ds: [64, 128], causal: [true], bh: [16] },
+    ],
+    timing: { warmup: 3, minSamples: 10, budgetMs: 250 },
+    sampleRows: 64,
+  },
+  verify: {
+    name: 'verify',
+    description: 'correctness only: every pipeline × variant × causal/not on odd and large N, Nq ≠ Nk, d 16 … 256',
+    backends: ['cuda', 'wgsl'],
+    variants: ALL_VARIANTS,
+    pipelines: ALL_PIPELINES,
+    blocks: [
+      { sizes: square([1, 17, 129, 1024, 4096, 16384]), ds: [16, 40, 64, 128, 256], causal: both, bh: [2] },
+      { sizes: [[1, 129], [129, 1], [17, 1024], [1024, 17], [129, 4096], [4096, 129]], ds: [40, 128], causal: both, bh: [2] },
+    ],
+    timing: null,
+    sampleRows: 64,
+  },
+};
+
+export function isPresetName(x: string): x is PresetName {
+  return (PRESET_NAMES as readonly string[]).includes(x);
+}

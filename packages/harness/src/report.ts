@@ -1,0 +1,332 @@
+/**
+ * report.md + PNG charts from results.json alone, so a GPU run can be charted on any machine.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChartSpec, Marker, Series } from './charts.js';
+import { renderChart } from './charts.js';
+import type { PointRecord, RecordStage, Results } from './results.js';
+import { pointLabel } from './results.js';
+
+export interface Ceilings {
+  /** TF/s */
+  fp32Simt?: number;
+  tf32?: number;
+  /** TB/s */
+  bandwidth?: number;
+  source: string;
+}
+
+/** Datasheet-level ceilings of a known card (../shared/notes/algorithm.md), or those measured into the metadata. */
+export function ceilingsOf(results: Results): Ceilings | null {
+  const m = results.metadata.ceilings;
+  if (m && (m.fp32MatmulTFs || m.copyGBs)) {
+    return {
+      ...(m.fp32MatmulTFs ? { fp32Simt: m.fp32MatmulTFs } : {}),
+      ...(m.tf32MatmulTFs ? { tf32: m.tf32MatmulTFs } : {}),
+      ...(m.copyGBs ? { bandwidth: m.copyGBs / 1000 } : {}),
+      source: `measured: ${m.source}`,
+    };
+  }
+  if (/H100/i.test(mainDevice(results))) return { fp32Simt: 67, tf32: 495, bandwidth: 3.0, source: 'H100 SXM: 67 TF/s fp32 SIMT, 495 TF/s tf32, 3.0 TB/s measured copy' };
+  return null;
+}
+
+/** The device the report is about: the first GPU backend that ran. */
+export function mainDevice(results: Results): string {
+  const infos = Object.entries(results.metadata.backends).filter(([n, m]) => m.info && n !== 'reference' && !n.startsWith('torch'));
+  return infos[0]?.[1].info?.device ?? Object.values(results.metadata.backends).find((m) => m.info)?.info?.device ?? 'unknown device';
+}
+
+const isPeer = (r: PointRecord): boolean => r.backend.startsWith('torch');
+const seriesName = (r: PointRecord): string => (isPeer(r) ? r.backend : `${r.backend}/${r.variant}`);
+const square = (r: PointRecord): boolean => r.nq === r.nk;
+const timed = (r: PointRecord): r is PointRecord & { timing: NonNullable<PointRecord['timing']> } => r.status === 'passed' && r.timing !== null;
+const isOom = (r: PointRecord): boolean => r.status === 'skipped' && /memory|oom|alloc|too large|exceeds/i.test(r.reason ?? '');
+
+function mostCommon<T>(xs: T[]): T | undefined {
+  const counts = new Map<T, number>();
+  for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
+const sortNum = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
+
+/** Worst relative L2 error over a record's outputs. */
+export function worstRelL2(r: PointRecord): number | null {
+  if (!r.error) return null;
+  const xs = Object.values(r.error).map((e) => e.relL2).filter((x): x is number => x !== null);
+  return xs.length ? Math.max(...xs) : null;
+}
+
+/** Bytes a stage must move at least once (inputs read, outputs written, float32): the denominator of "fraction of bandwidth". */
+export function compulsoryBytes(r: PointRecord): number {
+  const q = r.bh * r.nq * r.d;
+  const k = r.bh * r.nk * r.d;
+  const v = k;
+  const o = q;
+  const lse = r.bh * r.nq;
+  const words: Record<RecordStage, number> = {
+    lse: q + k + lse,
+    forward: q + k + v + lse + o,
+    fwd: q + k + v + lse + o,
+    backward: q + k + v + o + o + lse + q + k + v,
+  };
+  return 4 * words[r.stage];
+}
+
+interface Chart {
+  file: string;
+  title: string;
+  spec: ChartSpec;
+}
+
+export function chartSpecs(results: Results): Chart[] {
+  const device = mainDevice(results);
+  const date = results.metadata.createdAt.slice(0, 10);
+  const subtitle = `${device} · ${date} · preset ${results.metadata.preset} · commit ${results.metadata.gitCommit ?? '?'}`;
+  const recs = results.records.filter(square);
+  const bh = mostCommon(recs.filter(timed).map((r) => r.bh)) ?? mostCommon(recs.map((r) => r.bh));
+  const atBh = recs.filter((r) => r.bh === bh);
+  const charts: Chart[] = [];
+  const ceilings = ceilingsOf(results);
+  const stagesWithTiming = (['fwd', 'backward', 'lse', 'forward'] as RecordStage[]).filter((s) => atBh.some((r) => r.stage === s && timed(r) && !isPeer(r)));
+  const ds = sortNum(uniq(atBh.map((r) => r.d)));
+
+  // 1. tiled vs naive speed-up — the chart this project exists for
+  for (const backend of uniq(atBh.filter((r) => !isPeer(r)).map((r) => r.backend))) {
+    for (const stage of stagesWithTiming) {
+      const series: Series[] = [];
+      for (const [ci, d] of ds.entries()) {
+        for (const causal of [false, true]) {
+          const pick = (variant: string): Map<number, PointRecord> => {
+            const rows = atBh.filter((r) => r.backend === backend && r.variant === variant && r.stage === stage && r.d === d && r.causal === causal && timed(r));
+            // an lse record from the lse pipeline wins over the one split out of a fwd run
+            rows.sort((a, b) => Number(b.pipeline === stage) - Number(a.pipeline === stage));
+            const byN = new Map<number, PointRecord>();
+            for (const r of rows) if (!byN.has(r.nq)) byN.set(r.nq, r);
+            return byN;
+          };
+          const naive = pick('naive');
+          const points = [...pick('tiled').entries()].flatMap(([n0, t]) => {
+            const n = naive.get(n0);
+            return n?.timing && t.timing ? [{ x: t.nq, y: n.timing.medianMs / t.timing.medianMs }] : [];
+          });
+          if (points.length) series.push({ label: `d=${d}${causal ? ' causal' : ''}`, points: dedupeX(points), dashed: causal, colorIndex: ci });
+        }
+      }
+      if (!series.length) continue;
+      charts.push({
+        file: `speedup-${backend}-${stage}.png`,
+        title: `${backend} ${stage}: tiled vs naive speed-up`,
+        spec: {
+          title: `${backend} ${stageName(stage)}: tiled speed-up over naive (bh=${bh})`,
+          subtitle,
+          xLabel: 'N (Nq = Nk)',
+          yLabel: 'naive time / tiled time',
+          xLog: true,
+          yLog: true,
+          series,
+          hLines: [{ value: 1, label: '1× (no gain)' }],
+        },
+      });
+    }
+  }
+
+  // 2. TFLOP/s vs N with peer lines and ceilings, one chart per stage and d
+  for (const stage of stagesWithTiming.filter((s) => s === 'fwd' || s === 'backward')) {
+    for (const d of ds) {
+      const rows = atBh.filter((r) => r.stage === stage && r.d === d && timed(r) && r.tflops !== null);
+      const names = uniq(rows.map(seriesName));
+      const series: Series[] = [];
+      for (const [ci, name] of names.entries()) {
+        for (const causal of [false, true]) {
+          const pts = rows.filter((r) => seriesName(r) === name && r.causal === causal).map((r) => ({ x: r.nq, y: r.tflops! }));
+          if (pts.length) series.push({ label: `${name}${causal ? ' causal' : ''}`, points: dedupeX(pts), dashed: causal, colorIndex: ci });
+        }
+      }
+      if (!series.length) continue;
+      const hLines: Marker[] = [];
+      if (ceilings?.fp32Simt) hLines.push({ value: ceilings.fp32Simt, label: `fp32 SIMT ceiling ${ceilings.fp32Simt} TF/s` });
+      charts.push({
+        file: `tflops-${stage}-d${d}.png`,
+        title: `${stage} TFLOP/s, d=${d}`,
+        spec: { title: `${stageName(stage)} throughput, d=${d} (bh=${bh})`, subtitle, xLabel: 'N (Nq = Nk)', yLabel: 'TFLOP/s (FlashAttention convention)', xLog: true, yLog: true, series, hLines },
+      });
+    }
+  }
+
+  // 3. error vs N
+  for (const stage of (['fwd', 'backward', 'lse'] as RecordStage[]).filter((s) => atBh.some((r) => r.stage === s && r.pipeline !== 'fwd' || r.stage === 'fwd'))) {
+    const rows = atBh.filter((r) => r.stage === stage && (stage !== 'lse' || r.pipeline === 'lse') && !r.causal && worstRelL2(r) !== null && !isPeer(r));
+    const names = uniq(rows.map(seriesName)).filter((n) => !n.endsWith('/exact'));
+    const series: Series[] = [];
+    for (const [ci, name] of names.entries()) {
+      for (const [di, d] of ds.entries()) {
+        const pts = rows.filter((r) => seriesName(r) === name && r.d === d).map((r) => ({ x: r.nq, y: Math.max(worstRelL2(r)!, 1e-12) }));
+        if (pts.length) series.push({ label: `${name} d=${d}`, points: dedupeX(pts), dashed: di % 2 === 1, colorIndex: ci * ds.length + di });
+      }
+    }
+    if (!series.length) continue;
+    charts.push({
+      file: `error-${stage}.png`,
+      title: `${stage} error vs float64`,
+      spec: { title: `${stageName(stage)}: relative L2 error vs the float64 reference (worst output, not causal)`, subtitle, xLabel: 'N (Nq = Nk)', yLabel: '‖x − ref‖ / ‖ref‖', xLog: true, yLog: true, series },
+    });
+  }
+
+  // 4. device memory vs N, naive O(N²) vs tiled O(N), with naive's out-of-memory point
+  const memStage: RecordStage = atBh.some((r) => r.stage === 'backward' && r.bytes !== null) ? 'backward' : 'fwd';
+  const dMem = ds[ds.length - 1];
+  const memRows = atBh.filter((r) => r.stage === memStage && r.d === dMem && !r.causal && r.bytes !== null && r.bytes > 0 && !isPeer(r));
+  if (memRows.length) {
+    const names = uniq(memRows.map(seriesName));
+    const series: Series[] = names.map((name, ci) => ({ label: name, points: dedupeX(memRows.filter((r) => seriesName(r) === name).map((r) => ({ x: r.nq, y: r.bytes! }))), colorIndex: ci }));
+    const vLines: Marker[] = [];
+    for (const backend of uniq(memRows.map((r) => r.backend))) {
+      const oom = atBh.filter((r) => r.backend === backend && r.variant === 'naive' && r.d === dMem && isOom(r)).map((r) => r.nq);
+      if (oom.length) vLines.push({ value: Math.min(...oom), label: `${backend}/naive out of memory at N=${Math.min(...oom)}` });
+    }
+    charts.push({
+      file: 'memory.png',
+      title: 'device memory vs N',
+      spec: { title: `Device memory allocated, ${stageName(memStage)} session, d=${dMem} (bh=${bh})`, subtitle, xLabel: 'N (Nq = Nk)', yLabel: 'bytes', xLog: true, yLog: true, series, vLines },
+    });
+  }
+  return charts;
+}
+
+function dedupeX(points: { x: number; y: number }[]): { x: number; y: number }[] {
+  const byX = new Map<number, number>();
+  for (const p of points) if (!byX.has(p.x)) byX.set(p.x, p.y);
+  return [...byX.entries()].map(([x, y]) => ({ x, y }));
+}
+
+function stageName(stage: RecordStage): string {
+  return { lse: 'stage 1 (lse)', forward: 'stage 2 (forward given lse)', fwd: 'forward (lse + forward)', backward: 'stage 3 (backward)' }[stage];
+}
+
+const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x >= 1e4 || x < 1e-3 ? x.toExponential(2) : Number(x.toPrecision(digits)).toString());
+const fmtBytes = (b: number | null): string => (b === null ? '—' : b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
+const shape = (r: PointRecord): string => `${r.nq === r.nk ? r.nq : `${r.nq}×${r.nk}`} | ${r.d} | ${r.causal ? 'yes' : 'no'}`;
+
+export function renderMarkdown(results: Results, charts: Chart[]): string {
+  const m = results.metadata;
+  const device = mainDevice(results);
+  const out: string[] = [];
+  const counts = { passed: 0, failed: 0, skipped: 0 };
+  for (const r of results.records) counts[r.status]++;
+  const ceilings = ceilingsOf(results);
+
+  out.push(`# Attention sweep — ${device} — ${m.createdAt.slice(0, 10)}`, '');
+  out.push(`Preset \`${m.preset}\`, seed ${m.seed}, commit \`${m.gitCommit ?? 'unknown'}\`, host \`${m.host}\` (${m.platform}, Node ${m.node}). ` +
+    `${results.records.length} records: **${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped**${m.interrupted ? ' — the sweep was interrupted; this is what finished' : ''}.`, '');
+  out.push(`Command: \`attn sweep ${m.argv.join(' ')}\``, '');
+  for (const n of m.notes ?? []) out.push(`> ${n}`, '');
+
+  out.push('## Backends', '', '| backend | status | device | driver | version | dtype | timer |', '|---|---|---|---|---|---|---|');
+  for (const [name, b] of Object.entries(m.backends)) {
+    const i = b.info;
+    out.push(`| ${name} | ${b.availability ? `not available: ${b.availability}` : 'ran'} | ${i?.device ?? '—'} | ${i?.driver ?? '—'} | ${i?.version ?? '—'} | ${i?.dtype ?? '—'} | ${i?.timer ?? '—'} |`);
+  }
+  if (ceilings) out.push('', `Ceilings used for fractions: ${ceilings.source}.`);
+  out.push('');
+
+  const failed = results.records.filter((r) => r.status === 'failed');
+  if (failed.length) {
+    out.push(`## Failures (${failed.length})`, '');
+    for (const r of failed.slice(0, 40)) out.push(`- ${pointLabel(r)}: ${r.reason ?? ''}`);
+    if (failed.length > 40) out.push(`- … and ${failed.length - 40} more (see results.json)`);
+    out.push('');
+  }
+
+  if (charts.length) {
+    out.push('## Charts', '');
+    for (const c of charts) out.push(`### ${c.title}`, '', `![${c.title}](${c.file})`, '');
+  }
+
+  // speed tables: one per backend and stage, naive beside tiled
+  const ours = results.records.filter((r) => !isPeer(r) && (r.pipeline !== 'fwd' || r.stage !== 'lse'));
+  const peers = results.records.filter(isPeer);
+  const groups = uniq(ours.filter((r) => r.timing).map((r) => `${r.backend}|${r.stage}`));
+  if (groups.length) out.push('## Timings', '', 'Median of the device-timed samples (p10–p90 in the per-point table of results.json). Speed-up = naive ÷ tiled. ' +
+    '“vs peer” = our TFLOP/s ÷ the best torch SDPA fp32 backend on the same shape. Bandwidth fraction counts only compulsory traffic (each input read once, each output written once).', '');
+  for (const g of groups) {
+    const [backend, stage] = g.split('|') as [string, RecordStage];
+    const rows = ours.filter((r) => r.backend === backend && r.stage === stage);
+    const shapes = uniq(rows.map((r) => `${r.bh}|${r.nq}|${r.nk}|${r.d}|${r.causal}`));
+    const header = ['bh', 'N', 'd', 'causal', 'naive ms', 'tiled ms', 'speed-up', 'tiled TF/s', 'vs peer'];
+    if (ceilings?.fp32Simt) header.push(`of ${ceilings.fp32Simt} TF/s`);
+    if (ceilings?.tf32) header.push(`of ${ceilings.tf32} tf32`);
+    if (ceilings?.bandwidth) header.push(`of ${ceilings.bandwidth} TB/s`);
+    header.push('naive mem', 'tiled mem', 'tiled relL2', 'flash rule');
+    out.push(`### ${backend} — ${stageName(stage)}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
+    for (const s of shapes) {
+      const at = rows.filter((r) => `${r.bh}|${r.nq}|${r.nk}|${r.d}|${r.causal}` === s);
+      const naive = at.find((r) => r.variant === 'naive');
+      const tiled = at.find((r) => r.variant === 'tiled') ?? at.find((r) => r.variant === 'exact');
+      const ref = tiled ?? naive!;
+      const ms = (r: PointRecord | undefined): string => (r?.timing ? fmt(r.timing.medianMs) : r?.status === 'skipped' ? 'skipped' : r?.status === 'failed' ? 'failed' : '—');
+      const speedup = naive?.timing && tiled?.timing ? `${fmt(naive.timing.medianMs / tiled.timing.medianMs)}×` : '—';
+      const peerBest = Math.max(0, ...peers.filter((p) => p.stage === stage && p.bh === ref.bh && p.nq === ref.nq && p.nk === ref.nk && p.d === ref.d && p.causal === ref.causal && p.tflops).map((p) => p.tflops!));
+      const cells = [String(ref.bh), ref.nq === ref.nk ? String(ref.nq) : `${ref.nq}×${ref.nk}`, String(ref.d), ref.causal ? 'yes' : 'no', ms(naive), ms(tiled), speedup, fmt(tiled?.tflops), peerBest > 0 && tiled?.tflops ? fmt(tiled.tflops / peerBest) : '—'];
+      const frac = (x: number | null | undefined): string => (x ? `${(100 * x).toFixed(1)}%` : '—');
+      if (ceilings?.fp32Simt) cells.push(frac(tiled?.tflops && tiled.tflops / ceilings.fp32Simt));
+      if (ceilings?.tf32) cells.push(frac(tiled?.tflops && tiled.tflops / ceilings.tf32));
+      if (ceilings?.bandwidth) cells.push(frac(tiled?.timing && compulsoryBytes(tiled) / (tiled.timing.medianMs * 1e-3) / 1e12 / ceilings.bandwidth));
+      cells.push(fmtBytes(naive?.bytes ?? null), fmtBytes(tiled?.bytes ?? null), fmt(tiled ? worstRelL2(tiled) : null), tiled?.flashRule ? `${tiled.flashRule.passed ? 'ok' : 'FAIL'} (${fmt(tiled.flashRule.ratio, 2)})` : '—');
+      out.push(`| ${cells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+
+  if (peers.length) {
+    out.push('## Peers: torch scaled_dot_product_attention (fp32)', '', '| backend | stage | bh | N | d | causal | ms | TF/s | status |', '|---|---|---|---|---|---|---|---|---|');
+    for (const p of peers) out.push(`| ${p.backend} | ${p.stage} | ${p.bh} | ${shape(p)} | ${p.timing ? fmt(p.timing.medianMs) : '—'} | ${fmt(p.tflops)} | ${p.status}${p.reason ? `: ${p.reason}` : ''} |`);
+    out.push('');
+  }
+
+  // correctness table (all points, compact)
+  const checked = results.records.filter((r) => r.error && !isPeer(r) && (r.pipeline !== 'fwd' || r.stage === 'fwd'));
+  if (checked.length) {
+    out.push('## Correctness', '', 'Worst output per point vs the float64 reference (rel L2 = ‖x − ref‖/‖ref‖; “checked” = full or query rows sampled per bh). ' +
+      'Flash rule: tiled max|error| ≤ 2 × naive max|error| + floor (ratio ≤ 1 passes).', '');
+    out.push('| backend/variant | stage | bh | N | d | causal | checked | max abs | rel L2 | non-finite | unwritten | flash rule | status |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of checked) {
+      const errs = Object.values(r.error!);
+      const maxAbs = Math.max(...errs.map((e) => e.maxAbs ?? NaN));
+      out.push(`| ${seriesName(r)} | ${r.stage} | ${r.bh} | ${shape(r)} | ${r.checked ?? '—'} | ${fmt(maxAbs)} | ${fmt(worstRelL2(r))} | ${errs.reduce((a, e) => a + e.nonFinite, 0)} | ${errs.reduce((a, e) => a + e.unwritten, 0)} | ${r.flashRule ? fmt(r.flashRule.ratio, 2) : '—'} | ${r.status} |`);
+    }
+    out.push('');
+  }
+
+  const skipped = results.records.filter((r) => r.status === 'skipped' && !isPeer(r));
+  if (skipped.length) {
+    out.push(`## Skipped (${skipped.length})`, '');
+    const reasons = new Map<string, PointRecord[]>();
+    for (const r of skipped) reasons.set(`${seriesName(r)}: ${r.reason}`, [...(reasons.get(`${seriesName(r)}: ${r.reason}`) ?? []), r]);
+    for (const [reason, rs] of reasons) out.push(`- ${reason} — ${uniq(rs.map((r) => `N=${r.nq === r.nk ? r.nq : `${r.nq}×${r.nk}`} d=${r.d}`)).join(', ')}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export interface ReportFiles {
+  markdown: string;
+  charts: string[];
+}
+
+export async function writeReport(results: Results, outDir: string): Promise<ReportFiles> {
+  mkdirSync(outDir, { recursive: true });
+  const charts = chartSpecs(results);
+  const files: string[] = [];
+  for (const c of charts) {
+    const path = join(outDir, c.file);
+    writeFileSync(path, await renderChart(c.spec));
+    files.push(path);
+  }
+  const markdown = join(outDir, 'report.md');
+  writeFileSync(markdown, renderMarkdown(results, charts));
+  return { markdown, charts: files };
+}

@@ -1,0 +1,243 @@
+/**
+ * results.json: the one file a sweep leaves behind and the only input of `attn report` and `attn compare`.
+ * Plain data, versioned; readResults validates everything it relies on and names the first field that is wrong.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { BackendInfo } from '@attn/reference';
+
+export const SCHEMA_VERSION = 1;
+
+/** 'fwd' = stage 1 + stage 2 timed together; the others are one kernel stage each. */
+export type RecordStage = 'lse' | 'forward' | 'fwd' | 'backward';
+export const RECORD_STAGES: readonly RecordStage[] = ['lse', 'forward', 'fwd', 'backward'];
+export type Status = 'passed' | 'failed' | 'skipped';
+export type RecordPipeline = 'lse' | 'fwd' | 'bwd';
+
+/** Error of one output against the float64 reference, over the rows that were checked. */
+export interface ErrorStats {
+  /** max |x − ref| over finite elements; null when none was finite */
+  maxAbs: number | null;
+  /** ‖x − ref‖₂ / ‖ref‖₂ over finite elements */
+  relL2: number | null;
+  /** NaN/Inf where the reference is finite (poison excluded) */
+  nonFinite: number;
+  /** elements still holding the poison pattern */
+  unwritten: number;
+  /** largest |ref| on the checked rows: the scale the error is relative to */
+  refMaxAbs?: number;
+}
+
+export interface TimingStats {
+  medianMs: number;
+  p10Ms: number;
+  p90Ms: number;
+  /** tinybench's relative margin of error of the mean, percent */
+  rme: number;
+  samples: number;
+  source: 'gpu-timer' | 'wall';
+}
+
+/** FlashAttention's rule: tiled maxAbs ≤ 2 × naive float32 maxAbs + floor, worst output. */
+export interface FlashRule {
+  /** tiled maxAbs / (2 × naive maxAbs + floor); ≤ 1 passes */
+  ratio: number;
+  passed: boolean;
+  output: string;
+  tiledMaxAbs: number;
+  naiveMaxAbs: number;
+  floor: number;
+}
+
+export interface PointRecord {
+  backend: string;
+  variant: string;
+  /** which pipeline produced the record (an 'lse' record may come from the lse or the fwd pipeline) */
+  pipeline: RecordPipeline;
+  stage: RecordStage;
+  nq: number;
+  nk: number;
+  d: number;
+  bh: number;
+  causal: boolean;
+  dtype: string;
+  status: Status;
+  /** why skipped or failed */
+  reason?: string;
+  /** the inputs' seed (printed on failure so a point can be rerun) */
+  seed?: number;
+  /** 'full' or the number of query rows checked per bh */
+  checked?: 'full' | number;
+  /** per output name (lse, o, dq, dk, dv) */
+  error: Record<string, ErrorStats> | null;
+  timing: TimingStats | null;
+  tflops: number | null;
+  /** device bytes the session allocated */
+  bytes: number | null;
+  flashRule: FlashRule | null;
+}
+
+export interface BackendMeta {
+  /** null when usable; otherwise why not */
+  availability: string | null;
+  info?: BackendInfo;
+}
+
+export interface Ceilings {
+  device?: string;
+  copyGBs?: number;
+  fp32MatmulTFs?: number;
+  tf32MatmulTFs?: number;
+  source: string;
+}
+
+export interface Metadata {
+  name: string;
+  createdAt: string;
+  gitCommit: string | null;
+  host: string;
+  platform: string;
+  node: string;
+  preset: string;
+  seed: number;
+  /** the command line the sweep ran with */
+  argv: string[];
+  backends: Record<string, BackendMeta>;
+  ceilings?: Ceilings;
+  /** set when the sweep was stopped (Ctrl-C) before every point ran */
+  interrupted?: boolean;
+  notes?: string[];
+}
+
+export interface Results {
+  schemaVersion: typeof SCHEMA_VERSION;
+  metadata: Metadata;
+  records: PointRecord[];
+}
+
+export class ResultsError extends Error {
+  override readonly name = 'ResultsError';
+}
+
+/** Identity of a measured point across runs (compare joins on it). */
+export function pointKey(r: PointRecord): string {
+  return [r.backend, r.variant, r.pipeline, r.stage, `bh${r.bh}`, `nq${r.nq}`, `nk${r.nk}`, `d${r.d}`, r.causal ? 'causal' : 'full', r.dtype].join(' ');
+}
+
+/** A short human label for a point. */
+export function pointLabel(r: PointRecord): string {
+  const n = r.nq === r.nk ? `N=${r.nq}` : `Nq=${r.nq} Nk=${r.nk}`;
+  return `${r.backend}/${r.variant} ${r.stage}${r.pipeline === 'fwd' && r.stage !== 'fwd' ? '(fwd)' : ''} ${n} d=${r.d} bh=${r.bh}${r.causal ? ' causal' : ''}`;
+}
+
+/** JSON has no Infinity/NaN: numbers that are not finite are written as null. */
+function replacer(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? null : value;
+}
+
+export function serializeResults(results: Results): string {
+  return `${JSON.stringify(results, replacer, 1)}\n`;
+}
+
+/** Atomic rewrite, so a crash mid-write never leaves a truncated file. */
+export function writeResults(path: string, results: Results): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, serializeResults(results));
+  renameSync(tmp, path);
+}
+
+export function readResults(path: string): Results {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ResultsError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ResultsError(`${path} is not JSON: ${(e as Error).message}`);
+  }
+  return validateResults(json, path);
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+function fail(where: string, what: string): never {
+  throw new ResultsError(`${where}: ${what}`);
+}
+
+function num(o: Obj, key: string, where: string, nullable = false): void {
+  const v = o[key];
+  if (nullable && v === null) return;
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(where, `'${key}' must be a finite number${nullable ? ' or null' : ''}, got ${JSON.stringify(v)}`);
+}
+
+function str(o: Obj, key: string, where: string): void {
+  if (typeof o[key] !== 'string') fail(where, `'${key}' must be a string, got ${JSON.stringify(o[key])}`);
+}
+
+function oneOf(o: Obj, key: string, allowed: readonly unknown[], where: string): void {
+  if (!allowed.includes(o[key])) fail(where, `'${key}' must be one of ${allowed.join('|')}, got ${JSON.stringify(o[key])}`);
+}
+
+function validateRecord(r: unknown, where: string): void {
+  if (!isObj(r)) fail(where, 'record must be an object');
+  for (const k of ['backend', 'variant', 'dtype']) str(r, k, where);
+  oneOf(r, 'pipeline', ['lse', 'fwd', 'bwd'], where);
+  oneOf(r, 'stage', RECORD_STAGES, where);
+  for (const k of ['nq', 'nk', 'd', 'bh']) {
+    if (!Number.isSafeInteger(r[k]) || (r[k] as number) < 1) fail(where, `'${k}' must be a positive integer, got ${JSON.stringify(r[k])}`);
+  }
+  if (typeof r.causal !== 'boolean') fail(where, `'causal' must be a boolean`);
+  oneOf(r, 'status', ['passed', 'failed', 'skipped'], where);
+  if (r.status !== 'passed' && typeof r.reason !== 'string') fail(where, `a ${String(r.status)} record needs a 'reason'`);
+  if (r.error !== null) {
+    if (!isObj(r.error)) fail(where, `'error' must be an object or null`);
+    for (const [name, e] of Object.entries(r.error)) {
+      const w = `${where} error.${name}`;
+      if (!isObj(e)) fail(w, 'must be an object');
+      num(e, 'maxAbs', w, true);
+      num(e, 'relL2', w, true);
+      num(e, 'nonFinite', w);
+      num(e, 'unwritten', w);
+    }
+  }
+  if (r.timing !== null) {
+    const t = r.timing;
+    const w = `${where} timing`;
+    if (!isObj(t)) fail(where, `'timing' must be an object or null`);
+    for (const k of ['medianMs', 'p10Ms', 'p90Ms', 'rme', 'samples']) num(t, k, w);
+    oneOf(t, 'source', ['gpu-timer', 'wall'], w);
+  }
+  num(r, 'tflops', where, true);
+  num(r, 'bytes', where, true);
+  if (r.flashRule !== null) {
+    if (!isObj(r.flashRule)) fail(where, `'flashRule' must be an object or null`);
+    num(r.flashRule, 'ratio', `${where} flashRule`);
+    if (typeof r.flashRule.passed !== 'boolean') fail(`${where} flashRule`, `'passed' must be a boolean`);
+  }
+}
+
+export function validateResults(json: unknown, source = 'results'): Results {
+  if (!isObj(json)) fail(source, 'top level must be an object');
+  if (json.schemaVersion !== SCHEMA_VERSION) {
+    fail(source, `schemaVersion ${JSON.stringify(json.schemaVersion)} is not supported (this attn reads ${SCHEMA_VERSION})`);
+  }
+  const m = json.metadata;
+  if (!isObj(m)) fail(source, `'metadata' must be an object`);
+  for (const k of ['name', 'createdAt', 'host', 'node', 'preset']) str(m, k, `${source} metadata`);
+  num(m, 'seed', `${source} metadata`);
+  if (!isObj(m.backends)) fail(`${source} metadata`, `'backends' must be an object`);
+  if (!Array.isArray(json.records)) fail(source, `'records' must be an array`);
+  json.records.forEach((r, i) => validateRecord(r, `${source} records[${i}]`));
+  return json as unknown as Results;
+}
+
+/** The device name a backend ran on, as recorded in the metadata. */
+export function deviceOf(results: Results, backend: string): string | undefined {
+  return results.metadata.backends[backend]?.info?.device;
+}
