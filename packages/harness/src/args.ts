@@ -8,8 +8,11 @@ import { UsageError } from './usage-error.js';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
+type StrictConfig<T extends FlagSpec> = { args: string[]; options: T; strict: true; allowPositionals: boolean };
+export type ParsedFlags<T extends FlagSpec> = ReturnType<typeof parseArgs<StrictConfig<T>>>;
+
 /** The values of a strict parse of `argv` against `options`; no positionals unless `positionals` is true. */
-export function parseFlags<T extends FlagSpec>(argv: string[], options: T, positionals = false) {
+export function parseFlags<T extends FlagSpec>(argv: string[], options: T, positionals = false): ParsedFlags<T> {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: positionals });
   } catch (e) {
@@ -20,7 +23,7 @@ export function parseFlags<T extends FlagSpec>(argv: string[], options: T, posit
 /** parseArgs' messages are long and sometimes multi-line; keep the first sentence and hint at --help. */
 function parseErrorLine(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
-  const first = message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, '');
+  const first = message.split('\n')[0]!.replace(/\. (To specify a positional argument|This command does not take positional arguments).*$/, '').replace(/\.$/, '');
   return `${first} (see --help)`;
 }
 
