@@ -1,0 +1,94 @@
+/**
+ * Finding and loading attn_cuda.node: ATTN_CUDA_ADDON (an absolute path, used by the one-file GPU bundle) or
+ * ../build/Release/attn_cuda.node next to this package's dist/. A missing or unloadable addon is a reason string,
+ * never a throw, so the backend can answer availability() with one line.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface AddonProblem {
+  bh: number;
+  nq: number;
+  nk: number;
+  d: number;
+  dv: number;
+  scale: number;
+  causal: boolean;
+}
+
+export type AddonVariant = 'naive' | 'tiled';
+export type AddonStage = 'lse' | 'forward' | 'backward';
+export type AddonTensor = 'q' | 'k' | 'v' | 'dO' | 'lse' | 'o' | 'dq' | 'dk' | 'dv' | 'delta';
+
+export interface AddonDeviceInfo {
+  name: string;
+  computeCapability: string;
+  multiprocessors: number;
+  totalMemoryBytes: number;
+  freeMemoryBytes: number;
+  sharedMemPerBlockOptinBytes: number;
+  l2CacheBytes: number;
+  driverVersion: string;
+  runtimeVersion: string;
+  deviceCount: number;
+}
+
+export interface AddonTimings {
+  totalMs: number[];
+  perStageMs: Partial<Record<AddonStage, number[]>>;
+}
+
+/** The native Session (src/binding/session_wrap.cpp). */
+export interface AddonSession {
+  readonly deviceBytes: number;
+  write(name: AddonTensor, data: Float32Array): void;
+  read(name: AddonTensor, out: Float32Array): void;
+  poison(): void;
+  run(stages: readonly AddonStage[]): Promise<void>;
+  time(stages: readonly AddonStage[], warmup: number, samples: number): Promise<AddonTimings>;
+  dispose(): void;
+}
+
+/** What attn_cuda.node exports (src/binding/addon.cpp). */
+export interface Addon {
+  built: true;
+  buildId: string;
+  tiledAvailable: boolean;
+  /** 0 when tiledAvailable is false */
+  tiledMaxD: number;
+  /** throws with the CUDA error string when there is no usable device */
+  deviceInfo(): AddonDeviceInfo;
+  scratchBytes(problem: AddonProblem, variant: AddonVariant): number;
+  Session: new (problem: AddonProblem, variant: AddonVariant) => AddonSession;
+}
+
+export type AddonLoad = { addon: Addon; path: string } | { reason: string; path: string };
+
+const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where the addon is expected: ATTN_CUDA_ADDON when set, else the package's build folder. */
+export function addonPath(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env.ATTN_CUDA_ADDON;
+  if (fromEnv) return isAbsolute(fromEnv) ? fromEnv : resolve(fromEnv);
+  return join(packageDir, 'build', 'Release', 'attn_cuda.node');
+}
+
+export function loadAddon(path: string = addonPath()): AddonLoad {
+  if (!existsSync(path)) {
+    // The build script leaves this marker when it found no nvcc.
+    const marker = join(dirname(path), '..', 'NOT_BUILT');
+    const reason = existsSync(marker)
+      ? 'CUDA backend not built: nvcc not found'
+      : `CUDA backend not built: ${path} is missing (run pnpm build)`;
+    return { reason, path };
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as Addon;
+    return { addon, path };
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    return { reason: `CUDA addon failed to load: ${why}`, path };
+  }
+}

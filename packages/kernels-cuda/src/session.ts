@@ -1,0 +1,56 @@
+/** A CUDA Session: the contract's methods over the native one (src/binding/session_wrap.cpp). */
+import type { FloatArray, InputName, KernelStage, OutputName, Problem, Session, StageTimings, TimeOptions, Variant } from '@attn/reference';
+import { tensorSize } from '@attn/reference';
+import type { AddonSession } from './addon.js';
+
+export class CudaSession implements Session {
+  readonly deviceBytes: number;
+  private disposed = false;
+
+  constructor(
+    readonly problem: Problem,
+    readonly variant: Variant,
+    private readonly native: AddonSession,
+    private readonly onDispose: (s: CudaSession) => void,
+  ) {
+    this.deviceBytes = native.deviceBytes;
+  }
+
+  async write(tensors: Partial<Record<InputName, FloatArray>>): Promise<void> {
+    for (const [name, data] of Object.entries(tensors) as [InputName, FloatArray | undefined][]) {
+      if (data === undefined) continue;
+      // Float32Array goes to the device straight from its own memory; float64 needs one conversion.
+      this.native.write(name, data instanceof Float32Array ? data : Float32Array.from(data));
+    }
+  }
+
+  async poison(): Promise<void> {
+    this.native.poison();
+  }
+
+  run(stages: readonly KernelStage[]): Promise<void> {
+    return this.native.run(stages);
+  }
+
+  async read<N extends OutputName>(names: readonly N[]): Promise<Record<N, FloatArray>> {
+    const out = {} as Record<N, FloatArray>;
+    for (const name of names) {
+      const a = new Float32Array(tensorSize(this.problem, name));
+      this.native.read(name, a);
+      out[name] = a;
+    }
+    return out;
+  }
+
+  async time(stages: readonly KernelStage[], options: TimeOptions): Promise<StageTimings> {
+    const t = await this.native.time(stages, options.warmup, options.samples);
+    return { source: 'gpu-timer', totalMs: t.totalMs, perStageMs: t.perStageMs };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.native.dispose();
+    this.onDispose(this);
+  }
+}
