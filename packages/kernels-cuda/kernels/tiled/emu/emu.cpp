@@ -1,0 +1,140 @@
+// tiled/emu/emu.cpp — runs the tiled SIMT kernels (version 1) on the CPU, one std::thread per CUDA thread, and checks
+// all three stages against a float64 reference (the math of packages/reference/src/rows.ts) on seeded N(0,1) inputs.
+// Why: this machine has no GPU; this catches indexing, tail, mask and barrier mistakes before H100 time is spent.
+// Emulated: threadIdx/blockIdx, __syncthreads (std::barrier of 256), __shfl_xor_sync (per-warp exchange + barrier),
+// dynamic shared memory (poisoned before every block; a guard pattern past the kernel's size catches OOB writes).
+// Not emulated: anything about real GPU scheduling, so compute-sanitizer memcheck/racecheck on the H100 still rules.
+// Build and run (from this folder):
+//   g++ -std=c++20 -O2 -pthread -Ishim -I../.. -o /tmp/attn_emu emu.cpp && /tmp/attn_emu [seed]
+//   races: add -fsanitize=thread (about a minute); out-of-bounds global reads: -fsanitize=address,undefined
+#include "cuda_runtime.h"
+#include <thread>
+#include <vector>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <cstdint>
+#include <functional>
+namespace attn_tiled { float smem[60000]; }
+thread_local Dim3 threadIdx, blockIdx;
+static std::barrier<> *blockBar;
+static std::barrier<> *warpBar[8];
+static float shflBuf[256];
+void emu_syncthreads() { blockBar->arrive_and_wait(); }
+float emu_shfl_xor(float v, int o) {
+  int t = threadIdx.x, w = t / 32;
+  shflBuf[t] = v;
+  warpBar[w]->arrive_and_wait();
+  float r = shflBuf[(t & ~31) | ((t & 31) ^ o)];
+  warpBar[w]->arrive_and_wait();
+  return r;
+}
+#include "tiled/lse_kernel.cuh"
+#include "tiled/forward_kernel.cuh"
+#include "tiled/backward_kernel.cuh"
+using namespace attn_tiled;
+
+static void launch(unsigned grid, size_t smemBytes, const std::function<void()> &body) {
+  if (smemBytes > sizeof(smem)) { printf("smem too small\n"); exit(1); }
+  std::barrier<> bb(256); blockBar = &bb;
+  std::vector<std::unique_ptr<std::barrier<>>> wb;
+  for (int w = 0; w < 8; ++w) { wb.emplace_back(new std::barrier<>(32)); warpBar[w] = wb.back().get(); }
+  std::vector<std::thread> th;
+  for (int t = 0; t < 256; ++t) th.emplace_back([&, t] {
+    threadIdx.x = t;
+    for (unsigned b = 0; b < grid; ++b) {
+      // poison smem between blocks so stale reads show up as NaN
+      if (t == 0) for (size_t i = 0; i < sizeof(smem) / 4; ++i) { uint32_t x = i < smemBytes / 4 ? 0x7fdead00u : 0x7fbeef00u; memcpy(&smem[i], &x, 4); }
+      bb.arrive_and_wait();
+      blockIdx.x = b;
+      body();
+      bb.arrive_and_wait();
+    }
+  });
+  for (auto &x : th) x.join();
+  for (size_t i = smemBytes / 4; i < sizeof(smem) / 4; ++i) { uint32_t x; memcpy(&x, &smem[i], 4); if (x != 0x7fbeef00u) { printf("smem OOB write at %zu (bytes %zu)\n", i, smemBytes); exit(1); } }
+}
+
+static void poison(std::vector<float> &v) { uint32_t x = 0x7fdead00; for (auto &f : v) memcpy(&f, &x, 4); }
+
+struct Case { int bh, nq, nk, d, dv; bool causal; };
+
+template <int D>
+static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector<float> &k, std::vector<float> &v,
+                        std::vector<float> &dO, std::vector<float> &lse, std::vector<float> &o,
+                        std::vector<float> &delta, std::vector<float> &dq, std::vector<float> &dk, std::vector<float> &dv) {
+  unsigned g;
+  tile_grid(p.bh, ceil_div(p.nq, FwdTraits<D>::BQ), &g);
+  launch(g, LseSmem<D>::bytes, [&] { lse_tiled_kernel1<D>(p, q.data(), k.data(), lse.data()); });
+  launch(g, FwdSmem<D>::bytes, [&] { forward_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); });
+  for (int r = 0; r < p.bh * p.nq; ++r) { float s = 0; for (int c = 0; c < p.dv; ++c) s += dO[(size_t)r*p.dv+c]*o[(size_t)r*p.dv+c]; delta[r] = s; }
+  tile_grid(p.bh, ceil_div(p.nk, BwdKVTraits<D>::BK), &g);
+  launch(g, BwdKVSmem<D>::bytes, [&] { backward_dkdv_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); });
+  tile_grid(p.bh, ceil_div(p.nq, BwdQTraits<D>::BQ), &g);
+  launch(g, BwdQSmem<D>::bytes, [&] { backward_dq_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dq.data()); });
+}
+
+static double relL2(const std::vector<float> &x, const std::vector<double> &ref, int *bad) {
+  double num = 0, den = 0; *bad = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isinf(ref[i])) { if (!(x[i] == (float)ref[i])) ++*bad; continue; }
+    if (!std::isfinite(x[i])) { ++*bad; continue; }
+    num += (x[i] - ref[i]) * (x[i] - ref[i]); den += ref[i] * ref[i];
+  }
+  return den == 0 ? std::sqrt(num) : std::sqrt(num / den);
+}
+
+int main(int argc, char **argv) {
+  std::vector<Case> cases = {
+    {2, 1, 1, 1, 1, false}, {2, 1, 1, 1, 1, true}, {2, 17, 17, 5, 7, true}, {1, 129, 129, 64, 64, true},
+    {1, 17, 129, 33, 40, true}, {1, 129, 17, 64, 64, true}, {1, 70, 65, 128, 100, false},
+    {1, 40, 33, 256, 256, true}, {1, 33, 70, 200, 130, true}, {3, 65, 129, 32, 32, false},
+    {1, 100, 100, 96, 96, true}, {2, 257, 300, 256, 256, true}, {1, 300, 257, 64, 64, false}, {1, 300, 257, 128, 128, true}, {2, 131, 97, 20, 60, true}, {1, 1, 200, 17, 3, true}, {1, 200, 1, 3, 17, true},
+  };
+  unsigned seed = argc > 1 ? atoi(argv[1]) : 1234;
+  int fails = 0;
+  for (auto c : cases) {
+    std::mt19937 gen(seed); std::normal_distribution<float> nd(0, 1);
+    AttnProblem p{c.bh, c.nq, c.nk, c.d, c.dv, (float)(1.0 / std::sqrt((double)c.d)), c.causal};
+    size_t nQ = (size_t)c.bh*c.nq*c.d, nK = (size_t)c.bh*c.nk*c.d, nV = (size_t)c.bh*c.nk*c.dv, nO = (size_t)c.bh*c.nq*c.dv;
+    std::vector<float> q(nQ), k(nK), v(nV), dO(nO);
+    for (auto *a : {&q, &k, &v, &dO}) for (auto &x : *a) x = nd(gen);
+    std::vector<float> lse(c.bh*c.nq), o(nO), delta(c.bh*c.nq), dq(nQ), dk(nK), dv(nV);
+    for (auto *a : {&lse, &o, &delta, &dq, &dk, &dv}) poison(*a);
+    int m = std::max(c.d, c.dv), D = m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
+    if (D == 32) run_kernels<32>(p, q, k, v, dO, lse, o, delta, dq, dk, dv);
+    else if (D == 64) run_kernels<64>(p, q, k, v, dO, lse, o, delta, dq, dk, dv);
+    else if (D == 128) run_kernels<128>(p, q, k, v, dO, lse, o, delta, dq, dk, dv);
+    else run_kernels<256>(p, q, k, v, dO, lse, o, delta, dq, dk, dv);
+    // float64 reference (rows.ts)
+    std::vector<double> rl(c.bh*c.nq), ro(nO, 0), rdq(nQ, 0), rdk(nK, 0), rdv(nV, 0), rD(c.bh*c.nq);
+    for (int b = 0; b < c.bh; ++b) for (int i = 0; i < c.nq; ++i) {
+      int r = b*c.nq + i;
+      int cnt = c.causal ? std::max(0, std::min(c.nk, i + c.nk - c.nq + 1)) : c.nk;
+      std::vector<double> s(cnt);
+      double mx = -INFINITY;
+      for (int j = 0; j < cnt; ++j) { double t = 0; for (int e = 0; e < c.d; ++e) t += (double)q[(size_t)r*c.d+e]*k[((size_t)b*c.nk+j)*c.d+e]; s[j] = p.scale*t; mx = std::max(mx, s[j]); }
+      double L = -INFINITY;
+      if (cnt) { double sum = 0; for (int j = 0; j < cnt; ++j) sum += std::exp(s[j]-mx); L = mx + std::log(sum); }
+      rl[r] = L;
+      for (int j = 0; j < cnt; ++j) { double w = std::exp(s[j]-L); for (int e = 0; e < c.dv; ++e) ro[(size_t)r*c.dv+e] += w*v[((size_t)b*c.nk+j)*c.dv+e]; }
+      double Dl = 0; for (int e = 0; e < c.dv; ++e) Dl += (double)dO[(size_t)r*c.dv+e]*ro[(size_t)r*c.dv+e];
+      rD[r] = Dl;
+      for (int j = 0; j < cnt; ++j) {
+        double pr = std::exp(s[j]-L), dp = 0;
+        for (int e = 0; e < c.dv; ++e) dp += (double)dO[(size_t)r*c.dv+e]*v[((size_t)b*c.nk+j)*c.dv+e];
+        double ds = pr*(dp-Dl);
+        for (int e = 0; e < c.d; ++e) { rdq[(size_t)r*c.d+e] += p.scale*ds*k[((size_t)b*c.nk+j)*c.d+e]; rdk[((size_t)b*c.nk+j)*c.d+e] += p.scale*ds*q[(size_t)r*c.d+e]; }
+        for (int e = 0; e < c.dv; ++e) rdv[((size_t)b*c.nk+j)*c.dv+e] += pr*dO[(size_t)r*c.dv+e];
+      }
+    }
+    int b1, b2, b3, b4, b5;
+    double e1 = relL2(lse, rl, &b1), e2 = relL2(o, ro, &b2), e3 = relL2(dq, rdq, &b3), e4 = relL2(dk, rdk, &b4), e5 = relL2(dv, rdv, &b5);
+    bool ok = !b1 && !b2 && !b3 && !b4 && !b5 && e1 < 1e-5 && e2 < 1e-5 && e3 < 1e-4 && e4 < 1e-4 && e5 < 1e-4;
+    fails += !ok;
+    printf("%s bh=%d nq=%d nk=%d d=%d dv=%d causal=%d D=%d | lse %.2e(%d) o %.2e(%d) dq %.2e(%d) dk %.2e(%d) dv %.2e(%d) seed %u\n",
+           ok ? "ok  " : "FAIL", c.bh, c.nq, c.nk, c.d, c.dv, c.causal, D, e1, b1, e2, b2, e3, b3, e4, b4, e5, b5, seed);
+  }
+  printf("%d failed\n", fails);
+  return fails != 0;
+}
