@@ -1,0 +1,186 @@
+/** The WGSL backend: Backend contract over one Dawn device per process (src/dawn.ts). */
+import type { Backend, BackendInfo, Limits, Problem, Session, Variant } from '@attn/reference';
+import { BackendError, describeProblem, tensorSize } from '@attn/reference';
+import { BufferPool, STORAGE_USAGE } from './buffers.js';
+import type { GpuContext } from './dawn.js';
+import { gpuContext, releaseGpu } from './dawn.js';
+import { scoped } from './errors.js';
+import type { BufferName, WgslVariant } from './plan.js';
+import { gridFor, scratchElements, stagePlan, tiledConfigs } from './plan.js';
+import { WgslSession } from './session.js';
+import type { TileLimits } from './tiling.js';
+import { TILED_MAX_D } from './tiling.js';
+import { VERSION } from './version.js';
+
+export interface WgslBackendOptions {
+  /** cap on the workgroup memory the tile picker may use, below the adapter's (to try smaller adapters' shapes) */
+  maxWorkgroupBytes?: number;
+}
+
+/** WebGPU's default limits: what check() assumes before the adapter is known. */
+const DEFAULT_LIMITS = {
+  maxStorageBufferBindingSize: 134217728,
+  maxBufferSize: 268435456,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
+type KnownLimits = typeof DEFAULT_LIMITS;
+
+const VARIANTS: readonly WgslVariant[] = ['naive', 'tiled'];
+const TENSORS = ['q', 'k', 'v', 'dO', 'lse', 'o', 'dq', 'dk', 'dv'] as const;
+
+function isWgslVariant(v: string): v is WgslVariant {
+  return (VARIANTS as readonly string[]).includes(v);
+}
+
+export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
+  let known: KnownLimits = DEFAULT_LIMITS;
+  const pool = new BufferPool();
+  const sessions = new Set<Session>();
+
+  async function context(): Promise<GpuContext | string> {
+    const ctx = await gpuContext();
+    if (typeof ctx !== 'string') {
+      const l = ctx.device.limits;
+      known = {
+        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+        maxBufferSize: l.maxBufferSize,
+        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      };
+    }
+    return ctx;
+  }
+
+  async function ready(): Promise<GpuContext> {
+    const ctx = await context();
+    if (typeof ctx === 'string') throw new BackendError(ctx);
+    return ctx;
+  }
+
+  const tileLimits = (): TileLimits => ({
+    workgroupBytes: Math.min(known.maxComputeWorkgroupStorageSize, options.maxWorkgroupBytes ?? Infinity),
+    invocations: known.maxComputeInvocationsPerWorkgroup,
+  });
+  const perBuffer = (): number => Math.min(known.maxStorageBufferBindingSize, known.maxBufferSize);
+
+  function check(problem: Problem, variant: Variant): string | null {
+    if (!isWgslVariant(variant)) return `wgsl has no variant '${variant}' (variants: ${VARIANTS.join(', ')})`;
+    const allowed = perBuffer();
+    if (variant === 'tiled') {
+      if (problem.d > TILED_MAX_D || problem.dv > TILED_MAX_D) {
+        return `tiled wgsl takes d and dv up to ${TILED_MAX_D}, got d = ${problem.d}, dv = ${problem.dv} (the naive variant takes any d)`;
+      }
+      const tiles = tiledConfigs(problem, tileLimits());
+      if (typeof tiles === 'string') return `tiled wgsl: no ${tiles} tile for d = ${problem.d}, dv = ${problem.dv} fits ${tileLimits().workgroupBytes} bytes of workgroup memory`;
+    } else {
+      const bytes = 4 * problem.bh * problem.nq * problem.nk;
+      if (bytes > allowed) {
+        return `naive wgsl needs ${bytes} bytes for each score matrix [bh=${problem.bh}, nq=${problem.nq}, nk=${problem.nk}], adapter allows ${allowed} per buffer`;
+      }
+    }
+    for (const name of TENSORS) {
+      const bytes = 4 * tensorSize(problem, name);
+      if (bytes > allowed) return `wgsl needs ${bytes} bytes for ${name}, adapter allows ${allowed} per buffer`;
+    }
+    const tiles = variant === 'tiled' ? tiledConfigs(problem, tileLimits()) : null;
+    for (const stage of ['lse', 'forward', 'backward'] as const) {
+      for (const d of stagePlan(problem, variant, stage, typeof tiles === 'string' ? null : tiles)) {
+        if (!gridFor(d.items, known.maxComputeWorkgroupsPerDimension)) {
+          return `wgsl ${variant}: ${d.file} needs ${d.items} workgroups, adapter dispatches at most ${known.maxComputeWorkgroupsPerDimension}² `;
+        }
+      }
+    }
+    return null;
+  }
+
+  async function open(problem: Problem, variant: Variant): Promise<Session> {
+    const ctx = await ready();
+    const why = check(problem, variant);
+    if (why) throw new BackendError(why);
+    const v = variant as WgslVariant;
+    const tiles = v === 'tiled' ? tiledConfigs(problem, tileLimits()) : null;
+    if (typeof tiles === 'string') throw new BackendError(`tiled wgsl: no ${tiles} tile fits`);
+    const elements: [BufferName, number][] = TENSORS.map((n) => [n, tensorSize(problem, n)]);
+    for (const [n, e] of Object.entries(scratchElements(problem, v))) elements.push([n as BufferName, e]);
+    const what = `wgsl ${v} (${describeProblem(problem)}): allocating buffers`;
+    const storage = await pool.take(ctx, elements.map(([, e]) => 4 * Math.max(1, e)), STORAGE_USAGE, what);
+    const [params] = await pool.take(ctx, [32], GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, what);
+    const buffers = new Map<BufferName, GPUBuffer>(elements.map(([n], i) => [n, storage[i]!]));
+    buffers.set('params', params!);
+    const header = new ArrayBuffer(32);
+    new Uint32Array(header, 0, 6).set([problem.bh, problem.nq, problem.nk, problem.d, problem.dv, problem.causal ? 1 : 0]);
+    new Float32Array(header, 24, 2).set([problem.scale, -Infinity]);
+    await scoped(ctx, what, () => ctx.device.queue.writeBuffer(params!, 0, header));
+    const session = new WgslSession({
+      ctx,
+      problem,
+      variant: v,
+      tiles,
+      buffers,
+      release: (list) => {
+        sessions.delete(session);
+        pool.give(list);
+      },
+    });
+    sessions.add(session);
+    return session;
+  }
+
+  async function info(): Promise<BackendInfo> {
+    const ctx = await ready();
+    const a = ctx.adapter.info;
+    const limits = ctx.device.limits;
+    const tilesFor = (d: number): unknown => {
+      const t = tiledConfigs({ bh: 1, nq: 1, nk: 1, d, dv: d, scale: 1, causal: false }, tileLimits());
+      return typeof t === 'string' ? `no ${t} tile fits` : Object.fromEntries(Object.entries(t).map(([k, c]) => [k, `${c.br}x${c.bc} (${c.tx}x${c.ty} invocations, ${c.bytes} B)`]));
+    };
+    return {
+      backend: 'wgsl',
+      version: VERSION,
+      device: a.description || a.device || `${a.vendor} ${a.architecture}`.trim() || 'unknown adapter',
+      driver: ctx.driver.source === 'lavapipe' ? `lavapipe (${ctx.driver.icd})` : ctx.driver.source === 'user' ? `Vulkan ICD ${ctx.driver.icd}` : 'system Vulkan loader',
+      dtype: 'float32',
+      timer: ctx.features.timestamps ? 'gpu-timer' : 'wall',
+      details: {
+        vendor: a.vendor,
+        architecture: a.architecture,
+        isFallbackAdapter: (a as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? null,
+        subgroups: ctx.features.subgroups,
+        subgroupMinSize: (a as { subgroupMinSize?: number }).subgroupMinSize ?? null,
+        subgroupMaxSize: (a as { subgroupMaxSize?: number }).subgroupMaxSize ?? null,
+        maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+        maxBufferSize: limits.maxBufferSize,
+        tiles: { d64: tilesFor(64), d128: tilesFor(128), d256: tilesFor(256) },
+      },
+    };
+  }
+
+  return {
+    name: 'wgsl',
+    variants: VARIANTS,
+    async availability() {
+      const ctx = await context();
+      return typeof ctx === 'string' ? ctx : null;
+    },
+    info,
+    limits(variant: Variant): Limits {
+      return {
+        maxD: variant === 'tiled' ? TILED_MAX_D : Math.floor(known.maxStorageBufferBindingSize / 4),
+        causal: true,
+        maxBufferBytes: perBuffer(),
+      };
+    },
+    check,
+    open,
+    async close() {
+      for (const s of [...sessions]) await s.dispose();
+      pool.destroyAll();
+      await releaseGpu();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Loads Dawn: the `webgpu` package, or the dawn.node file named by ATTN_DAWN_NODE (the GPU bundle, which has no
+ * node_modules). One GPU object and one device per process.
+ *
+ * The object create() returns is held in a module-level variable for the device's whole life: if it is collected
+ * while a device lives the process dies in native code (../shared/notes/stack.md).
+ */
+import { createRequire } from 'node:module';
+import type { DriverChoice } from './environment.js';
+import { FETCH_SCRIPT, prepareVulkanEnvironment } from './environment.js';
+
+interface DawnModule {
+  create(options: string[]): GPU;
+  globals: Record<string, unknown>;
+}
+
+export const DAWN_OPTIONS = ['disable-dawn-features=timestamp_quantization'];
+
+export interface GpuContext {
+  adapter: GPUAdapter;
+  device: GPUDevice;
+  driver: DriverChoice;
+  features: { timestamps: boolean; subgroups: boolean };
+  /** rejects when the device is lost, with the reason */
+  lost: Promise<never>;
+  lostReason: string | undefined;
+}
+
+let gpuHolder: GPU | undefined;
+let context: Promise<GpuContext | string> | undefined;
+
+async function loadDawn(): Promise<DawnModule> {
+  const path = process.env.ATTN_DAWN_NODE;
+  if (path) return createRequire(import.meta.url)(path) as DawnModule;
+  return (await import('webgpu')) as unknown as DawnModule;
+}
+
+async function initialise(): Promise<GpuContext | string> {
+  const driver = prepareVulkanEnvironment();
+  let dawn: DawnModule;
+  try {
+    dawn = await loadDawn();
+  } catch (e) {
+    return `WebGPU (Dawn) not loadable: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+  }
+  for (const [key, value] of Object.entries(dawn.globals)) {
+    if (!(key in globalThis)) (globalThis as Record<string, unknown>)[key] = value;
+  }
+  gpuHolder = dawn.create(DAWN_OPTIONS);
+  const adapter = await gpuHolder.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    const hint =
+      driver.source === 'lavapipe' ? `the CPU adapter at ${driver.icd} did not open`
+      : driver.source === 'user' ? `the Vulkan driver in VK_ICD_FILENAMES/VK_DRIVER_FILES (${driver.icd}) gave none`
+      : `no GPU adapter and no CPU adapter: run ${FETCH_SCRIPT}`;
+    gpuHolder = undefined;
+    return `no WebGPU adapter: ${hint}`;
+  }
+  const timestamps = adapter.features.has('timestamp-query');
+  const subgroups = adapter.features.has('subgroups');
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (timestamps) requiredFeatures.push('timestamp-query');
+  if (subgroups) requiredFeatures.push('subgroups' as GPUFeatureName);
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures,
+    requiredLimits: {
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    },
+  });
+  const ctx: GpuContext = {
+    adapter,
+    device,
+    driver,
+    features: { timestamps, subgroups },
+    lost: undefined as unknown as Promise<never>,
+    lostReason: undefined,
+  };
+  ctx.lost = device.lost.then((info) => {
+    ctx.lostReason = `WebGPU device lost (${info.reason}): ${info.message}`;
+    throw new Error(ctx.lostReason);
+  });
+  ctx.lost.catch(() => undefined);
+  return ctx;
+}
+
+/** The process's device, created on first use; a string says why there is none. */
+export function gpuContext(): Promise<GpuContext | string> {
+  context ??= initialise().catch((e: unknown) => `WebGPU initialisation failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  return context;
+}
+
+/** Destroys the device and only then drops the GPU object. */
+export async function releaseGpu(): Promise<void> {
+  const pending = context;
+  context = undefined;
+  const ctx = pending ? await pending : undefined;
+  if (ctx && typeof ctx !== 'string') {
+    ctx.device.destroy();
+    await ctx.lost.catch(() => undefined);
+  }
+  gpuHolder = undefined;
+}
+
+/** For tests that check the holder outlives the device. */
+export function holdsGpu(): boolean {
+  return gpuHolder !== undefined;
+}

@@ -1,0 +1,194 @@
+/** One problem size on the device: its buffers, bind groups and the stages of one variant. */
+import type {
+  FloatArray, InputName, KernelStage, OutputName, Problem, Session, StageTimings, TimeOptions,
+} from '@attn/reference';
+import { BackendError, POISON_F32_BITS, describeProblem, tensorSize } from '@attn/reference';
+import type { GpuContext } from './dawn.js';
+import { scoped, unlessLost } from './errors.js';
+import { pipeline } from './pipelines.js';
+import type { BufferName, Dispatch, WgslVariant } from './plan.js';
+import { BINDING, gridFor, stagePlan } from './plan.js';
+import type { TileConfig, TiledKernel } from './tiling.js';
+import { tileConstants, tileKey } from './tiling.js';
+import { submitAndWait, timeStages } from './timing.js';
+
+const INPUTS: readonly InputName[] = ['q', 'k', 'v', 'dO', 'lse', 'o'];
+const OUTPUTS: readonly OutputName[] = ['lse', 'o', 'dq', 'dk', 'dv'];
+const STAGES: readonly KernelStage[] = ['lse', 'forward', 'backward'];
+
+interface Prepared {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid: [number, number];
+}
+
+export interface SessionParts {
+  ctx: GpuContext;
+  problem: Problem;
+  variant: WgslVariant;
+  tiles: Record<TiledKernel, TileConfig> | null;
+  buffers: Map<BufferName, GPUBuffer>;
+  /** called by dispose with the buffers to pool */
+  release(buffers: GPUBuffer[]): void;
+}
+
+export class WgslSession implements Session {
+  readonly problem: Problem;
+  readonly variant: WgslVariant;
+  readonly deviceBytes: number;
+  private readonly ctx: GpuContext;
+  private readonly buffers: Map<BufferName, GPUBuffer>;
+  private readonly tiles: Record<TiledKernel, TileConfig> | null;
+  private readonly release: (buffers: GPUBuffer[]) => void;
+  private readonly prepared = new Map<KernelStage, Promise<Prepared[]>>();
+  private readonly where: string;
+  private disposed = false;
+
+  constructor(parts: SessionParts) {
+    this.ctx = parts.ctx;
+    this.problem = parts.problem;
+    this.variant = parts.variant;
+    this.tiles = parts.tiles;
+    this.buffers = parts.buffers;
+    this.release = parts.release;
+    this.deviceBytes = [...parts.buffers.values()].reduce((sum, b) => sum + b.size, 0);
+    this.where = `wgsl ${parts.variant} (${describeProblem(parts.problem)})`;
+  }
+
+  private live(what: string): void {
+    if (this.disposed) throw new Error(`${this.where}: ${what} after dispose()`);
+  }
+
+  private buffer(name: BufferName): GPUBuffer {
+    const b = this.buffers.get(name);
+    if (!b) throw new Error(`${this.where}: no buffer '${name}'`);
+    return b;
+  }
+
+  async write(tensors: Partial<Record<InputName, FloatArray>>): Promise<void> {
+    this.live('write');
+    const data: [InputName, Float32Array][] = [];
+    for (const [name, array] of Object.entries(tensors) as [string, FloatArray | undefined][]) {
+      if (array === undefined) continue;
+      if (!(INPUTS as readonly string[]).includes(name)) throw new BackendError(`write: '${name}' is not an input (inputs: ${INPUTS.join(', ')})`);
+      const input = name as InputName;
+      if (!(array instanceof Float32Array || array instanceof Float64Array)) throw new BackendError(`write: ${input} must be a Float32Array or Float64Array`);
+      const size = tensorSize(this.problem, input);
+      if (array.length !== size) throw new BackendError(`write: ${input} has ${array.length} elements, ${describeProblem(this.problem)} needs ${size}`);
+      const f32 = array instanceof Float32Array ? array : Float32Array.from(array);
+      const bad = f32.findIndex((x) => Number.isNaN(x) || x === Infinity || (x === -Infinity && input !== 'lse'));
+      if (bad >= 0) throw new BackendError(`write: ${input}[${bad}] is ${f32[bad]}, inputs must be finite`);
+      data.push([input, f32]);
+    }
+    await scoped(this.ctx, `${this.where}: write`, () => {
+      for (const [name, f32] of data) this.ctx.device.queue.writeBuffer(this.buffer(name), 0, f32.buffer, f32.byteOffset, f32.byteLength);
+    });
+  }
+
+  async poison(): Promise<void> {
+    this.live('poison');
+    await scoped(this.ctx, `${this.where}: poison`, () => {
+      for (const name of OUTPUTS) {
+        const b = this.buffer(name);
+        this.ctx.device.queue.writeBuffer(b, 0, new Uint32Array(b.size / 4).fill(POISON_F32_BITS));
+      }
+    });
+  }
+
+  private checkStages(stages: readonly KernelStage[]): void {
+    for (const s of stages) if (!STAGES.includes(s)) throw new BackendError(`unknown stage '${String(s)}' (stages: ${STAGES.join(', ')})`);
+  }
+
+  private prepare(stage: KernelStage): Promise<Prepared[]> {
+    let p = this.prepared.get(stage);
+    if (!p) {
+      p = Promise.all(stagePlan(this.problem, this.variant, stage, this.tiles).map((d) => this.prepareDispatch(stage, d)));
+      p.catch(() => this.prepared.delete(stage));
+      this.prepared.set(stage, p);
+    }
+    return p;
+  }
+
+  private async prepareDispatch(stage: KernelStage, d: Dispatch): Promise<Prepared> {
+    const constants = d.tiles ? tileConstants(d.tiles) : '';
+    const pipe = await pipeline(this.ctx, d.file, d.entry, constants, d.tiles ? tileKey(d.tiles) : '');
+    const grid = gridFor(d.items, this.ctx.device.limits.maxComputeWorkgroupsPerDimension);
+    if (!grid) throw new BackendError(`${this.where}: ${d.file} needs ${d.items} workgroups, more than the adapter can dispatch`);
+    const bindGroup = await scoped(this.ctx, `${this.where}: bind group for ${d.file} ${d.entry} (stage ${stage})`, () =>
+      this.ctx.device.createBindGroup({
+        layout: pipe.getBindGroupLayout(0),
+        entries: d.bindings.map((name) => ({ binding: BINDING[name], resource: { buffer: this.buffer(name) } })),
+      }),
+    );
+    return { pipeline: pipe, bindGroup, grid };
+  }
+
+  private async encoderFor(stages: readonly KernelStage[]): Promise<(enc: GPUCommandEncoder, stage: KernelStage, ts?: GPUComputePassTimestampWrites) => void> {
+    this.checkStages(stages);
+    const ready = new Map<KernelStage, Prepared[]>();
+    for (const s of stages) ready.set(s, await this.prepare(s));
+    return (enc, stage, ts) => {
+      const pass = enc.beginComputePass(ts ? { timestampWrites: ts } : {});
+      for (const p of ready.get(stage)!) {
+        pass.setPipeline(p.pipeline);
+        pass.setBindGroup(0, p.bindGroup);
+        pass.dispatchWorkgroups(p.grid[0], p.grid[1]);
+      }
+      pass.end();
+    };
+  }
+
+  async run(stages: readonly KernelStage[]): Promise<void> {
+    this.live('run');
+    const encode = await this.encoderFor(stages);
+    await submitAndWait(this.ctx, `${this.where}: run ${stages.join('+')}`, (enc) => {
+      for (const s of stages) encode(enc, s);
+    });
+  }
+
+  async read<N extends OutputName>(names: readonly N[]): Promise<Record<N, FloatArray>> {
+    this.live('read');
+    for (const n of names) if (!OUTPUTS.includes(n)) throw new BackendError(`read: '${String(n)}' is not an output (outputs: ${OUTPUTS.join(', ')})`);
+    const what = `${this.where}: read ${names.join(', ')}`;
+    const total = names.reduce((sum, n) => sum + this.buffer(n).size, 0);
+    const staging = await scoped(this.ctx, what, () =>
+      this.ctx.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: what }),
+    );
+    try {
+      await submitAndWait(this.ctx, what, (enc) => {
+        let at = 0;
+        for (const n of names) {
+          const b = this.buffer(n);
+          enc.copyBufferToBuffer(b, 0, staging, at, b.size);
+          at += b.size;
+        }
+      });
+      await unlessLost(this.ctx, what, staging.mapAsync(GPUMapMode.READ));
+      const all = new Float32Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      const out = {} as Record<N, FloatArray>;
+      let at = 0;
+      for (const n of names) {
+        const size = tensorSize(this.problem, n);
+        out[n] = all.slice(at, at + size);
+        at += this.buffer(n).size / 4;
+      }
+      return out;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  async time(stages: readonly KernelStage[], options: TimeOptions): Promise<StageTimings> {
+    this.live('time');
+    const encode = await this.encoderFor(stages);
+    return timeStages(this.ctx, `${this.where}: time ${stages.join('+')}`, stages, options, encode);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.release([...this.buffers.values()]);
+    this.buffers.clear();
+  }
+}
