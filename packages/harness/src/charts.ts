@@ -83,30 +83,50 @@ function markerPlugin(h: Marker[], v: Marker[]): Plugin {
         ctx.lineTo(px, area.bottom);
         ctx.stroke();
         ctx.fillStyle = '#C00000';
-        ctx.textAlign = 'left';
-        ctx.fillText(m.label, px + 4, area.top + 16);
+        const right = px > area.left + 0.6 * (area.right - area.left);
+        ctx.textAlign = right ? 'right' : 'left';
+        ctx.fillText(m.label, right ? px - 4 : px + 4, area.top + 16);
       }
       ctx.restore();
     },
   };
 }
 
-function axis(log: boolean | undefined, title: string, isX: boolean) {
+/** Tick values of a log axis: powers of two (x: N), else 1-2-5 per decade, 1…9 when that leaves fewer than 3. */
+export function logTicks(min: number, max: number, powersOfTwo: boolean): number[] {
+  if (!(min > 0) || !(max >= min)) return [];
+  const within = (xs: number[]): number[] => xs.filter((x) => x >= min * (1 - 1e-9) && x <= max * (1 + 1e-9));
+  if (powersOfTwo) {
+    const all: number[] = [];
+    for (let e = Math.floor(Math.log2(min)); e <= Math.ceil(Math.log2(max)); e++) all.push(2 ** e);
+    const xs = within(all);
+    // at most ~12 labels: thin out every other power when the range is wide
+    return xs.length > 12 ? xs.filter((_, i) => i % 2 === (xs.length - 1) % 2) : xs;
+  }
+  const decade = (mants: number[]): number[] => {
+    const all: number[] = [];
+    for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) for (const m of mants) all.push(Number((m * 10 ** e).toPrecision(6)));
+    return within(all);
+  };
+  const coarse = decade([1, 2, 5]);
+  return coarse.length >= 3 ? coarse : decade([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+}
+
+function axis(log: boolean | undefined, title: string, isX: boolean, markers: Marker[] = []) {
+  const values = markers.map((m) => m.value).filter((v) => !log || v > 0);
   return {
+    ...(values.length ? { suggestedMin: Math.min(...values) / (log ? 1.25 : 1), suggestedMax: Math.max(...values) * (log ? 1.25 : 1) } : {}),
     type: log ? ('logarithmic' as const) : ('linear' as const),
     title: { display: true, text: title, font: { size: 14 } },
-    ticks: {
-      font: { size: 12 },
-      // log axes: label the powers of two (x: N) or the 1-2-5 decades (y), not every minor tick
-      callback(this: unknown, value: string | number): string | undefined {
-        const x = Number(value);
-        if (!log) return formatTick(x);
-        if (isX) return Number.isInteger(Math.log2(x)) ? formatTick(x) : undefined;
-        const mant = x / 10 ** Math.floor(Math.log10(x) + 1e-9);
-        return [1, 2, 5].some((m) => Math.abs(mant - m) < 1e-6) ? formatTick(x) : undefined;
-      },
-    },
+    ticks: { font: { size: 12 }, autoSkip: false, callback: (value: string | number) => (isX ? String(Number(value)) : formatTick(Number(value))) },
     grid: { color: '#e6e6e6' },
+    ...(log
+      ? {
+          afterBuildTicks(scale: { min: number; max: number; ticks: { value: number }[] }) {
+            scale.ticks = logTicks(scale.min, scale.max, isX).map((value) => ({ value }));
+          },
+        }
+      : {}),
   };
 }
 
@@ -153,7 +173,7 @@ export async function renderChart(spec: ChartSpec): Promise<Buffer> {
         subtitle: { display: Boolean(spec.subtitle), text: spec.subtitle ?? '', font: { size: 13 }, padding: { bottom: 8 } },
         legend: { position: 'right', labels: { font: { size: 12 }, boxWidth: 28 } },
       },
-      scales: { x: axis(spec.xLog, spec.xLabel, true), y: axis(spec.yLog, spec.yLabel, false) },
+      scales: { x: axis(spec.xLog, spec.xLabel, true, spec.vLines), y: axis(spec.yLog, spec.yLabel, false, spec.hLines) },
     },
     plugins: [whiteBackground, markerPlugin(spec.hLines ?? [], spec.vLines ?? [])],
   };

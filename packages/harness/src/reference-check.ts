@@ -1,87 +1,82 @@
 /**
- * The float64 reference of one problem's inputs, computed once and compared against every backend and variant.
- * Full for small problems; for large ones only some query rows (and key rows, for dK/dV) are computed and checked.
+ * The float64 reference of one problem's inputs, compared against every backend and variant.
+ * Small problems: every row, computed once. Large problems: sampled rows (edges of each bh, the causal edge, then
+ * seeded random rows); lse, O and dQ of the sampled query rows are computed once, while sampled dK, dV depend on the
+ * kernel's own lse and O (reference-outputs.ts says why) and so are recomputed per kernel — O(rows·N·d), cheap.
  */
-import type { FloatArray, OutputName, Pipeline, Problem, RandomInputs } from '@attn/reference';
-import { backwardFull, forwardFull, rowInputs, toFloat64 } from '@attn/reference';
+import type { FloatArray, OutputName, Pipeline, Problem, RandomInputs, ReferenceOutputs, TensorError } from '@attn/reference';
+import { compareOutputs, referenceOutputs, sampleRows } from '@attn/reference';
 import type { ErrorStats } from './results.js';
 
-/** Relative L2 tolerance per output, float32 kernel vs float64 reference (algorithm.md). */
-export const TOLERANCE: Readonly<Record<OutputName, number>> = { lse: 1e-5, o: 1e-5, dq: 1e-4, dk: 1e-4, dv: 1e-4 };
-
 export interface ReferenceCheck {
-  /** 'full', or the query rows per bh that were checked */
+  /** 'full', or the rows per side that were sampled */
   checked: 'full' | number;
   /** Errors of a backend's outputs (full tensors as read back) against the reference. */
-  compare(outputs: Partial<Record<OutputName, FloatArray>>): Partial<Record<OutputName, ErrorStats>>;
+  compare(outputs: Partial<Record<OutputName, FloatArray>>): Promise<Partial<Record<OutputName, ErrorStats>>>;
 }
 
 /** Problems with at most this many score pairs (bh·nq·nk) are checked in full. */
 export const FULL_CHECK_MAX_PAIRS = 1 << 22;
 
-export function errorStats(actual: FloatArray, reference: Float64Array): ErrorStats {
-  return tensorError(actual, reference);
+function maxFiniteAbs(a: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = Math.abs(a[i]!);
+    if (x > m && Number.isFinite(x)) m = x;
+  }
+  return m;
 }
 
-export async function referenceCheck(problem: Problem, inputs: RandomInputs, pipeline: Pipeline, sampleRows: number): Promise<ReferenceCheck> {
-  const pairs = problem.bh * problem.nq * problem.nk;
-  if (pairs > FULL_CHECK_MAX_PAIRS) {
-    throw new Error(`row-sampled reference (${sampleRows} rows) not available for ${pairs} score pairs`);
+function toStats(errors: Partial<Record<OutputName, TensorError>>, ref: ReferenceOutputs): Partial<Record<OutputName, ErrorStats>> {
+  const out: Partial<Record<OutputName, ErrorStats>> = {};
+  for (const [name, e] of Object.entries(errors) as [OutputName, TensorError][]) {
+    const finite = e.count - e.nonFinite - e.unwritten > 0;
+    out[name] = {
+      maxAbs: finite ? e.maxAbs : null,
+      relL2: finite ? e.relL2 : null,
+      nonFinite: e.nonFinite,
+      unwritten: e.unwritten,
+      refMaxAbs: maxFiniteAbs(ref.tensors[name]!),
+    };
   }
-  const x = rowInputs(inputs.q, inputs.k, inputs.v);
-  const fwd = forwardFull(problem, x);
-  const ref: Partial<Record<OutputName, Float64Array>> = { lse: fwd.lse, o: fwd.o };
-  if (pipeline === 'bwd') Object.assign(ref, backwardFull(problem, x, fwd.lse, fwd.o, toFloat64(inputs.dO)));
-  return {
-    checked: 'full',
-    compare(outputs) {
-      const out: Partial<Record<OutputName, ErrorStats>> = {};
-      for (const [name, actual] of Object.entries(outputs) as [OutputName, FloatArray][]) {
-        const r = ref[name];
-        if (!r) throw new Error(`no reference for output ${name} of pipeline ${pipeline}`);
-        out[name] = errorStats(actual, r);
-      }
-      return out;
-    },
+  return out;
+}
+
+/** The reference restricted to the outputs a pipeline read back (an lse run is compared on lse alone). */
+function only(ref: ReferenceOutputs, names: readonly string[]): ReferenceOutputs {
+  const tensors = Object.fromEntries(Object.entries(ref.tensors).filter(([n]) => names.includes(n)));
+  return { ...ref, tensors };
+}
+
+/**
+ * `need` is the largest pipeline that will be compared ('bwd' covers all outputs); each compare call checks just the
+ * outputs it is given.
+ */
+export async function referenceCheck(
+  problem: Problem,
+  inputs: RandomInputs,
+  need: Pipeline,
+  rowsPerSide: number,
+  seed: number,
+): Promise<ReferenceCheck> {
+  const against = (ref: ReferenceOutputs, outputs: Partial<Record<OutputName, FloatArray>>): Partial<Record<OutputName, ErrorStats>> => {
+    const r = only(ref, Object.keys(outputs));
+    return toStats(compareOutputs(outputs, r), r);
   };
-}
-
-import { isPoisoned } from '@attn/reference';
-function tensorError(actual: FloatArray, reference: Float64Array): ErrorStats {
-  let maxAbs = 0;
-  let diff2 = 0;
-  let ref2 = 0;
-  let refMax = 0;
-  let nonFinite = 0;
-  let unwritten = 0;
-  let finite = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i]!;
-    const r = reference[i]!;
-    if (Number.isNaN(a) && isPoisoned(actual, i)) {
-      unwritten++;
-      continue;
-    }
-    if (!Number.isFinite(r)) {
-      if (a !== r) nonFinite++;
-      continue;
-    }
-    if (!Number.isFinite(a)) {
-      nonFinite++;
-      continue;
-    }
-    finite++;
-    const e = Math.abs(a - r);
-    if (e > maxAbs) maxAbs = e;
-    if (Math.abs(r) > refMax) refMax = Math.abs(r);
-    diff2 += e * e;
-    ref2 += r * r;
+  if (problem.bh * problem.nq * problem.nk <= FULL_CHECK_MAX_PAIRS) {
+    const ref = await referenceOutputs(problem, inputs, need);
+    return { checked: 'full', compare: async (outputs) => against(ref, outputs) };
   }
+  const sample = sampleRows(problem, rowsPerSide, seed);
+  // query-side rows (lse, O) once; dK, dV need the kernel's own lse and O, so per call
+  const forward = await referenceOutputs(problem, inputs, need === 'lse' ? 'lse' : 'fwd', sample);
   return {
-    maxAbs: finite > 0 ? maxAbs : null,
-    relL2: finite > 0 ? (ref2 > 0 ? Math.sqrt(diff2 / ref2) : Math.sqrt(diff2)) : null,
-    nonFinite,
-    unwritten,
-    refMaxAbs: refMax,
+    checked: rowsPerSide,
+    async compare(outputs) {
+      if (!outputs.dq && !outputs.dk && !outputs.dv) return against(forward, outputs);
+      const { lse, o } = outputs;
+      if (!lse || !o) throw new Error("a sampled backward check needs the kernel's lse and O read back");
+      return against(await referenceOutputs(problem, inputs, 'bwd', sample, { given: { lse, o } }), outputs);
+    },
   };
 }

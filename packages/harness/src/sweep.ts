@@ -4,12 +4,12 @@
  * unit is written to results.json at once, so a crash or Ctrl-C loses nothing already measured.
  */
 import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, Session, Variant } from '@attn/reference';
-import { flops, PIPELINE_STAGES, randomInputs, STAGE_OUTPUTS } from '@attn/reference';
+import { flops, PIPELINE_STAGES, randomInputs, STAGE_OUTPUTS, TOLERANCE } from '@attn/reference';
 import type { BackendName } from './backends.js';
 import type { ShapeBlock, TimingDefaults } from './presets.js';
 import type { Progress } from './progress.js';
 import type { ReferenceCheck } from './reference-check.js';
-import { referenceCheck, TOLERANCE } from './reference-check.js';
+import { referenceCheck } from './reference-check.js';
 import type { ErrorStats, FlashRule, Metadata, PointRecord, RecordStage, Results, TimingStats } from './results.js';
 import { SCHEMA_VERSION, writeResults } from './results.js';
 import { makeProblem } from '@attn/reference';
@@ -173,10 +173,10 @@ export class Sweep {
       const problem = problems[i]!;
       const seed = problemSeed(this.config.seed, i);
       const inputs = randomInputs(problem, seed);
-      const need: Pipeline = pipelines.includes('bwd') ? 'bwd' : 'fwd';
+      const need: Pipeline = pipelines.includes('bwd') ? 'bwd' : pipelines.includes('fwd') ? 'fwd' : 'lse';
       let reference: ReferenceCheck | Error;
       try {
-        reference = await referenceCheck(problem, inputs, need, this.config.sampleRows);
+        reference = await referenceCheck(problem, inputs, need, this.config.sampleRows, seed);
       } catch (e) {
         reference = e instanceof Error ? e : new Error(String(e));
       }
@@ -279,7 +279,7 @@ export class Sweep {
       await session.poison();
       await session.run(stages);
       const read = (await session.read(outputs)) as Record<OutputName, FloatArray>;
-      if (!(reference instanceof Error)) errors = reference.compare(read);
+      if (!(reference instanceof Error)) errors = await reference.compare(read);
     } catch (e) {
       runError = e instanceof Error ? e.message : String(e);
     }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -227,6 +228,8 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   const controller = new AbortController();
+  // each tinybench run listens on the signal
+  setMaxListeners(0, controller.signal);
   const onSigint = (): void => {
     if (controller.signal.aborted) process.exit(130);
     controller.abort();
