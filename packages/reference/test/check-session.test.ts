@@ -1,0 +1,58 @@
+/** checkSession catches what a broken kernel does: unwritten elements, NaN, errors over tolerance — one line each. */
+import { afterAll, expect, it } from 'vitest';
+import type { FloatArray, OutputName, Session } from '../src/index.js';
+import { checkSession, createReferenceBackend, makeProblem, poisonArray } from '../src/index.js';
+
+const backend = createReferenceBackend();
+afterAll(() => backend.close());
+
+/** The reference session with its read-back tampered with. */
+function broken(session: Session, tamper: (out: Partial<Record<OutputName, FloatArray>>) => void): Session {
+  return {
+    get problem() { return session.problem; },
+    get variant() { return session.variant; },
+    get deviceBytes() { return session.deviceBytes; },
+    write: (t) => session.write(t),
+    poison: () => session.poison(),
+    run: (s) => session.run(s),
+    time: (s, o) => session.time(s, o),
+    dispose: () => session.dispose(),
+    read: async (names) => {
+      const out = await session.read(names);
+      tamper(out as Partial<Record<OutputName, FloatArray>>);
+      return out;
+    },
+  };
+}
+
+const p = makeProblem({ bh: 2, nq: 33, nk: 20, d: 7, causal: true });
+const seed = 4242;
+
+it('reports unwritten dQ rows', async () => {
+  const session = broken(await backend.open(p, 'exact'), (out) => poisonArray(out.dq!.subarray(40 * 7, 41 * 7)));
+  const r = await checkSession(session, { pipeline: 'bwd', seed });
+  expect(r.passed).toBe(false);
+  expect(r.failures).toEqual(['dq: 7 of 462 elements unwritten (still poisoned) (bh=2 nq=33 nk=20 d=7 dv=7 scale=0.378 causal, seed 4242)']);
+});
+
+it('reports a NaN as non-finite and an lse that is not −inf on a fully masked row', async () => {
+  const session = broken(await backend.open(p, 'exact'), (out) => {
+    out.o![100] = Number.NaN;
+    out.lse![0] = -1e30; // row 0 sees no key (nq > nk)
+  });
+  const r = await checkSession(session, { pipeline: 'fwd', seed });
+  expect(r.failures).toHaveLength(2);
+  expect(r.failures[0]).toMatch(/^lse: 1 of 66 elements non-finite where the reference is finite, or not −inf where it is/);
+  expect(r.failures[1]).toMatch(/^o: 1 of 462 elements non-finite/);
+  expect(r.errors.o?.relL2).toBe(0);
+});
+
+it('reports relative L2 over tolerance, with the seed, in row-sampled mode too', async () => {
+  const session = broken(await backend.open(p, 'exact'), (out) => {
+    if (out.dk) out.dk.forEach((v, i, a) => (a[i] = v * (1 + 1e-3)));
+  });
+  const r = await checkSession(session, { pipeline: 'bwd', seed, sample: 8 });
+  expect(r.failures).toHaveLength(1);
+  expect(r.failures[0]).toMatch(/^dk: relL2 1\.000e-3 > tolerance 0\.0001 \(bh=2 .* seed 4242\)$/);
+  expect(r.errors.dk?.count).toBe(8 * 7);
+});
