@@ -5,7 +5,8 @@
 //
 // Tiling: none on chip (this is the naive variant). Each thread owns a small register tile of kRows = 4 consecutive
 // query rows times one key j: it streams B_j (a K or V row) once and reuses each element for 4 rows, so the 4 rows of
-// A are broadcast loads (all lanes of a warp share them) and the key rows are read through L1.
+// A are broadcast loads (all lanes of a warp share them) and the key rows are read through L1, as float4 when
+// len % 4 == 0 (each warp request still touches 32 rows: this is the naive variant's main cost besides memory).
 // Lanes run along j, so every write of the [bh, nq, nk] matrix is coalesced. 1-D grid, grid-stride loop, size_t
 // indices: any bh * nq * nk that fits in memory. Any head dim (the dot loops over len).
 // Causal: a tile whose rows all miss key j skips the dot; masked elements are still written (-inf or 0), so later
@@ -41,10 +42,24 @@ __global__ void pair_dot_kernel(const AttnProblem p, const float *__restrict__ a
 
     float acc[kRows] = {};
     if (j < visible_keys(p, i0 + rows - 1)) {  // the last row of the tile sees the most keys
-      for (int c = 0; c < len; c++) {
-        const float bv = brow[c];
+      if (len % 4 == 0) {
+        // 16-byte loads: lanes read 32 different key rows, so fewer, wider requests matter (rows stay 16-B aligned:
+        // cudaMalloc bases are 256-B aligned and every row offset is a multiple of len).
+        const float4 *b4 = reinterpret_cast<const float4 *>(brow);
+        for (int c4 = 0; c4 < len / 4; c4++) {
+          const float4 bv = b4[c4];
 #pragma unroll
-        for (int r = 0; r < kRows; r++) acc[r] = fmaf(arow[r][c], bv, acc[r]);
+          for (int r = 0; r < kRows; r++) {
+            const float4 av = reinterpret_cast<const float4 *>(arow[r])[c4];
+            acc[r] = fmaf(av.x, bv.x, fmaf(av.y, bv.y, fmaf(av.z, bv.z, fmaf(av.w, bv.w, acc[r]))));
+          }
+        }
+      } else {
+        for (int c = 0; c < len; c++) {
+          const float bv = brow[c];
+#pragma unroll
+          for (int r = 0; r < kRows; r++) acc[r] = fmaf(arow[r][c], bv, acc[r]);
+        }
       }
     }
 
