@@ -31,14 +31,19 @@ elif ! ldconfig -p | grep -q 'libvulkan.so.1 ' || ! ldconfig -p | grep -q 'libGL
   ldconfig
 fi
 
-first_existing() { for f in "$@"; do [ -f "$f" ] && { echo "$f"; return; }; done; }
+first_existing() {
+  local f
+  for f in "$@"; do
+    if [ -f "$f" ]; then echo "$f"; break; fi
+  done
+}
 if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
   icd=$(first_existing /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json)
-  [ -n "$icd" ] && export VK_DRIVER_FILES=$icd
+  if [ -n "$icd" ]; then export VK_DRIVER_FILES=$icd; fi
 fi
 if [ -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ]; then
   egl=$(first_existing /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json /usr/share/glvnd/egl_vendor.d/10_nvidia.json)
-  [ -n "$egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$egl
+  if [ -n "$egl" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES=$egl; fi
 fi
 if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
   export XDG_RUNTIME_DIR=/tmp/attn-xdg-$(id -u)
@@ -46,8 +51,9 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
 fi
 
 # Where the bundled kernel packages and the reference pool find their files (no node_modules tree here).
-[ -f "$here/attn_cuda.node" ] && export ATTN_CUDA_ADDON="$here/attn_cuda.node"
-[ -f "$here/node_modules/webgpu/dist/linux-x64/dawn.node" ] && export ATTN_DAWN_NODE="$here/node_modules/webgpu/dist/linux-x64/dawn.node"
+if [ -f "$here/attn_cuda.node" ]; then export ATTN_CUDA_ADDON="$here/attn_cuda.node"; fi
+dawn="$here/node_modules/webgpu/dist/linux-x64/dawn.node"
+if [ -f "$dawn" ]; then export ATTN_DAWN_NODE="$dawn"; fi
 export ATTN_REFERENCE_WORKER="$here/reference-worker.mjs"
 
 if [ $# -eq 0 ]; then

@@ -20,19 +20,36 @@ done
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/debs"
 xzc() { xz -6 -T0 -c "$1" > "$2"; }
+# Large files that rarely change (node, dawn.node, skia) are compressed once into .cache/device-xz, keyed by size+mtime.
+cache=.cache/device-xz
+xzc_cached() {
+  local key
+  key=$(basename "$1")-$(stat -c %s-%Y "$1").xz
+  mkdir -p "$cache"
+  [ -f "$cache/$key" ] || { xzc "$1" "$cache/$key.part" && mv "$cache/$key.part" "$cache/$key"; }
+  cp "$cache/$key" "$2"
+}
 
 echo "node $(node --version)"
-xzc "$(command -v node)" "$out/bin/node.xz"
+xzc_cached "$(command -v node)" "$out/bin/node.xz"
 
 # Native files stay outside the bundle: the kernel packages find them through ATTN_CUDA_ADDON / ATTN_DAWN_NODE
 # (set by run.sh), and the packages imported by name resolve to $out/node_modules.
 echo "esbuild: attn.mjs, reference-worker.mjs"
+# A kernel package not built yet stays out of the bundle: there `attn --backend X` then says it could not be loaded.
+missing=()
+for pkg in kernels-cuda kernels-wgsl; do
+  if [ ! -f "packages/$pkg/dist/index.js" ]; then
+    echo "  @attn/$pkg is not built (packages/$pkg/dist/index.js missing): left out of the bundle"
+    missing+=(--external:@attn/$pkg)
+  fi
+done
 # The banner gives bundled CommonJS code a require() (ESM output has none).
 packages/harness/node_modules/.bin/esbuild \
   attn=packages/harness/dist/cli.js \
   reference-worker=packages/reference/dist/reference-worker.js \
   --bundle --platform=node --format=esm --target=node20 --outdir="$out" --out-extension:.js=.mjs \
-  --external:webgpu --external:@napi-rs/canvas --external:'*.node' \
+  --external:webgpu --external:@napi-rs/canvas --external:'*.node' "${missing[@]}" \
   --banner:js="import { createRequire as __attnCreateRequire } from 'node:module'; const require = __attnCreateRequire(import.meta.url);" \
   --log-level=warning
 
@@ -41,7 +58,7 @@ if [ -n "$webgpu" ] && [ -f "$webgpu/dist/linux-x64/dawn.node" ]; then
   echo "webgpu: $webgpu"
   mkdir -p "$out/node_modules/webgpu/dist/linux-x64"
   cp "$webgpu/package.json" "$webgpu/index.js" "$out/node_modules/webgpu/"
-  xzc "$webgpu/dist/linux-x64/dawn.node" "$out/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
+  xzc_cached "$webgpu/dist/linux-x64/dawn.node" "$out/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
 else
   echo "webgpu: not installed; the bundle has no WGSL backend"
 fi
@@ -53,7 +70,7 @@ if [ -n "$canvas" ] && [ -n "$skia" ]; then
   mkdir -p "$out/node_modules/@napi-rs/canvas"
   cp "$canvas"/*.js "$canvas/package.json" "$out/node_modules/@napi-rs/canvas/"
   # js-binding.js tries ./skia.linux-x64-gnu.node first
-  xzc "$skia" "$out/node_modules/@napi-rs/canvas/skia.linux-x64-gnu.node.xz"
+  xzc_cached "$skia" "$out/node_modules/@napi-rs/canvas/skia.linux-x64-gnu.node.xz"
 else
   echo "canvas: not installed; the bundle renders no charts"
 fi
