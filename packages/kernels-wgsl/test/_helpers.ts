@@ -25,3 +25,37 @@ export async function checkCase(p: Problem, variant: Variant, pipeline: Pipeline
     await session.dispose();
   }
 }
+
+/**
+ * The correctness shapes: N ∈ {1, 17, 64, 129} with nq ≠ nk (nq > nk gives causal rows that see no key), d ∈ {8, 40,
+ * 64, 128} plus odd d and dv ≠ d, bh ∈ {1, 3}. Every stage test runs each shape causal and not, naive and tiled.
+ */
+export const SHAPES: readonly ProblemInit[] = [
+  { bh: 1, nq: 1, nk: 1, d: 8 },
+  { bh: 3, nq: 17, nk: 64, d: 40 },
+  { bh: 1, nq: 129, nk: 17, d: 64 },
+  { bh: 3, nq: 64, nk: 129, d: 8 },
+  { bh: 1, nq: 17, nk: 17, d: 128 },
+  { bh: 1, nq: 64, nk: 17, d: 3, dv: 40 },
+];
+
+export const VARIANTS = ['naive', 'tiled'] as const;
+
+export interface Case {
+  name: string;
+  problem: Problem;
+  variant: (typeof VARIANTS)[number];
+}
+
+export function cases(shapes: readonly ProblemInit[] = SHAPES): Case[] {
+  const out: Case[] = [];
+  for (const init of shapes) {
+    for (const causal of [false, true]) {
+      for (const variant of VARIANTS) {
+        const p = makeProblem({ ...init, causal });
+        out.push({ name: `${variant} bh=${p.bh} nq=${p.nq} nk=${p.nk} d=${p.d} dv=${p.dv}${causal ? ' causal' : ''}`, problem: p, variant });
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,11 @@
+// stage 1 (lse) against the float64 reference on fresh seeded inputs, outputs poisoned first (checkSession).
+import { afterAll, describe, expect, it } from 'vitest';
+import { backend, cases, checkCase, skipGpu } from './_helpers.js';
+
+afterAll(() => backend.close());
+
+describe.skipIf(skipGpu)('wgsl lse', () => {
+  it.each(cases())('$name', async ({ problem, variant }) => {
+    expect(await checkCase(problem, variant, 'lse')).toEqual([]);
+  });
+});
