@@ -8,7 +8,7 @@
  */
 import type { Problem } from './problem.js';
 import type { RowInputs } from './rows.js';
-import { dkdvRow, dqRow, forwardRow, logSumExp, scoreRow } from './rows.js';
+import { dkdvRow, dqRow, forwardBlock, logSumExp, scoreBlock } from './rows.js';
 
 interface JobBase {
   problem: Problem;
@@ -71,36 +71,53 @@ export function jobWork(job: Job): number {
   return jobPositions(job) * partners * perPair;
 }
 
+/** Query rows scored together (rows.ts scoreBlock): each key row is read once per block. */
+export const ROW_BLOCK = 8;
+
+/** Positions [start, end) cut into blocks of at most ROW_BLOCK consecutive positions whose rows share one bh. */
+function forEachBlock(job: Job, start: number, end: number, body: (rows: Int32Array, pos0: number) => void): void {
+  const nq = job.problem.nq;
+  const buffer = new Int32Array(ROW_BLOCK);
+  const row = (pos: number): number => (job.rows ? job.rows[pos]! : pos);
+  for (let pos = start; pos < end; ) {
+    const b = Math.floor(row(pos) / nq);
+    let n = 0;
+    while (n < ROW_BLOCK && pos + n < end && Math.floor(row(pos + n) / nq) === b) {
+      buffer[n] = row(pos + n);
+      n++;
+    }
+    body(buffer.subarray(0, n), pos);
+    pos += n;
+  }
+}
+
 /** Compute positions [start, end) of a job. */
 export function runJobRange(job: Job, start: number, end: number): void {
   const p = job.problem;
   const x: RowInputs = { q: job.q, k: job.k, v: job.v };
-  const s = new Float64Array(p.nk);
   const row = (pos: number): number => (job.rows ? job.rows[pos]! : pos);
   switch (job.kind) {
     case 'lse':
-      for (let pos = start; pos < end; pos++) job.lse[pos] = logSumExp(s, scoreRow(p, x, row(pos), s));
-      return;
     case 'forward':
-      for (let pos = start; pos < end; pos++) {
-        const r = row(pos);
-        forwardRow(p, x, r, s, scoreRow(p, x, r, s), job.lse[pos]!, job.o, pos * p.dv);
-      }
+    case 'lseForward': {
+      const s = new Float64Array(ROW_BLOCK * p.nk);
+      const counts = new Int32Array(ROW_BLOCK);
+      forEachBlock(job, start, end, (rows, pos0) => {
+        scoreBlock(p, x, rows, s, counts);
+        if (job.kind !== 'forward') {
+          for (let i = 0; i < rows.length; i++) job.lse[pos0 + i] = logSumExp(s.subarray(i * p.nk), counts[i]!);
+        }
+        if (job.kind !== 'lse') forwardBlock(p, x, rows, s, counts, job.lse.subarray(pos0, pos0 + rows.length), job.o, pos0 * p.dv);
+      });
       return;
-    case 'lseForward':
-      for (let pos = start; pos < end; pos++) {
-        const r = row(pos);
-        const count = scoreRow(p, x, r, s);
-        const lse = logSumExp(s, count);
-        job.lse[pos] = lse;
-        forwardRow(p, x, r, s, count, lse, job.o, pos * p.dv);
-      }
-      return;
-    case 'dq':
+    }
+    case 'dq': {
+      const s = new Float64Array(p.nk);
       for (let pos = start; pos < end; pos++) {
         dqRow(p, x, job.dO, row(pos), job.lse[pos]!, job.delta[pos]!, s, job.dq, pos * p.d);
       }
       return;
+    }
     case 'dkdv':
       for (let pos = start; pos < end; pos++) {
         dkdvRow(p, x, job.dO, row(pos), job.queryLse, job.queryDelta, job.dk, pos * p.d, job.dv, pos * p.dv);

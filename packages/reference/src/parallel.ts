@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describeProblem } from './describe.js';
 import type { Job } from './jobs.js';
-import { jobPositions, jobWork, runJobRange } from './jobs.js';
+import { ROW_BLOCK, jobPositions, jobWork, runJobRange } from './jobs.js';
 import type { WorkerReply, WorkerRequest } from './reference-worker.js';
 
 export interface ParallelOptions {
@@ -174,7 +174,7 @@ export async function runJob(job: Job, options: ParallelOptions = {}): Promise<v
     return;
   }
   const { shared, copyBack } = shareJob(job);
-  const chunk = Math.max(1, Math.ceil(positions / (threads * CHUNKS_PER_THREAD)));
+  const chunk = Math.max(ROW_BLOCK, Math.ceil(positions / (threads * CHUNKS_PER_THREAD)));
   let next = 0;
   const drive = async (w: PoolWorker): Promise<void> => {
     while (next < positions) {

@@ -20,7 +20,8 @@ it('|S| ~ 1e3 gives finite lse ≥ max score and finite outputs', async () => {
       maxAbsScore = Math.max(maxAbsScore, Math.abs(s));
     }
     expect(Number.isFinite(lse![i]), `lse[${i}] = ${lse![i]} (seed ${seed})`).toBe(true);
-    expect(lse![i]! - m, `lse[${i}] − max score (seed ${seed})`).toBeGreaterThanOrEqual(0);
+    // the test sums its dot products in another order: allow rounding at the scale of the scores
+    expect(lse![i]! - m, `lse[${i}] − max score (seed ${seed})`).toBeGreaterThanOrEqual(-1e-12 * Math.abs(m));
     expect(lse![i]! - m).toBeLessThanOrEqual(Math.log(p.nk));
   }
   expect(maxAbsScore, `scores reach ~1e3 (seed ${seed})`).toBeGreaterThan(500);
