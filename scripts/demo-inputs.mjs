@@ -1,4 +1,4 @@
-// Writes seeded random float32 inputs q, k, v, dO of one problem as .npy files (for a demo run of `attn run`).
+// Writes seeded random float32 inputs q, k, v, dO of one problem as .npy files, inputs for `attn run`.
 // Usage: node scripts/demo-inputs.mjs DIR BH NQ NK D [SEED]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
