@@ -85,7 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var r = 0u; r < RM; r++) { for (var c = 0u; c < RN; c++) { sc[r][c] = 0.0; } }
     var dp: array<array<f32, RN>, RM>;
     for (var r = 0u; r < RM; r++) { for (var c = 0u; c < RN; c++) { dp[r][c] = 0.0; } }
-    for (var e = 0u; e < D; e++) {
+    for (var e = 0u; e < params.d; e++) {
       var qv: array<f32, RN>;
       for (var c = 0u; c < RN; c++) { qv[c] = qt[e * KP + tx + TX * c]; }
       for (var r = 0u; r < RM; r++) {
@@ -93,7 +93,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var c = 0u; c < RN; c++) { sc[r][c] = fma(kk, qv[c], sc[r][c]); }
       }
     }
-    for (var e = 0u; e < DV; e++) {
+    for (var e = 0u; e < params.dv; e++) {
       var gv: array<f32, RN>;
       for (var c = 0u; c < RN; c++) { gv[c] = dot_t[e * KP + tx + TX * c]; }
       for (var r = 0u; r < RM; r++) {
@@ -118,7 +118,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
 
-    for (var i = 0u; i < BC; i++) {
+    for (var i = 0u; i < min(BC, params.nq - q0); i++) {
       var pr: array<f32, RM>;
       var gr: array<f32, RM>;
       for (var r = 0u; r < RM; r++) {

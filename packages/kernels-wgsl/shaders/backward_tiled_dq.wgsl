@@ -79,7 +79,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var r = 0u; r < RM; r++) { for (var c = 0u; c < RN; c++) { sc[r][c] = 0.0; } }
     var dp: array<array<f32, RN>, RM>;
     for (var r = 0u; r < RM; r++) { for (var c = 0u; c < RN; c++) { dp[r][c] = 0.0; } }
-    for (var e = 0u; e < D; e++) {
+    for (var e = 0u; e < params.d; e++) {
       var kv: array<f32, RN>;
       for (var c = 0u; c < RN; c++) { kv[c] = kt[e * KP + tx + TX * c]; }
       for (var r = 0u; r < RM; r++) {
@@ -87,7 +87,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var c = 0u; c < RN; c++) { sc[r][c] = fma(qv, kv[c], sc[r][c]); }
       }
     }
-    for (var e = 0u; e < DV; e++) {
+    for (var e = 0u; e < params.dv; e++) {
       var vv: array<f32, RN>;
       for (var c = 0u; c < RN; c++) { vv[c] = vt[e * KP + tx + TX * c]; }
       for (var r = 0u; r < RM; r++) {
@@ -108,7 +108,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
 
-    for (var j = 0u; j < BC; j++) {
+    for (var j = 0u; j < min(BC, params.nk - k0); j++) {
       var gr: array<f32, RM>;
       for (var r = 0u; r < RM; r++) { gr[r] = dss[(ty + TY * r) * BC + j]; }
       for (var c = 0u; c < CD; c++) {

@@ -52,7 +52,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // zeroed explicitly: a var declared in a loop body is not reliably re-zeroed per iteration by every compiler
     var sc: array<array<f32, RN>, RM>;
     for (var r = 0u; r < RM; r++) { for (var c = 0u; c < RN; c++) { sc[r][c] = 0.0; } }
-    for (var e = 0u; e < D; e++) {
+    for (var e = 0u; e < params.d; e++) {
       var kv: array<f32, RN>;
       for (var c = 0u; c < RN; c++) { kv[c] = kt[e * KP + tx + TX * c]; }
       for (var r = 0u; r < RM; r++) {
