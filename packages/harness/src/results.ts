@@ -104,6 +104,8 @@ export interface Metadata {
   argv: string[];
   backends: Record<string, BackendMeta>;
   ceilings?: Ceilings;
+  /** os.loadavg() when the sweep started: timings on a busy machine are not a baseline */
+  loadAverage?: number[];
   /** set when the sweep was stopped (Ctrl-C) before every point ran */
   interrupted?: boolean;
   notes?: string[];

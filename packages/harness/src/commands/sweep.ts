@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Pipeline, Variant } from '@attn/reference';
@@ -220,6 +220,7 @@ export async function main(argv: string[]): Promise<number> {
     host: hostname(),
     platform: `${process.platform}-${process.arch}`,
     node: process.version,
+    loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
     preset: presetName,
     seed,
     argv,
@@ -256,6 +257,7 @@ export async function main(argv: string[]): Promise<number> {
     `attn sweep: preset ${presetName}, ${problems.length} problems × [${usable.join(', ') || 'no backend'}] × ${config.variants.join('/')} × ${config.pipelines.join('/')}` +
       `${timing ? `, timing ${timing.budgetMs} ms/point` : ', correctness only'} → ${outPath}`,
   );
+  if (timing && loadavg()[0]! > 2 * availableParallelism()) console.error(`attn sweep: warning: load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores; timings will be noisy`);
   for (const [n, m] of Object.entries(meta)) if (m.availability) console.error(`attn sweep: backend ${n} skipped: ${m.availability}`);
 
   let results;
