@@ -1,7 +1,8 @@
 /**
  * Which rows a row-sampled check looks at: the rows where kernels go wrong first (first and last row of each bh, and
  * around the causal edge: the last fully masked query row, the first query row that sees a key, the last key the first
- * query row sees), then seeded random rows up to the count. Deterministic in (problem, count, seed).
+ * query row sees), then seeded random rows up to the count. When the count is too small for every edge row of every
+ * bh, first rows of all bh come first, then last rows, then the causal edges. Deterministic in (problem, count, seed).
  */
 import type { Problem } from './problem.js';
 import { Rng } from './rng.js';
@@ -39,8 +40,9 @@ function sampleSide(bh: number, n: number, other: number, causal: boolean, side:
   const chosen = new Set<number>();
   const edgeRows = edges(n, other, causal, side);
   const order = bh === 1 ? [0] : [0, bh - 1, ...Array.from({ length: bh - 2 }, (_, b) => b + 1)];
-  for (const b of order) {
-    for (const i of edgeRows) {
+  // one kind of edge row in every bh before the next kind, so each bh gets its first and last row first
+  for (const i of edgeRows) {
+    for (const b of order) {
       if (chosen.size >= count) break;
       chosen.add(b * n + i);
     }

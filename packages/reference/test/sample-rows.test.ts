@@ -31,3 +31,13 @@ it('returns every row of a side with no more rows than asked for', () => {
   expect(queryRows).toEqual([0, 1, 2, 3, 4]);
   expect(keyRows).toHaveLength(8);
 });
+
+it('gives every bh its first and last row before any causal-edge row when the count is tight', () => {
+  const p = makeProblem({ bh: 16, nq: 512, nk: 256, d: 8, causal: true });
+  const { queryRows } = sampleRows(p, 40, 9);
+  for (let b = 0; b < 16; b++) {
+    expect(queryRows).toContain(b * 512);
+    expect(queryRows).toContain(b * 512 + 511);
+  }
+  expect(queryRows).toHaveLength(40);
+});
