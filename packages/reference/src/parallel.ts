@@ -84,6 +84,7 @@ class PoolWorker {
 
   run(request: WorkerRequest): Promise<void> {
     if (this.dead) return Promise.reject(new Error('reference worker is gone'));
+    if (this.pending) return Promise.reject(new Error('reference worker is busy (a job overlapped another)'));
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       this.worker.postMessage(request);
@@ -173,24 +174,45 @@ export async function runJob(job: Job, options: ParallelOptions = {}): Promise<v
     runJobRange(job, 0, positions);
     return;
   }
+  return exclusive(() => runOnWorkers(job, positions, threads, script));
+}
+
+let queue: Promise<void> = Promise.resolve();
+/** Jobs take the pool one at a time (a worker holds one request), in the order they were asked for. */
+function exclusive(task: () => Promise<void>): Promise<void> {
+  const run = queue.then(task, task);
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function runOnWorkers(job: Job, positions: number, threads: number, script: URL): Promise<void> {
   const { shared, copyBack } = shareJob(job);
   const chunk = Math.max(ROW_BLOCK, Math.ceil(positions / (threads * CHUNKS_PER_THREAD)));
   let next = 0;
+  let failure: unknown = null;
+  // after a failure the other workers stop taking chunks; every drive settles before runJob returns, so no worker is
+  // still busy with this job when the next one is posted
   const drive = async (w: PoolWorker): Promise<void> => {
-    while (next < positions) {
+    while (failure === null && next < positions) {
       const start = next;
       next = Math.min(positions, start + chunk);
-      await w.run({ job: shared, start, end: next });
+      try {
+        await w.run({ job: shared, start, end: next });
+      } catch (e) {
+        failure ??= e;
+      }
     }
   };
   const team = workers(threads, script);
   team.forEach((w) => w.worker.ref());
   try {
     await Promise.all(team.map(drive));
-  } catch (e) {
-    throw new Error(`reference ${job.kind} on ${describeProblem(job.problem)}: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
     team.forEach((w) => w.worker.unref());
+  }
+  if (failure !== null) {
+    const why = failure instanceof Error ? failure.message : String(failure);
+    throw new Error(`reference ${job.kind} on ${describeProblem(job.problem)}: ${why}`);
   }
   copyBack();
 }

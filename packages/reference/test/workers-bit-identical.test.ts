@@ -1,7 +1,7 @@
 /** Worker threads give bit-identical results to the in-thread path, full and row-sampled. Needs the package built. */
 import { afterAll, expect, it } from 'vitest';
 import type { ReferenceOutputs } from '../src/index.js';
-import { closeReferencePool, describeProblem, freshSeed, makeProblem, randomInputs, referenceOutputs, referenceWorkerScript, sampleRows } from '../src/index.js';
+import { closeReferencePool, describeProblem, forwardStage, freshSeed, makeProblem, randomInputs, referenceOutputs, referenceWorkerScript, sampleRows, toSharedFloat64 } from '../src/index.js';
 
 afterAll(() => closeReferencePool());
 
@@ -41,4 +41,15 @@ it('row-sampled bwd and the lse pipeline', async () => {
     seed,
   );
   expectSameBits(await referenceOutputs(p, x, 'lse', undefined, { threads: 1 }), await referenceOutputs(p, x, 'lse', undefined, { threads: 2, minWork: 0 }), seed);
+});
+
+it('stage 2 alone (forward given lse)', async () => {
+  const p = makeProblem({ bh: 3, nq: 61, nk: 45, d: 10, causal: true });
+  const seed = freshSeed();
+  const x = randomInputs(p, seed);
+  const { lse } = (await referenceOutputs(p, x, 'lse')).tensors;
+  const inputs = { q: toSharedFloat64(x.q), k: toSharedFloat64(x.k), v: toSharedFloat64(x.v) };
+  const a = await forwardStage(p, inputs, null, lse!, { threads: 1 });
+  const b = await forwardStage(p, inputs, null, lse!, { threads: 2, minWork: 0 });
+  expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), `seed ${seed}`).toBe(true);
 });
