@@ -7,12 +7,18 @@
 #   attn_cuda.node.xz               the CUDA addon, when built
 #   debs/*.deb                      Vulkan/GL loaders (libvulkan1, glvnd …), fetched once into .cache/device-debs
 #   run.sh                          unpacks all this and runs attn there (see device/run.sh)
-# Build first (bash scripts/setup.sh). Run: bash .device/run.sh [attn args…] on the GPU machine.
+# Runs `pnpm build` first (ATTN_PACK_NO_BUILD=1 skips it); needs a set-up checkout (bash scripts/setup.sh).
+# Then on the GPU machine: bash .device/run.sh [attn args…]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 out=.device
 limit_mib=60
+
+# Pack what the sources say now: a stale dist/ would ship old kernels (turbo makes this quick when nothing changed).
+if [ "${ATTN_PACK_NO_BUILD:-0}" != 1 ]; then
+  TURBO_TELEMETRY_DISABLED=1 npm_config_nodedir="${npm_config_nodedir:-/usr}" pnpm --silent build --output-logs=errors-only
+fi
 for f in packages/harness/dist/cli.js packages/reference/dist/reference-worker.js; do
   [ -f "$f" ] || { echo "device-pack: $f is missing; build first (bash scripts/setup.sh)" >&2; exit 1; }
 done
