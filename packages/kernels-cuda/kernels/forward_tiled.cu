@@ -3,10 +3,15 @@
 // Kernels (numbered, llm.c style; the launcher picks one):
 //   version 1 (forward_tiled_kernel1, tiled/forward_kernel.cuh): SIMT fp32, Q tile + lse in shared memory, K/V tiles
 //     streamed, P = exp(S - lse) parked in shared memory, O accumulated in register micro-tiles. No running max.
+//   version 2 (forward_tiled_kernel2, tiled/forward_kernel2.cuh): tensor cores, mma.sync m16n8k8 with the 3xTF32
+//     split (float32-level), 4 warps x 16 query rows, buckets D = 64 and 128 only (others run version 1).
+// Selection: env ATTN_CUDA_TILED_KERNEL=1|2 (read once; default 1 until version 2 has passed on the H100).
 // Head dims are bucketed to 32/64/128/256 (tiled/traits.cuh); d, dv <= 256.
 // Compile alone: nvcc -std=c++17 -O3 -gencode arch=compute_90,code=sm_90 -Xptxas -v -c forward_tiled.cu
 #include "attention.h"
+#include <cstdlib>
 #include "tiled/forward_kernel.cuh"
+#include "tiled/forward_kernel2.cuh"
 
 namespace attn_tiled {
 
@@ -20,6 +25,25 @@ static cudaError_t forward_tiled1(const AttnProblem &p, const AttnTensors &t, cu
   return cudaGetLastError();
 }
 
+template <int D>
+static cudaError_t forward_tiled2(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
+  using T = Fwd2Traits<D>;
+  unsigned grid;
+  if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
+  const cudaError_t e = allow_smem(forward_tiled_kernel2<D>, T::bytes);
+  if (e != cudaSuccess) return e;
+  forward_tiled_kernel2<D><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
+  return cudaGetLastError();
+}
+
+static int forward_version() {
+  static const int v = [] {
+    const char *s = std::getenv("ATTN_CUDA_TILED_KERNEL");
+    return s && std::atoi(s) == 2 ? 2 : 1;
+  }();
+  return v;
+}
+
 }  // namespace attn_tiled
 
 cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
@@ -28,8 +52,8 @@ cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, cudaS
   if (bad != cudaSuccess) return bad;
   switch (head_bucket(p)) {
     case 32: return forward_tiled1<32>(p, t, stream);
-    case 64: return forward_tiled1<64>(p, t, stream);
-    case 128: return forward_tiled1<128>(p, t, stream);
+    case 64: return forward_version() == 2 ? forward_tiled2<64>(p, t, stream) : forward_tiled1<64>(p, t, stream);
+    case 128: return forward_version() == 2 ? forward_tiled2<128>(p, t, stream) : forward_tiled1<128>(p, t, stream);
     default: return forward_tiled1<256>(p, t, stream);
   }
 }

@@ -75,11 +75,11 @@ __device__ __forceinline__ int query_begin(const AttnProblem &p, int k0) {
 
 // s[r * ld + c] = g[(row0 + r) * gcols + c] for r < R, c < C; zero where row0 + r >= nrows or c >= gcols.
 // g points at this bh's first row. Consecutive threads take consecutive columns (coalesced when gcols == C).
-template <int R, int C>
+template <int R, int C, int NT = kThreads>
 __device__ __forceinline__ void load_tile(float *s, int ld, const float *__restrict__ g, int row0, int nrows,
                                           int gcols) {
   static_assert((C & (C - 1)) == 0, "C must be a power of two");
-  for (int idx = threadIdx.x; idx < R * C; idx += kThreads) {
+  for (int idx = threadIdx.x; idx < R * C; idx += NT) {
     const int r = idx / C, c = idx % C;
     const int gr = row0 + r;
     s[r * ld + c] = (gr < nrows && c < gcols) ? g[(size_t)gr * gcols + c] : 0.f;
@@ -87,9 +87,9 @@ __device__ __forceinline__ void load_tile(float *s, int ld, const float *__restr
 }
 
 // s[r] = g[row0 + r] for row0 + r < nrows, else `fill`.
-template <int R>
+template <int R, int NT = kThreads>
 __device__ __forceinline__ void load_rows(float *s, const float *__restrict__ g, int row0, int nrows, float fill) {
-  for (int r = threadIdx.x; r < R; r += kThreads) s[r] = row0 + r < nrows ? g[row0 + r] : fill;
+  for (int r = threadIdx.x; r < R; r += NT) s[r] = row0 + r < nrows ? g[row0 + r] : fill;
 }
 
 // ---- register fragments -------------------------------------------------------------------------------------------

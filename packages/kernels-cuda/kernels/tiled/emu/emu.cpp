@@ -8,6 +8,8 @@
 //   g++ -std=c++20 -O2 -pthread -Ishim -I../.. -o /tmp/attn_emu emu.cpp && /tmp/attn_emu [seed]
 //   races: add -fsanitize=thread (about a minute); out-of-bounds global reads: -fsanitize=address,undefined
 #include "cuda_runtime.h"
+#include <cstdlib>
+#include <memory>
 #include <thread>
 #include <vector>
 #include <cstdio>
@@ -21,6 +23,7 @@ static std::barrier<> *blockBar;
 static std::barrier<> *warpBar[8];
 static float shflBuf[256];
 void emu_syncthreads() { blockBar->arrive_and_wait(); }
+void emu_syncwarp() { warpBar[threadIdx.x / 32]->arrive_and_wait(); }
 float emu_shfl_xor(float v, int o) {
   int t = threadIdx.x, w = t / 32;
   shflBuf[t] = v;
@@ -32,15 +35,46 @@ float emu_shfl_xor(float v, int o) {
 #include "tiled/lse_kernel.cuh"
 #include "tiled/forward_kernel.cuh"
 #include "tiled/backward_kernel.cuh"
+#include "tiled/forward_kernel2.cuh"
+
+// cvt.rna.tf32.f32: round to 10 mantissa bits, ties away from zero (finite inputs only here).
+uint32_t attn_tiled::to_tf32(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  return (u + 0x1000u) & 0xffffe000u;
+}
+
+// mma.sync m16n8k8 tf32: every lane deposits its fragments, then computes its own C entries from the whole tile.
+static float mmaA[8][32][4], mmaB[8][32][2];
+void attn_tiled::mma_tf32(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  const int t = threadIdx.x, w = t / 32, lane = t % 32;
+  for (int e = 0; e < 4; ++e) memcpy(&mmaA[w][lane][e], &a[e], 4);
+  for (int e = 0; e < 2; ++e) memcpy(&mmaB[w][lane][e], &b[e], 4);
+  warpBar[w]->arrive_and_wait();
+  float A[16][8], B[8][8];
+  for (int l = 0; l < 32; ++l) {
+    const int g = l / 4, tt = l % 4;
+    A[g][tt] = mmaA[w][l][0]; A[g + 8][tt] = mmaA[w][l][1]; A[g][tt + 4] = mmaA[w][l][2]; A[g + 8][tt + 4] = mmaA[w][l][3];
+    B[tt][g] = mmaB[w][l][0]; B[tt + 4][g] = mmaB[w][l][1];
+  }
+  warpBar[w]->arrive_and_wait();
+  const int g = lane / 4, tt = lane % 4;
+  for (int e = 0; e < 4; ++e) {
+    const int r = g + (e >= 2 ? 8 : 0), col = 2 * tt + (e & 1);
+    float sum = c[e];
+    for (int kk = 0; kk < 8; ++kk) sum += A[r][kk] * B[kk][col];
+    c[e] = sum;
+  }
+}
 using namespace attn_tiled;
 
-static void launch(unsigned grid, size_t smemBytes, const std::function<void()> &body) {
+static void launch(unsigned grid, size_t smemBytes, const std::function<void()> &body, int nt = 256) {
   if (smemBytes > sizeof(smem)) { printf("smem too small\n"); exit(1); }
-  std::barrier<> bb(256); blockBar = &bb;
+  std::barrier<> bb(nt); blockBar = &bb;
   std::vector<std::unique_ptr<std::barrier<>>> wb;
   for (int w = 0; w < 8; ++w) { wb.emplace_back(new std::barrier<>(32)); warpBar[w] = wb.back().get(); }
   std::vector<std::thread> th;
-  for (int t = 0; t < 256; ++t) th.emplace_back([&, t] {
+  for (int t = 0; t < nt; ++t) th.emplace_back([&, t] {
     threadIdx.x = t;
     for (unsigned b = 0; b < grid; ++b) {
       // poison smem between blocks so stale reads show up as NaN
@@ -66,7 +100,17 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
   unsigned g;
   tile_grid(p.bh, ceil_div(p.nq, FwdTraits<D>::BQ), &g);
   launch(g, LseSmem<D>::bytes, [&] { lse_tiled_kernel1<D>(p, q.data(), k.data(), lse.data()); });
-  launch(g, FwdSmem<D>::bytes, [&] { forward_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); });
+  if constexpr (D == 64 || D == 128) {
+    if (getenv("ATTN_CUDA_TILED_KERNEL") && atoi(getenv("ATTN_CUDA_TILED_KERNEL")) == 2) {
+      unsigned g2;
+      tile_grid(p.bh, ceil_div(p.nq, Fwd2Traits<D>::BQ), &g2);
+      launch(g2, Fwd2Traits<D>::bytes, [&] { forward_tiled_kernel2<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, Fwd2Traits<D>::NT);
+    } else {
+      launch(g, FwdSmem<D>::bytes, [&] { forward_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); });
+    }
+  } else {
+    launch(g, FwdSmem<D>::bytes, [&] { forward_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); });
+  }
   for (int r = 0; r < p.bh * p.nq; ++r) { float s = 0; for (int c = 0; c < p.dv; ++c) s += dO[(size_t)r*p.dv+c]*o[(size_t)r*p.dv+c]; delta[r] = s; }
   tile_grid(p.bh, ceil_div(p.nk, BwdKVTraits<D>::BK), &g);
   launch(g, BwdKVSmem<D>::bytes, [&] { backward_dkdv_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); });

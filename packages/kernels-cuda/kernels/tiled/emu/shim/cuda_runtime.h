@@ -22,3 +22,6 @@ inline float __shfl_xor_sync(unsigned, float v, int o) { return emu_shfl_xor(v, 
 inline int min(int a, int b) { return a < b ? a : b; }
 enum { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
 template <class K> inline cudaError_t cudaFuncSetAttribute(K, int, int) { return cudaSuccess; }
+#define ATTN_TILED_EMU 1
+void emu_syncwarp();
+inline void __syncwarp() { emu_syncwarp(); }
