@@ -39,6 +39,12 @@ export const SHAPES: readonly ProblemInit[] = [
   { bh: 1, nq: 64, nk: 17, d: 3, dv: 40 },
 ];
 
+/**
+ * Backward shapes: SHAPES with the 1 × 1 problem replaced by nq = 1, nk = 17. With one key, P = 1 and dS = P·(dP − D)
+ * is exactly 0 (D = dO·O = dO·V = dP), so dQ and dK are zero up to rounding and their relative error is meaningless.
+ */
+export const BACKWARD_SHAPES: readonly ProblemInit[] = [{ bh: 1, nq: 1, nk: 17, d: 8 }, ...SHAPES.slice(1)];
+
 export const VARIANTS = ['naive', 'tiled'] as const;
 
 export interface Case {

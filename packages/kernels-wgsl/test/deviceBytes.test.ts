@@ -1,0 +1,25 @@
+// deviceBytes counts every buffer a session allocates: the nine tensors, D, naive's two score matrices, the params.
+import { tensorSize } from '@attn/reference';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backend, problem, skipGpu } from './_helpers.js';
+
+afterAll(() => backend.close());
+
+describe.skipIf(skipGpu)('deviceBytes', () => {
+  const p = problem({ bh: 2, nq: 9, nk: 11, d: 5, dv: 3 });
+  const tensors = (['q', 'k', 'v', 'dO', 'lse', 'o', 'dq', 'dk', 'dv'] as const).reduce((s, n) => s + 4 * tensorSize(p, n), 0);
+  const delta = 4 * p.bh * p.nq;
+  const params = 32;
+
+  it('tiled', async () => {
+    const s = await backend.open(p, 'tiled');
+    expect(s.deviceBytes).toBe(tensors + delta + params);
+    await s.dispose();
+  });
+
+  it('naive', async () => {
+    const s = await backend.open(p, 'naive');
+    expect(s.deviceBytes).toBe(tensors + delta + 2 * 4 * p.bh * p.nq * p.nk + params);
+    await s.dispose();
+  });
+});
