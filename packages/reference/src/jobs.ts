@@ -8,7 +8,7 @@
  */
 import type { Problem } from './problem.js';
 import type { RowInputs } from './rows.js';
-import { dkdvRow, dqRow, forwardBlock, logSumExp, scoreBlock } from './rows.js';
+import { dkdvBlock, dqBlock, forwardBlock, logSumExp, scoreBlock } from './rows.js';
 
 interface JobBase {
   problem: Problem;
@@ -76,13 +76,13 @@ export const ROW_BLOCK = 8;
 
 /** Positions [start, end) cut into blocks of at most ROW_BLOCK consecutive positions whose rows share one bh. */
 function forEachBlock(job: Job, start: number, end: number, body: (rows: Int32Array, pos0: number) => void): void {
-  const nq = job.problem.nq;
+  const rowsPerBh = job.kind === 'dkdv' ? job.problem.nk : job.problem.nq;
   const buffer = new Int32Array(ROW_BLOCK);
   const row = (pos: number): number => (job.rows ? job.rows[pos]! : pos);
   for (let pos = start; pos < end; ) {
-    const b = Math.floor(row(pos) / nq);
+    const b = Math.floor(row(pos) / rowsPerBh);
     let n = 0;
-    while (n < ROW_BLOCK && pos + n < end && Math.floor(row(pos + n) / nq) === b) {
+    while (n < ROW_BLOCK && pos + n < end && Math.floor(row(pos + n) / rowsPerBh) === b) {
       buffer[n] = row(pos + n);
       n++;
     }
@@ -95,7 +95,6 @@ function forEachBlock(job: Job, start: number, end: number, body: (rows: Int32Ar
 export function runJobRange(job: Job, start: number, end: number): void {
   const p = job.problem;
   const x: RowInputs = { q: job.q, k: job.k, v: job.v };
-  const row = (pos: number): number => (job.rows ? job.rows[pos]! : pos);
   switch (job.kind) {
     case 'lse':
     case 'forward':
@@ -112,16 +111,19 @@ export function runJobRange(job: Job, start: number, end: number): void {
       return;
     }
     case 'dq': {
-      const s = new Float64Array(p.nk);
-      for (let pos = start; pos < end; pos++) {
-        dqRow(p, x, job.dO, row(pos), job.lse[pos]!, job.delta[pos]!, s, job.dq, pos * p.d);
-      }
+      const s = new Float64Array(ROW_BLOCK * p.nk);
+      const counts = new Int32Array(ROW_BLOCK);
+      forEachBlock(job, start, end, (rows, pos0) => {
+        scoreBlock(p, x, rows, s, counts);
+        const n = rows.length;
+        dqBlock(p, x, job.dO, rows, s, counts, job.lse.subarray(pos0, pos0 + n), job.delta.subarray(pos0, pos0 + n), job.dq, pos0 * p.d);
+      });
       return;
     }
     case 'dkdv':
-      for (let pos = start; pos < end; pos++) {
-        dkdvRow(p, x, job.dO, row(pos), job.queryLse, job.queryDelta, job.dk, pos * p.d, job.dv, pos * p.dv);
-      }
+      forEachBlock(job, start, end, (rows, pos0) => {
+        dkdvBlock(p, x, job.dO, rows, job.queryLse, job.queryDelta, job.dk, pos0 * p.d, job.dv, pos0 * p.dv);
+      });
       return;
   }
 }

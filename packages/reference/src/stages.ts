@@ -6,6 +6,7 @@
 import type { ParallelOptions } from './parallel.js';
 import { runJob, sharedFloat64 } from './parallel.js';
 import type { Problem } from './problem.js';
+import { deltaAt } from './rows.js';
 
 export interface StageInputs {
   q: Float64Array;
@@ -56,10 +57,7 @@ export function deltaStage(p: Problem, dO: Float64Array, rows: Int32Array | null
   const n = rowCount(p, rows, 'query');
   const delta = sharedFloat64(n);
   for (let pos = 0; pos < n; pos++) {
-    const r = rows ? rows[pos]! : pos;
-    let s = 0;
-    for (let c = 0; c < p.dv; c++) s += dO[r * p.dv + c]! * o[pos * p.dv + c]!;
-    delta[pos] = s;
+    delta[pos] = deltaAt(p, dO, rows ? rows[pos]! : pos, o, pos * p.dv);
   }
   return delta;
 }
