@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# One device call, several steps, results under $OUT (at most 8 files come back: each step writes one log or tarball).
+#   bash device/h100-batch.sh STEP…     (from the repository root, with .device/ from `pnpm device:pack` carried)
+# Steps:
+#   info      nvidia-smi, nvcc, torch, the addon's view of the device
+#   verify    correctness sweep (preset verify) of cuda and wgsl, naive and tiled, causal and not → verify.tgz
+#   sanitize  compute-sanitizer memcheck/racecheck/synccheck over every tiled kernel (+ memcheck naive) on odd shapes
+#   time      timing sweep on the issue 6/7 target shapes with torch SDPA peers → time.tgz
+# Extra sweep flags for verify/time come from ATTN_SWEEP_FLAGS.
+set -uo pipefail
+out=${OUT:-./device-out}
+mkdir -p "$out"
+dev=.device
+status=0
+
+step_info() {
+  nvidia-smi || true
+  nvcc --version | tail -1 || true
+  python3 -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name(0))' || true
+  bash $dev/run.sh --help >/dev/null && echo "bundle runs"
+}
+
+sweep_to() { # name, sweep args…
+  local name=$1; shift
+  bash $dev/run.sh sweep "$@" ${ATTN_SWEEP_FLAGS:-} --out "/tmp/$name" 2>&1 | tee "$out/$name.log" | grep -v '^\[' | tail -40
+  local rc=${PIPESTATUS[0]}
+  tar czf "$out/$name.tgz" -C /tmp "$name" 2>/dev/null
+  return "$rc"
+}
+
+step_verify() {
+  sweep_to verify --preset verify --backends cuda,wgsl
+}
+
+inputs() { # dir bh nq nk d seed → q,k,v,dO .npy
+  python3 - "$@" <<'PY'
+import sys, os, numpy as np
+d, bh, nq, nk, hd, seed = sys.argv[1], *map(int, sys.argv[2:])
+rng = np.random.default_rng(seed)
+os.makedirs(d, exist_ok=True)
+for name, n in (('q', nq), ('k', nk), ('v', nk), ('dO', nq)):
+    np.save(os.path.join(d, name + '.npy'), rng.standard_normal((bh, n, hd), dtype=np.float32))
+PY
+}
+
+step_sanitize() {
+  local log="$out/sanitize.log" shape tool variant causal
+  : > "$log"
+  # bh nq nk d causal
+  for shape in "2 17 129 40 --causal" "1 129 17 256 --causal" "3 77 131 100 " "1 1 33 16 --causal" "2 130 70 64 " "1 65 200 128 --causal"; do
+    set -- $shape
+    local dir=/tmp/san-$1-$2-$3-$4
+    inputs "$dir" "$1" "$2" "$3" "$4" 7
+    causal=${5:-}
+    for variant in tiled naive; do
+      for tool in memcheck racecheck synccheck; do
+        [ "$variant" = naive ] && [ "$tool" != memcheck ] && continue
+        echo "== $tool $variant bh=$1 nq=$2 nk=$3 d=$4 $causal" >> "$log"
+        compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 \
+          bash $dev/run.sh run --backend cuda --variant "$variant" --stage bwd $causal \
+          --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --do "$dir/dO.npy" --out "$dir/out-$variant" >> "$log" 2>&1
+        local rc=$?
+        echo "== exit $rc" >> "$log"
+        [ $rc -ne 0 ] && status=1
+      done
+    done
+    if [ "$4" = 64 ] || [ "$4" = 128 ]; then
+      for tool in memcheck racecheck; do
+        echo "== $tool tiled forward v2 (ATTN_CUDA_TILED_KERNEL=2) bh=$1 nq=$2 nk=$3 d=$4 $causal" >> "$log"
+        ATTN_CUDA_TILED_KERNEL=2 compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 \
+          bash $dev/run.sh run --backend cuda --variant tiled --stage fwd $causal \
+          --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --out "$dir/out-v2" >> "$log" 2>&1
+        local rc=$?
+        echo "== exit $rc" >> "$log"
+        [ $rc -ne 0 ] && status=1
+      done
+    fi
+  done
+  grep -E '^== |ERROR SUMMARY|RACECHECK SUMMARY|attn:' "$log" | paste - - - 2>/dev/null | tail -40 || true
+  grep -c '== exit 0' "$log" | sed 's/^/sanitizer runs clean: /'
+  grep -c '== exit [1-9]' "$log" | sed 's/^/sanitizer runs failing: /'
+}
+
+step_time() {
+  sweep_to time --preset gpu --backends cuda,wgsl --n 1024,4096,16384 --d 64,128 --causal both --bh 16 --peers torch
+}
+
+[ $# -gt 0 ] || set -- info verify sanitize
+for step in "$@"; do
+  echo "######## $step"
+  "step_$step" || status=1
+done
+exit $status
