@@ -1,6 +1,7 @@
 // The two speed figures of the float64 reference (issue 2), on whatever machine runs it:
 //   1. full forward (lse + O) of BH=1, N=4096, d=64;
-//   2. row-sampled check of 64 query rows (lse + O) at BH=1, N=65536, d=128.
+//   2. row-sampled check of 64 query rows (lse + O) at BH=1, N=65536, d=128;
+// and, for information, the row-sampled backward check at that size.
 // Each is timed with all threads and in one thread; inputs are drawn (and timed) apart from the computation.
 // Wall time is the figure; CPU time (all threads of the process) and the load average are printed beside it,
 // because on a shared machine other processes' load inflates wall time.
@@ -56,6 +57,10 @@ console.log(`median of ${REPEATS} runs; load average ${loadavg().map((l) => l.to
   const rows = sampleRows(p, 64, 2);
   line(`sampled forward, 64 query rows, N=65536 d=128, ${threads} threads`, await median(() => referenceOutputs(p, x, 'fwd', rows)), 2000);
   line('sampled forward, 64 query rows, N=65536 d=128, 1 thread', await median(() => referenceOutputs(p, x, 'fwd', rows, { threads: 1 })));
+  // informational: the backward check on the same rows (64 query + 64 key rows). Sampled dK/dV take the kernel's lse
+  // and O; with no kernel here, stand-in values are used: the cost does not depend on them, the results are not used.
+  const given = { lse: new Float32Array(p.bh * p.nq).fill(12), o: x.dO.map((e) => 0.01 * e) };
+  line(`sampled backward, 64+64 rows, N=65536 d=128, ${threads} threads`, await median(() => referenceOutputs(p, x, 'bwd', rows, { given })));
 }
 console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 await closeReferencePool();
