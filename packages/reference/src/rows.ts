@@ -1,6 +1,8 @@
 /**
- * The float64 math of all three stages, one row at a time. Every full or row-sampled computation (in this thread or
- * in a worker) is a loop over these functions, so there is exactly one statement of the contract in code.
+ * The float64 math of all three stages, one block of rows at a time. Every full or row-sampled computation (in this
+ * thread or in a worker) is a loop over these functions, so there is exactly one statement of the contract in code;
+ * the one-row functions (scoreRow, forwardRow, dqRow, dkdvRow) are the block functions with a block of one, and a
+ * row's result does not depend on the block it was computed in (test/blocks-equal-rows.test.ts).
  *
  * Rows are flat: query row r = b·nq + i, key row c = b·nk + j.
  */
