@@ -1,6 +1,8 @@
 // backward_tiled_dkdv.wgsl — stage 3, tiled, the pass over key tiles: dK = scale·dSᵀ·Q and dV = Pᵀ·dO, deterministic.
 // Constants from the host (src/tiling.ts): D, DV, BR keys per workgroup, BC queries per streamed tile, TX × TY
 // invocations, RM = BR/TY, RN = BC/TX, CD = ceil(D/TX), CV = ceil(DV/TX), THREADS = TX·TY, KP = BC + 1.
+// Loop bounds d_steps(), dv_steps(), tile_steps(left) also come from the host: constants (unrolled) on a GPU, runtime
+// values on a CPU adapter, where unrolling only makes compiles slow.
 // Tiling: a workgroup owns BR keys of one bh: K and V tiles (row-major). It streams queries in tiles of BC: Qᵀ and dOᵀ
 // (rows padded to KP), with lse and D. Per tile each invocation computes an RM × RN block (keys ty + TY·r, queries
 // tx + TX·c) of Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ; P = exp(S − lse) and dS = P·(dP − D) (0 where masked) go to BR × BC tiles,
@@ -85,7 +87,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var r = 0u; r < RM; r++) { for (var c = 0u; c < RN; c++) { sc[r][c] = 0.0; } }
     var dp: array<array<f32, RN>, RM>;
     for (var r = 0u; r < RM; r++) { for (var c = 0u; c < RN; c++) { dp[r][c] = 0.0; } }
-    for (var e = 0u; e < params.d; e++) {
+    for (var e = 0u; e < d_steps(); e++) {
       var qv: array<f32, RN>;
       for (var c = 0u; c < RN; c++) { qv[c] = qt[e * KP + tx + TX * c]; }
       for (var r = 0u; r < RM; r++) {
@@ -93,7 +95,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var c = 0u; c < RN; c++) { sc[r][c] = fma(kk, qv[c], sc[r][c]); }
       }
     }
-    for (var e = 0u; e < params.dv; e++) {
+    for (var e = 0u; e < dv_steps(); e++) {
       var gv: array<f32, RN>;
       for (var c = 0u; c < RN; c++) { gv[c] = dot_t[e * KP + tx + TX * c]; }
       for (var r = 0u; r < RM; r++) {
@@ -118,7 +120,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
 
-    for (var i = 0u; i < min(BC, params.nq - q0); i++) {
+    for (var i = 0u; i < tile_steps(params.nq - q0); i++) {
       var pr: array<f32, RM>;
       var gr: array<f32, RM>;
       for (var r = 0u; r < RM; r++) {

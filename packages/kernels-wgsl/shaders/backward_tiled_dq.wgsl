@@ -1,6 +1,8 @@
 // backward_tiled_dq.wgsl — stage 3, tiled, the pass over query tiles: dQ = scale·dS·K, deterministic (no atomics).
 // Constants from the host (src/tiling.ts): D, DV, BR queries per workgroup, BC keys per streamed tile, TX × TY
 // invocations, RM = BR/TY, RN = BC/TX, CD = ceil(D/TX), THREADS = TX·TY, KP = BC + 1.
+// Loop bounds d_steps(), dv_steps(), tile_steps(left) also come from the host: constants (unrolled) on a GPU, runtime
+// values on a CPU adapter, where unrolling only makes compiles slow.
 // Tiling: a workgroup owns BR queries of one bh: Q and dO tiles (row-major), lse and D in registers. It streams keys
 // in tiles of BC: Kᵀ and Vᵀ (rows padded to KP, so both the score loop, along keys, and the dQ loop, along columns,
 // read without bank conflicts). Per tile each invocation computes an RM × RN block of S = Q·Kᵀ and dP = dO·Vᵀ,
@@ -79,7 +81,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var r = 0u; r < RM; r++) { for (var c = 0u; c < RN; c++) { sc[r][c] = 0.0; } }
     var dp: array<array<f32, RN>, RM>;
     for (var r = 0u; r < RM; r++) { for (var c = 0u; c < RN; c++) { dp[r][c] = 0.0; } }
-    for (var e = 0u; e < params.d; e++) {
+    for (var e = 0u; e < d_steps(); e++) {
       var kv: array<f32, RN>;
       for (var c = 0u; c < RN; c++) { kv[c] = kt[e * KP + tx + TX * c]; }
       for (var r = 0u; r < RM; r++) {
@@ -87,7 +89,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         for (var c = 0u; c < RN; c++) { sc[r][c] = fma(qv, kv[c], sc[r][c]); }
       }
     }
-    for (var e = 0u; e < params.dv; e++) {
+    for (var e = 0u; e < dv_steps(); e++) {
       var vv: array<f32, RN>;
       for (var c = 0u; c < RN; c++) { vv[c] = vt[e * KP + tx + TX * c]; }
       for (var r = 0u; r < RM; r++) {
@@ -108,7 +110,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
 
-    for (var j = 0u; j < min(BC, params.nk - k0); j++) {
+    for (var j = 0u; j < tile_steps(params.nk - k0); j++) {
       var gr: array<f32, RM>;
       for (var r = 0u; r < RM; r++) { gr[r] = dss[(ty + TY * r) * BC + j]; }
       for (var c = 0u; c < CD; c++) {

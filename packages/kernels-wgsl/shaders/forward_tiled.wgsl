@@ -1,6 +1,8 @@
 // forward_tiled.wgsl — stage 2 given lse, tiled: scores and probabilities never leave the workgroup.
 // Constants from the host (src/tiling.ts): D, DV (head dims), BR queries per workgroup, BC keys per streamed tile,
 // TX × TY invocations, RM = BR/TY, RN = BC/TX, CV = ceil(DV/TX), THREADS = TX·TY, KP = BC + 1.
+// Loop bounds d_steps(), dv_steps(), tile_steps(left) also come from the host: constants (unrolled) on a GPU, runtime
+// values on a CPU adapter, where unrolling only makes compiles slow.
 // Tiling: a workgroup owns BR queries of one bh (Q tile row-major in workgroup memory) and streams keys in tiles of
 // BC: Kᵀ (rows padded to KP) and V (row-major), zero-filled past nk. Per tile each invocation computes an RM × RN
 // block of scores in registers, P = exp(S − lse) (0 where masked) goes to a BR × BC tile in workgroup memory, then
@@ -65,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // zeroed explicitly: a var declared in a loop body is not reliably re-zeroed per iteration by every compiler
     var sc: array<array<f32, RN>, RM>;
     for (var r = 0u; r < RM; r++) { for (var c = 0u; c < RN; c++) { sc[r][c] = 0.0; } }
-    for (var e = 0u; e < params.d; e++) {
+    for (var e = 0u; e < d_steps(); e++) {
       var kv: array<f32, RN>;
       for (var c = 0u; c < RN; c++) { kv[c] = kt[e * KP + tx + TX * c]; }
       for (var r = 0u; r < RM; r++) {
@@ -84,7 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     workgroupBarrier();
 
-    for (var j = 0u; j < min(BC, params.nk - k0); j++) {
+    for (var j = 0u; j < tile_steps(params.nk - k0); j++) {
       var pr: array<f32, RM>;
       for (var r = 0u; r < RM; r++) { pr[r] = ps[(ty + TY * r) * BC + j]; }
       for (var c = 0u; c < CV; c++) {

@@ -1,6 +1,8 @@
 // lse_tiled.wgsl — stage 1, tiled: scores never leave the workgroup.
 // Constants from the host (src/tiling.ts): D (head dim), BR queries per workgroup, BC keys per streamed tile,
 // TX × TY invocations, RM = BR/TY query rows and RN = BC/TX keys per invocation, THREADS = TX·TY, KP = BC + 1.
+// Loop bounds d_steps(), dv_steps(), tile_steps(left) also come from the host: constants (unrolled) on a GPU, runtime
+// values on a CPU adapter, where unrolling only makes compiles slow.
 // Tiling: a workgroup owns BR queries of one bh (Q tile in workgroup memory, row-major) and streams the keys in
 // tiles of BC (Kᵀ in workgroup memory, rows padded to KP against bank conflicts, zero-filled past nk).
 // Each invocation computes an RM × RN block of scores (rows ty + TY·r, keys tx + TX·c) from registers and keeps an
@@ -52,7 +54,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // zeroed explicitly: a var declared in a loop body is not reliably re-zeroed per iteration by every compiler
     var sc: array<array<f32, RN>, RM>;
     for (var r = 0u; r < RM; r++) { for (var c = 0u; c < RN; c++) { sc[r][c] = 0.0; } }
-    for (var e = 0u; e < params.d; e++) {
+    for (var e = 0u; e < d_steps(); e++) {
       var kv: array<f32, RN>;
       for (var c = 0u; c < RN; c++) { kv[c] = kt[e * KP + tx + TX * c]; }
       for (var r = 0u; r < RM; r++) {

@@ -12,9 +12,25 @@ import type { TileLimits } from './tiling.js';
 import { TILED_MAX_D } from './tiling.js';
 import { VERSION } from './version.js';
 
+/**
+ * Tuning knobs for trying tile shapes without code changes; each also reads an env variable (the option wins):
+ * ATTN_WGSL_WORKGROUP_BYTES, ATTN_WGSL_TILE_SIDE, ATTN_WGSL_UNROLL (1 or 0).
+ */
 export interface WgslBackendOptions {
   /** cap on the workgroup memory the tile picker may use, below the adapter's (to try smaller adapters' shapes) */
   maxWorkgroupBytes?: number;
+  /** largest invocations per side of a tiled workgroup (default 16: up to 16 × 16) */
+  maxTileSide?: number;
+  /** constant loop bounds in the tiled shaders; default: yes on a GPU, no on a CPU adapter (slow compiles there) */
+  unroll?: boolean;
+}
+
+function envNumber(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new BackendError(`${name} must be a positive integer, got '${raw}'`);
+  return n;
 }
 
 /** WebGPU's default limits: what check() assumes before the adapter is known. */
@@ -36,6 +52,11 @@ function isWgslVariant(v: string): v is WgslVariant {
 
 export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   let known: KnownLimits = DEFAULT_LIMITS;
+  let cpuAdapter = false;
+  const maxWorkgroupBytes = options.maxWorkgroupBytes ?? envNumber('ATTN_WGSL_WORKGROUP_BYTES');
+  const maxSide = options.maxTileSide ?? envNumber('ATTN_WGSL_TILE_SIDE');
+  const unrollEnv = process.env.ATTN_WGSL_UNROLL;
+  const unroll = options.unroll ?? (unrollEnv === '1' ? true : unrollEnv === '0' ? false : undefined);
   const pool = new BufferPool();
   const sessions = new Set<Session>();
 
@@ -50,6 +71,8 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
         maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
         maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
       };
+      const a = ctx.adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+      cpuAdapter = a.isFallbackAdapter === true || a.architecture === 'software';
     }
     return ctx;
   }
@@ -61,8 +84,10 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   }
 
   const tileLimits = (): TileLimits => ({
-    workgroupBytes: Math.min(known.maxComputeWorkgroupStorageSize, options.maxWorkgroupBytes ?? Infinity),
+    workgroupBytes: Math.min(known.maxComputeWorkgroupStorageSize, maxWorkgroupBytes ?? Infinity),
     invocations: known.maxComputeInvocationsPerWorkgroup,
+    maxSide,
+    unroll: unroll ?? !cpuAdapter,
   });
   const perBuffer = (): number => Math.min(known.maxStorageBufferBindingSize, known.maxBufferSize);
 
@@ -155,6 +180,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
         maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
         maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
         maxBufferSize: limits.maxBufferSize,
+        unrolledLoops: unroll ?? !cpuAdapter,
         tiles: { d64: tilesFor(64), d128: tilesFor(128), d256: tilesFor(256) },
       },
     };

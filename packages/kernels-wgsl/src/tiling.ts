@@ -12,6 +12,10 @@ export const TILED_MAX_D = 256;
 export interface TileLimits {
   workgroupBytes: number;
   invocations: number;
+  /** largest TX and TY (16 unless tuned) */
+  maxSide?: number;
+  /** constant loop bounds (see TileConfig.unroll); default true */
+  unroll?: boolean;
 }
 
 export interface TileConfig {
@@ -24,6 +28,8 @@ export interface TileConfig {
   ty: number;
   /** bytes of workgroup memory the kernel declares */
   bytes: number;
+  /** loops over d, dv and the streamed tile with constant bounds (unrolled by the driver) instead of runtime ones */
+  unroll: boolean;
 }
 
 /** Floats of workgroup memory each kernel declares (must match the var<workgroup> lines of its shader). */
@@ -53,12 +59,13 @@ export function pickTiles(kernel: TiledKernel, d: number, dv: number, limits: Ti
   for (const br of SIZES) {
     for (const bc of SIZES) {
       if (br > 2 * bc || bc > 2 * br) continue;
-      let tx = Math.min(bc, MAX_SIDE);
-      let ty = Math.min(br, MAX_SIDE);
+      const side = limits.maxSide ?? MAX_SIDE;
+      let tx = Math.min(bc, side);
+      let ty = Math.min(br, side);
       while (tx * ty > limits.invocations && ty > 1) ty /= 2;
       while (tx * ty > limits.invocations && tx > 1) tx /= 2;
       const bytes = 4 * workgroupFloats(kernel, d, dv, br, bc, tx);
-      if (bytes <= limits.workgroupBytes) candidates.push({ kernel, d, dv, br, bc, tx, ty, bytes });
+      if (bytes <= limits.workgroupBytes) candidates.push({ kernel, d, dv, br, bc, tx, ty, bytes, unroll: limits.unroll ?? true });
     }
   }
   candidates.sort((a, b) => b.br * b.bc - a.br * a.bc || b.br - a.br);
@@ -66,7 +73,7 @@ export function pickTiles(kernel: TiledKernel, d: number, dv: number, limits: Ti
 }
 
 export function tileKey(c: TileConfig): string {
-  return `${c.kernel}:d${c.d}:dv${c.dv}:br${c.br}:bc${c.bc}:tx${c.tx}:ty${c.ty}`;
+  return `${c.kernel}:d${c.d}:dv${c.dv}:br${c.br}:bc${c.bc}:tx${c.tx}:ty${c.ty}${c.unroll ? ':unrolled' : ''}`;
 }
 
 /** WGSL constants the tiled shaders are written against. */
@@ -85,5 +92,8 @@ export function tileConstants(c: TileConfig): string {
     ['THREADS', c.tx * c.ty],
     ['KP', c.bc + 1],
   ];
-  return constants.map(([name, value]) => `const ${name}: u32 = ${value}u;`).join('\n') + '\n';
+  const bounds = c.unroll
+    ? ['fn d_steps() -> u32 { return D; }', 'fn dv_steps() -> u32 { return DV; }', 'fn tile_steps(left: u32) -> u32 { return BC; }']
+    : ['fn d_steps() -> u32 { return params.d; }', 'fn dv_steps() -> u32 { return params.dv; }', 'fn tile_steps(left: u32) -> u32 { return min(BC, left); }'];
+  return [...constants.map(([name, value]) => `const ${name}: u32 = ${value}u;`), ...bounds].join('\n') + '\n';
 }
