@@ -6,7 +6,7 @@ import { createWgslBackend } from '../dist/index.js';
 import { flops, makeProblem, randomInputs } from '@attn/reference';
 
 const F = 4;
-export function minBytes(p, stage) {
+function minBytes(p, stage) {
   const q = p.bh * p.nq * p.d, k = p.bh * p.nk * p.d, v = p.bh * p.nk * p.dv, o = p.bh * p.nq * p.dv, l = p.bh * p.nq;
   if (stage === 'lse') return F * (q + k + l);
   if (stage === 'forward') return F * (q + k + v + l + o);
