@@ -104,7 +104,8 @@ export async function releaseGpu(): Promise<void> {
   const ctx = pending ? await pending : undefined;
   if (ctx && typeof ctx !== 'string') {
     ctx.device.destroy();
-    await ctx.lost.catch(() => undefined);
+    // destroy() resolves device.lost; the timeout only guards against a driver that never does
+    await Promise.race([ctx.lost.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   }
   gpuHolder = undefined;
 }

@@ -149,31 +149,24 @@ export class WgslSession implements Session {
   async read<N extends OutputName>(names: readonly N[]): Promise<Record<N, FloatArray>> {
     this.live('read');
     for (const n of names) if (!OUTPUTS.includes(n)) throw new BackendError(`read: '${String(n)}' is not an output (outputs: ${OUTPUTS.join(', ')})`);
-    const what = `${this.where}: read ${names.join(', ')}`;
-    const total = names.reduce((sum, n) => sum + this.buffer(n).size, 0);
+    const out = {} as Record<N, FloatArray>;
+    // one staging buffer per tensor: a single one for all could pass the adapter's maxBufferSize on large problems
+    for (const n of names) out[n] = await this.readOne(n);
+    return out;
+  }
+
+  private async readOne(name: OutputName): Promise<Float32Array> {
+    const what = `${this.where}: read ${name}`;
+    const b = this.buffer(name);
     const staging = await scoped(this.ctx, what, () =>
-      this.ctx.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: what }),
+      this.ctx.device.createBuffer({ size: b.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: what }),
     );
     try {
-      await submitAndWait(this.ctx, what, (enc) => {
-        let at = 0;
-        for (const n of names) {
-          const b = this.buffer(n);
-          enc.copyBufferToBuffer(b, 0, staging, at, b.size);
-          at += b.size;
-        }
-      });
+      await submitAndWait(this.ctx, what, (enc) => enc.copyBufferToBuffer(b, 0, staging, 0, b.size));
       await unlessLost(this.ctx, what, staging.mapAsync(GPUMapMode.READ));
-      const all = new Float32Array(staging.getMappedRange().slice(0));
+      const data = new Float32Array(staging.getMappedRange().slice(0, 4 * tensorSize(this.problem, name)));
       staging.unmap();
-      const out = {} as Record<N, FloatArray>;
-      let at = 0;
-      for (const n of names) {
-        const size = tensorSize(this.problem, n);
-        out[n] = all.slice(at, at + size);
-        at += this.buffer(n).size / 4;
-      }
-      return out;
+      return data;
     } finally {
       staging.destroy();
     }
