@@ -23,6 +23,8 @@ export interface WgslBackendOptions {
   maxTileSide?: number;
   /** constant loop bounds in the tiled shaders; default: yes on a GPU, no on a CPU adapter (slow compiles there) */
   unroll?: boolean;
+  /** time with the wall clock even where timestamp-query exists (the fallback path, for tests) */
+  wallClock?: boolean;
 }
 
 function envNumber(name: string): number | undefined {
@@ -145,6 +147,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
       variant: v,
       tiles,
       buffers,
+      timestamps: ctx.features.timestamps && !options.wallClock,
       release: (list) => {
         sessions.delete(session);
         pool.give(list);
@@ -168,7 +171,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
       device: a.description || a.device || `${a.vendor} ${a.architecture}`.trim() || 'unknown adapter',
       driver: ctx.driver.source === 'lavapipe' ? `lavapipe (${ctx.driver.icd})` : ctx.driver.source === 'user' ? `Vulkan ICD ${ctx.driver.icd}` : 'system Vulkan loader',
       dtype: 'float32',
-      timer: ctx.features.timestamps ? 'gpu-timer' : 'wall',
+      timer: ctx.features.timestamps && !options.wallClock ? 'gpu-timer' : 'wall',
       details: {
         vendor: a.vendor,
         architecture: a.architecture,

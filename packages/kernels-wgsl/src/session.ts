@@ -28,6 +28,8 @@ export interface SessionParts {
   variant: WgslVariant;
   tiles: Record<TiledKernel, TileConfig> | null;
   buffers: Map<BufferName, GPUBuffer>;
+  /** time with timestamp queries (else the wall clock) */
+  timestamps: boolean;
   /** called by dispose with the buffers to pool */
   release(buffers: GPUBuffer[]): void;
 }
@@ -40,6 +42,7 @@ export class WgslSession implements Session {
   private readonly buffers: Map<BufferName, GPUBuffer>;
   private readonly tiles: Record<TiledKernel, TileConfig> | null;
   private readonly release: (buffers: GPUBuffer[]) => void;
+  private readonly timestamps: boolean;
   private readonly prepared = new Map<KernelStage, Promise<Prepared[]>>();
   private readonly where: string;
   private disposed = false;
@@ -51,6 +54,7 @@ export class WgslSession implements Session {
     this.tiles = parts.tiles;
     this.buffers = parts.buffers;
     this.release = parts.release;
+    this.timestamps = parts.timestamps;
     this.deviceBytes = [...parts.buffers.values()].reduce((sum, b) => sum + b.size, 0);
     this.where = `wgsl ${parts.variant} (${describeProblem(parts.problem)})`;
   }
@@ -175,7 +179,7 @@ export class WgslSession implements Session {
   async time(stages: readonly KernelStage[], options: TimeOptions): Promise<StageTimings> {
     this.live('time');
     const encode = await this.encoderFor(stages);
-    return timeStages(this.ctx, `${this.where}: time ${stages.join('+')}`, stages, options, encode);
+    return timeStages(this.ctx, `${this.where}: time ${stages.join('+')}`, stages, options, encode, this.timestamps);
   }
 
   async dispose(): Promise<void> {

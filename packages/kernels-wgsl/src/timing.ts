@@ -27,6 +27,7 @@ export async function timeStages(
   stages: readonly KernelStage[],
   options: TimeOptions,
   encode: EncodeStage,
+  timestamps: boolean,
 ): Promise<StageTimings> {
   const warmup = Math.max(0, Math.floor(options.warmup));
   const samples = Math.max(1, Math.floor(options.samples));
@@ -36,7 +37,7 @@ export async function timeStages(
       for (let r = 0; r < n; r++) for (const s of stages) encode(enc, s);
     });
   }
-  return ctx.features.timestamps ? timestamped(ctx, what, stages, samples, encode) : wall(ctx, what, stages, samples, encode);
+  return timestamps ? timestamped(ctx, what, stages, samples, encode) : wall(ctx, what, stages, samples, encode);
 }
 
 async function timestamped(ctx: GpuContext, what: string, stages: readonly KernelStage[], samples: number, encode: EncodeStage): Promise<StageTimings> {
