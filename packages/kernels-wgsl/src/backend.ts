@@ -19,7 +19,7 @@ import { VERSION } from './version.js';
 export interface WgslBackendOptions {
   /** cap on the workgroup memory the tile picker may use, below the adapter's (to try smaller adapters' shapes) */
   maxWorkgroupBytes?: number;
-  /** largest invocations per side of a tiled workgroup (default 16: up to 16 × 16) */
+  /** largest invocations per side of a tiled workgroup (default: 16 on a GPU, 8 on a CPU adapter; NOTES.md) */
   maxTileSide?: number;
   /** constant loop bounds in the tiled shaders; default: yes on a GPU, no on a CPU adapter (slow compiles there) */
   unroll?: boolean;
@@ -88,7 +88,9 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   const tileLimits = (): TileLimits => ({
     workgroupBytes: Math.min(known.maxComputeWorkgroupStorageSize, maxWorkgroupBytes ?? Infinity),
     invocations: known.maxComputeInvocationsPerWorkgroup,
-    maxSide,
+    // 8 × 8 invocations with twice the rows and keys each measured 1.5–2× faster on lavapipe (NOTES.md, tiled v2);
+    // GPUs keep 16 × 16 until the H100 sweep (scripts/measure.mjs --knobs) says which is better there
+    maxSide: maxSide ?? (cpuAdapter ? 8 : 16),
     unroll: unroll ?? !cpuAdapter,
   });
   const perBuffer = (): number => Math.min(known.maxStorageBufferBindingSize, known.maxBufferSize);
