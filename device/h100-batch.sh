@@ -6,6 +6,7 @@
 #   verify    correctness sweep (preset verify) of cuda and wgsl, naive and tiled, causal and not → verify.tgz
 #   sanitize  compute-sanitizer memcheck/racecheck/synccheck over every tiled kernel (+ memcheck naive) on odd shapes
 #   time      timing sweep on the issue 6/7 target shapes with torch SDPA peers → time.tgz
+#   time_v2   the same shapes, CUDA tiled forward with the opt-in tensor-core kernel (ATTN_CUDA_TILED_KERNEL=2)
 # Extra sweep flags for verify/time come from ATTN_SWEEP_FLAGS.
 set -uo pipefail
 out=${OUT:-./device-out}
@@ -83,6 +84,11 @@ step_sanitize() {
 
 step_time() {
   sweep_to time --preset gpu --backends cuda,wgsl --n 1024,4096,16384 --d 64,128 --causal both --bh 16 --peers torch
+}
+
+step_time_v2() { # the tensor-core forward (opt-in ATTN_CUDA_TILED_KERNEL=2) on the same shapes, forward only
+  ATTN_CUDA_TILED_KERNEL=2 sweep_to time-v2 --preset gpu --backends cuda --variants tiled --pipelines fwd \
+    --n 1024,4096,16384 --d 64,128 --causal both --bh 16
 }
 
 [ $# -gt 0 ] || set -- info verify sanitize
