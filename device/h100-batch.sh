@@ -21,9 +21,10 @@ step_info() {
   bash $dev/run.sh --help >/dev/null && echo "bundle runs"
 }
 
-sweep_to() { # name, sweep args…
+sweep_to() { # name, sweep args…  (stopped with SIGINT after ATTN_STEP_SECONDS: the sweep then writes what finished)
   local name=$1; shift
-  bash $dev/run.sh sweep "$@" ${ATTN_SWEEP_FLAGS:-} --out "/tmp/$name" 2>&1 | tee "$out/$name.log" | grep -v '^\[' | tail -40
+  timeout --signal=INT --kill-after=30 "${ATTN_STEP_SECONDS:-400}" \
+    bash $dev/run.sh sweep "$@" ${ATTN_SWEEP_FLAGS:-} --out "/tmp/$name" 2>&1 | tee "$out/$name.log" | grep -v '^\[' | tail -40
   local rc=${PIPESTATUS[0]}
   tar czf "$out/$name.tgz" -C /tmp "$name" 2>/dev/null
   return "$rc"

@@ -55,6 +55,7 @@ if [ -f "$here/attn_cuda.node" ]; then export ATTN_CUDA_ADDON="$here/attn_cuda.n
 dawn="$here/node_modules/webgpu/dist/linux-x64/dawn.node"
 if [ -f "$dawn" ]; then export ATTN_DAWN_NODE="$dawn"; fi
 export ATTN_REFERENCE_WORKER="$here/reference-worker.mjs"
+if [ -z "${ATTN_GIT_COMMIT:-}" ] && [ -s "$here/COMMIT" ]; then export ATTN_GIT_COMMIT=$(cat "$here/COMMIT"); fi
 
 if [ $# -eq 0 ]; then
   set -- sweep --preset verify --out "${OUT:-./device-out}"

@@ -104,7 +104,7 @@ cp "$debs"/*.deb "$out/debs/"
 
 cp device/run.sh "$out/run.sh"
 chmod +x "$out/run.sh"
-git rev-parse --short HEAD > "$out/COMMIT" 2>/dev/null || true
+{ git rev-parse --short=12 HEAD; git diff --quiet HEAD -- packages device || echo "+uncommitted"; } | paste -sd "" > "$out/COMMIT" 2>/dev/null || true
 
 size_kib=$(du -sk "$out" | cut -f1)
 echo "packed $out: $((size_kib / 1024)) MiB"

@@ -240,6 +240,29 @@ export function validateResults(json: unknown, source = 'results'): Results {
 }
 
 /** The device name a backend ran on, as recorded in the metadata. */
+/**
+ * Several sweeps of one machine as one: metadata of the first (backends, ceilings and notes merged), records of all;
+ * a point measured twice keeps the later file's record.
+ */
+export function mergeResults(parts: readonly { source: string; results: Results }[]): Results {
+  const [first, ...rest] = parts;
+  if (!first) throw new ResultsError('nothing to merge');
+  const metadata: Metadata = { ...first.results.metadata, backends: { ...first.results.metadata.backends }, notes: [...(first.results.metadata.notes ?? [])] };
+  const records = new Map<string, PointRecord>();
+  for (const r of first.results.records) records.set(pointKey(r), r);
+  for (const { results } of rest) {
+    for (const [name, meta] of Object.entries(results.metadata.backends)) {
+      if (!metadata.backends[name] || metadata.backends[name]!.availability !== null) metadata.backends[name] = meta;
+    }
+    metadata.ceilings ??= results.metadata.ceilings;
+    metadata.notes!.push(...(results.metadata.notes ?? []));
+    metadata.interrupted = metadata.interrupted || results.metadata.interrupted;
+    for (const r of results.records) records.set(pointKey(r), r);
+  }
+  metadata.notes!.push(`merged from ${parts.length} sweeps: ${parts.map((p) => `${p.source} (${p.results.metadata.argv.join(' ')})`).join('; ')}`);
+  return { schemaVersion: SCHEMA_VERSION, metadata, records: [...records.values()] };
+}
+
 export function deviceOf(results: Results, backend: string): string | undefined {
   return results.metadata.backends[backend]?.info?.device;
 }

@@ -149,7 +149,9 @@ function defaultPreset(meta: Record<string, BackendMeta>): PresetName {
   return hardware ? 'gpu' : 'cpu';
 }
 
+/** The checkout's commit; a GPU bundle (no .git there) passes the commit it was packed from in ATTN_GIT_COMMIT. */
 function gitCommit(): string | null {
+  if (process.env.ATTN_GIT_COMMIT) return process.env.ATTN_GIT_COMMIT;
   try {
     return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
@@ -260,6 +262,9 @@ export async function main(argv: string[]): Promise<number> {
   if (timing && loadavg()[0]! > 2 * availableParallelism()) console.error(`attn sweep: warning: load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores; timings will be noisy`);
   for (const [n, m] of Object.entries(meta)) if (m.availability) console.error(`attn sweep: backend ${n} skipped: ${m.availability}`);
 
+  // Peers first: they are quick, and a sweep stopped early (Ctrl-C, a time limit) still leaves them beside what finished.
+  const peers = v.peers === 'torch' ? await runTorchPeers(problems, config.pipelines, timing, (line) => console.error(`attn sweep: ${line}`)) : null;
+
   let results;
   try {
     results = await sweep.run();
@@ -268,8 +273,7 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
   }
 
-  if (v.peers === 'torch' && !controller.signal.aborted) {
-    const peers = await runTorchPeers(problems, config.pipelines, timing, (line) => console.error(`attn sweep: ${line}`));
+  if (peers) {
     Object.assign(results.metadata.backends, peers.backends);
     if (peers.ceilings) results.metadata.ceilings = peers.ceilings;
     results.records.push(...peers.records);
