@@ -50,12 +50,19 @@ __device__ __forceinline__ void split_tf32(float x, uint32_t &hi, uint32_t &lo) 
   lo = to_tf32(x - tf32_value(hi));
 }
 
-// c += a · b in three TF32 products (small terms first).
+// c += a · b in three TF32 products (small terms first), as a short chain: the three mmas start from C = 0 and
+// the 16x8 result is added to c with ordinary round-to-nearest FADDs. Why: the tensor core aligns the 9 terms of
+// each mma to the largest and truncates (round toward zero), so a long chain through C drifts toward zero by a
+// fraction of an ulp per mma (measured on the H100: O rel L2 2.9e-5 at N = 4096 with one chain over all keys).
+// A short chain's truncation is relative to an 8-term partial, and the RN adds across chains are unbiased.
 __device__ __forceinline__ void mma_3xtf32(float (&c)[4], const uint32_t (&ahi)[4], const uint32_t (&alo)[4],
                                            const uint32_t (&bhi)[2], const uint32_t (&blo)[2]) {
-  mma_tf32(c, alo, bhi);
-  mma_tf32(c, ahi, blo);
-  mma_tf32(c, ahi, bhi);
+  float t[4] = {0.f, 0.f, 0.f, 0.f};
+  mma_tf32(t, alo, bhi);
+  mma_tf32(t, ahi, blo);
+  mma_tf32(t, ahi, bhi);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) c[e] += t[e];
 }
 
 // A fragment (16x8 at rows row0.., cols k0..) from row-major shared memory, split.

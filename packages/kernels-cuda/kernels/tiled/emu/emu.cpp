@@ -45,6 +45,38 @@ uint32_t attn_tiled::to_tf32(float x) {
 }
 
 // mma.sync m16n8k8 tf32: every lane deposits its fragments, then computes its own C entries from the whole tile.
+// Accumulation model (env ATTN_EMU_MMA): "trunc" (default) models the tensor core as measured on NVIDIA parts
+// (Fasi et al. 2021): the 8 products are exact, the 9 terms (c and the products) are aligned to the largest one and
+// truncated to 24 + ATTN_EMU_MMA_EXTRA (default 0) bits below its leading bit, summed, and the sum truncated
+// (round toward zero) to fp32. That bias toward zero is what made long mma chains drift on the H100. "exact": fp32
+// sum in k order (the old model, which hid the drift).
+static bool mmaTrunc() {
+  static const bool t = !getenv("ATTN_EMU_MMA") || strcmp(getenv("ATTN_EMU_MMA"), "exact") != 0;
+  return t;
+}
+static int mmaExtra() {
+  static const int e = getenv("ATTN_EMU_MMA_EXTRA") ? atoi(getenv("ATTN_EMU_MMA_EXTRA")) : 0;
+  return e;
+}
+static float trunc_to_float(double x) {
+  float f = (float)x;
+  if (std::fabs((double)f) > std::fabs(x)) f = std::nextafter(f, 0.f);
+  return f;
+}
+static float tc_sum(float c, const float *a, const float *b) {
+  double t[9];
+  t[0] = c;
+  for (int kk = 0; kk < 8; ++kk) t[kk + 1] = (double)a[kk] * (double)b[kk];  // exact: tf32 x tf32 fits 22 bits
+  double mx = 0;
+  for (double x : t) mx = std::max(mx, std::fabs(x));
+  if (mx == 0) return 0.f;
+  int e;
+  std::frexp(mx, &e);  // mx in [2^(e-1), 2^e)
+  const double unit = std::ldexp(1.0, e - 1 - 23 - mmaExtra());
+  double sum = 0;
+  for (double x : t) sum += std::trunc(x / unit) * unit;  // exact in double (< 2^29 units)
+  return trunc_to_float(sum);
+}
 static float mmaA[8][32][4], mmaB[8][32][2];
 void attn_tiled::mma_tf32(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
   const int t = threadIdx.x, w = t / 32, lane = t % 32;
@@ -61,9 +93,15 @@ void attn_tiled::mma_tf32(float (&c)[4], const uint32_t (&a)[4], const uint32_t 
   const int g = lane / 4, tt = lane % 4;
   for (int e = 0; e < 4; ++e) {
     const int r = g + (e >= 2 ? 8 : 0), col = 2 * tt + (e & 1);
-    float sum = c[e];
-    for (int kk = 0; kk < 8; ++kk) sum += A[r][kk] * B[kk][col];
-    c[e] = sum;
+    if (mmaTrunc()) {
+      float bc[8];
+      for (int kk = 0; kk < 8; ++kk) bc[kk] = B[kk][col];
+      c[e] = tc_sum(c[e], A[r], bc);
+    } else {
+      float sum = c[e];
+      for (int kk = 0; kk < 8; ++kk) sum += A[r][kk] * B[kk][col];
+      c[e] = sum;
+    }
   }
 }
 using namespace attn_tiled;
@@ -92,6 +130,7 @@ static void launch(unsigned grid, size_t smemBytes, const std::function<void()> 
 static void poison(std::vector<float> &v) { uint32_t x = 0x7fdead00; for (auto &f : v) memcpy(&f, &x, 4); }
 
 struct Case { int bh, nq, nk, d, dv; bool causal; };
+static bool gFwdOnly = false;  // "big" mode: stages 1 and 2 only (long key loops are where mma drift shows)
 
 template <int D>
 static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector<float> &k, std::vector<float> &v,
@@ -111,6 +150,7 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
   } else {
     launch(g, FwdSmem<D>::bytes, [&] { forward_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); });
   }
+  if (gFwdOnly) return;
   for (int r = 0; r < p.bh * p.nq; ++r) { float s = 0; for (int c = 0; c < p.dv; ++c) s += dO[(size_t)r*p.dv+c]*o[(size_t)r*p.dv+c]; delta[r] = s; }
   tile_grid(p.bh, ceil_div(p.nk, BwdKVTraits<D>::BK), &g);
   launch(g, BwdKVSmem<D>::bytes, [&] { backward_dkdv_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); });
@@ -136,6 +176,10 @@ int main(int argc, char **argv) {
     {1, 100, 100, 96, 96, true}, {2, 257, 300, 256, 256, true}, {1, 300, 257, 64, 64, false}, {1, 300, 257, 128, 128, true}, {2, 131, 97, 20, 60, true}, {1, 1, 200, 17, 3, true}, {1, 200, 1, 3, 17, true},
   };
   unsigned seed = argc > 1 ? atoi(argv[1]) : 1234;
+  if (argc > 2 && strcmp(argv[2], "big") == 0) {
+    gFwdOnly = true;
+    cases = {{1, 64, 2048, 64, 64, false}, {1, 64, 4096, 128, 128, false}, {1, 64, 4096, 64, 64, false}};
+  }
   int fails = 0;
   for (auto c : cases) {
     std::mt19937 gen(seed); std::normal_distribution<float> nd(0, 1);
@@ -174,6 +218,7 @@ int main(int argc, char **argv) {
     }
     int b1, b2, b3, b4, b5;
     double e1 = relL2(lse, rl, &b1), e2 = relL2(o, ro, &b2), e3 = relL2(dq, rdq, &b3), e4 = relL2(dk, rdk, &b4), e5 = relL2(dv, rdv, &b5);
+    if (gFwdOnly) e3 = e4 = e5 = b3 = b4 = b5 = 0;
     bool ok = !b1 && !b2 && !b3 && !b4 && !b5 && e1 < 1e-5 && e2 < 1e-5 && e3 < 1e-4 && e4 < 1e-4 && e5 < 1e-4;
     fails += !ok;
     printf("%s bh=%d nq=%d nk=%d d=%d dv=%d causal=%d D=%d | lse %.2e(%d) o %.2e(%d) dq %.2e(%d) dk %.2e(%d) dv %.2e(%d) seed %u\n",
