@@ -5,13 +5,14 @@
 //     streamed, P = exp(S - lse) parked in shared memory, O accumulated in register micro-tiles. No running max.
 //   version 2 (forward_tiled_kernel2, tiled/forward_kernel2.cuh): tensor cores, mma.sync m16n8k8 with the 3xTF32
 //     split (float32-level), 4 warps x 16 query rows, buckets D = 64 and 128 only (others run version 1).
-// Selection: env ATTN_CUDA_TILED_KERNEL=1|2 (read once; default 1 until version 2 has passed on the H100).
+// Selection: ATTN_CUDA_TILED_FWD=1|2, else ATTN_CUDA_TILED_KERNEL=1|2 (tiled/version.cuh; read once; default 1
+// until version 2 has passed on the H100).
 // Head dims are bucketed to 32/64/128/256 (tiled/traits.cuh); d, dv <= 256.
 // Compile alone: nvcc -std=c++17 -O3 -gencode arch=compute_90,code=sm_90 -Xptxas -v -c forward_tiled.cu
 #include "attention.h"
-#include <cstdlib>
 #include "tiled/forward_kernel.cuh"
 #include "tiled/forward_kernel2.cuh"
+#include "tiled/version.cuh"
 
 namespace attn_tiled {
 
@@ -36,14 +37,6 @@ static cudaError_t forward_tiled2(const AttnProblem &p, const AttnTensors &t, cu
   return cudaGetLastError();
 }
 
-static int forward_version() {
-  static const int v = [] {
-    const char *s = std::getenv("ATTN_CUDA_TILED_KERNEL");
-    return s && std::atoi(s) == 2 ? 2 : 1;
-  }();
-  return v;
-}
-
 }  // namespace attn_tiled
 
 cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
@@ -52,8 +45,8 @@ cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, cudaS
   if (bad != cudaSuccess) return bad;
   switch (head_bucket(p)) {
     case 32: return forward_tiled1<32>(p, t, stream);
-    case 64: return forward_version() == 2 ? forward_tiled2<64>(p, t, stream) : forward_tiled1<64>(p, t, stream);
-    case 128: return forward_version() == 2 ? forward_tiled2<128>(p, t, stream) : forward_tiled1<128>(p, t, stream);
+    case 64: return stage_version(Stage::Fwd) == 2 ? forward_tiled2<64>(p, t, stream) : forward_tiled1<64>(p, t, stream);
+    case 128: return stage_version(Stage::Fwd) == 2 ? forward_tiled2<128>(p, t, stream) : forward_tiled1<128>(p, t, stream);
     default: return forward_tiled1<256>(p, t, stream);
   }
 }

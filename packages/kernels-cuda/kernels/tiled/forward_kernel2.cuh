@@ -62,21 +62,7 @@ __global__ void __launch_bounds__(Fwd2Traits<D>::NT)
     __syncthreads();
 
     float s[BK / 8][4];
-#pragma unroll
-    for (int j = 0; j < BK / 8; ++j)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) s[j][e] = 0.f;
-#pragma unroll 2
-    for (int kk = 0; kk < D; kk += 8) {
-      uint32_t ahi[4], alo[4];
-      load_a_3x(sQ, T::LDQ, w0, kk, ahi, alo);
-#pragma unroll
-      for (int j = 0; j < BK / 8; ++j) {
-        uint32_t bhi[2], blo[2];
-        load_b_nk_3x(sK, T::LDK, kk, j * 8, bhi, blo);
-        mma_3xtf32(s[j], ahi, alo, bhi, blo);
-      }
-    }
+    warp_scores<D, BK>(s, sQ, T::LDQ, sK, T::LDK, w0);
 
 #pragma unroll
     for (int half = 0; half < 2; ++half) {

@@ -25,13 +25,26 @@ __device__ __forceinline__ void mma_tf32(float (&c)[4], const uint32_t (&a)[4], 
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+
+// d = a · b (C = 0 given as a constant operand, so ptxas can feed RZ instead of zeroed registers).
+__device__ __forceinline__ void mma_tf32_c0(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%10,%10,%10};\n"
+      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(0.f));
+}
 #elif defined(ATTN_TILED_EMU)
 uint32_t to_tf32(float x);
 void mma_tf32(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]);
+inline void mma_tf32_c0(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  d[0] = d[1] = d[2] = d[3] = 0.f;
+  mma_tf32(d, a, b);
+}
 #else
 // nvcc's host pass: never called on the host.
 inline uint32_t to_tf32(float) { return 0; }
 inline void mma_tf32(float (&)[4], const uint32_t (&)[4], const uint32_t (&)[2]) {}
+inline void mma_tf32_c0(float (&)[4], const uint32_t (&)[4], const uint32_t (&)[2]) {}
 #endif
 
 __device__ __forceinline__ float tf32_value(uint32_t bits) {
@@ -57,8 +70,8 @@ __device__ __forceinline__ void split_tf32(float x, uint32_t &hi, uint32_t &lo) 
 // A short chain's truncation is relative to an 8-term partial, and the RN adds across chains are unbiased.
 __device__ __forceinline__ void mma_3xtf32(float (&c)[4], const uint32_t (&ahi)[4], const uint32_t (&alo)[4],
                                            const uint32_t (&bhi)[2], const uint32_t (&blo)[2]) {
-  float t[4] = {0.f, 0.f, 0.f, 0.f};
-  mma_tf32(t, alo, bhi);
+  float t[4];
+  mma_tf32_c0(t, alo, bhi);
   mma_tf32(t, ahi, blo);
   mma_tf32(t, ahi, bhi);
 #pragma unroll
@@ -89,6 +102,28 @@ __device__ __forceinline__ void load_b_kn_3x(const float *s, int ld, int k0, int
   const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   split_tf32(s[(k0 + t) * ld + n0 + g], hi[0], lo[0]);
   split_tf32(s[(k0 + t + 4) * ld + n0 + g], hi[1], lo[1]);
+}
+
+// S (16 x BK, C fragments s[j] for columns j*8..j*8+7) = rows w0..w0+15 of sQ times rows 0..BK-1 of sK, over
+// D columns: the score tile of one warp, for the lse and forward kernels.
+template <int D, int BK>
+__device__ __forceinline__ void warp_scores(float (&s)[BK / 8][4], const float *sQ, int ldq, const float *sK, int ldk,
+                                            int w0) {
+#pragma unroll
+  for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) s[j][e] = 0.f;
+#pragma unroll 2
+  for (int kk = 0; kk < D; kk += 8) {
+    uint32_t ahi[4], alo[4];
+    load_a_3x(sQ, ldq, w0, kk, ahi, alo);
+#pragma unroll
+    for (int j = 0; j < BK / 8; ++j) {
+      uint32_t bhi[2], blo[2];
+      load_b_nk_3x(sK, ldk, kk, j * 8, bhi, blo);
+      mma_3xtf32(s[j], ahi, alo, bhi, blo);
+    }
+  }
 }
 
 }  // namespace attn_tiled

@@ -1,4 +1,4 @@
-// tiled/emu/emu.cpp — runs the tiled SIMT kernels (version 1) on the CPU, one std::thread per CUDA thread, and checks
+// tiled/emu/emu.cpp — runs the tiled kernels (version 1; version 2 per tiled/version.cuh's env) on the CPU, one std::thread per CUDA thread, and checks
 // all three stages against a float64 reference (the math of packages/reference/src/rows.ts) on seeded N(0,1) inputs.
 // Why: this machine has no GPU; this catches indexing, tail, mask and barrier mistakes before H100 time is spent.
 // Emulated: threadIdx/blockIdx, __syncthreads (std::barrier of 256), __shfl_xor_sync (per-warp exchange + barrier),
@@ -36,6 +36,8 @@ float emu_shfl_xor(float v, int o) {
 #include "tiled/forward_kernel.cuh"
 #include "tiled/backward_kernel.cuh"
 #include "tiled/forward_kernel2.cuh"
+#include "tiled/lse_kernel2.cuh"
+#include "tiled/version.cuh"
 
 // cvt.rna.tf32.f32: round to 10 mantissa bits, ties away from zero (finite inputs only here).
 uint32_t attn_tiled::to_tf32(float x) {
@@ -138,9 +140,15 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
                         std::vector<float> &delta, std::vector<float> &dq, std::vector<float> &dk, std::vector<float> &dv) {
   unsigned g;
   tile_grid(p.bh, ceil_div(p.nq, FwdTraits<D>::BQ), &g);
-  launch(g, LseSmem<D>::bytes, [&] { lse_tiled_kernel1<D>(p, q.data(), k.data(), lse.data()); });
   if constexpr (D == 64 || D == 128) {
-    if (getenv("ATTN_CUDA_TILED_KERNEL") && atoi(getenv("ATTN_CUDA_TILED_KERNEL")) == 2) {
+    if (stage_version(Stage::Lse) == 2) {
+      unsigned g2;
+      tile_grid(p.bh, ceil_div(p.nq, Lse2Traits<D>::BQ), &g2);
+      launch(g2, Lse2Traits<D>::bytes, [&] { lse_tiled_kernel2<D>(p, q.data(), k.data(), lse.data()); }, Lse2Traits<D>::NT);
+    } else {
+      launch(g, LseSmem<D>::bytes, [&] { lse_tiled_kernel1<D>(p, q.data(), k.data(), lse.data()); });
+    }
+    if (stage_version(Stage::Fwd) == 2) {
       unsigned g2;
       tile_grid(p.bh, ceil_div(p.nq, Fwd2Traits<D>::BQ), &g2);
       launch(g2, Fwd2Traits<D>::bytes, [&] { forward_tiled_kernel2<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, Fwd2Traits<D>::NT);
@@ -148,6 +156,7 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
       launch(g, FwdSmem<D>::bytes, [&] { forward_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); });
     }
   } else {
+    launch(g, LseSmem<D>::bytes, [&] { lse_tiled_kernel1<D>(p, q.data(), k.data(), lse.data()); });
     launch(g, FwdSmem<D>::bytes, [&] { forward_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); });
   }
   if (gFwdOnly) return;
