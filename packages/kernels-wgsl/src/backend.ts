@@ -5,18 +5,21 @@ import { BufferPool, STORAGE_USAGE } from './buffers.js';
 import type { GpuContext } from './dawn.js';
 import { gpuContext, releaseGpu } from './dawn.js';
 import { scoped } from './errors.js';
-import type { BufferName, WgslVariant } from './plan.js';
+import type { AnyTileConfig, BufferName, TiledLimits, TiledVersion, WgslVariant } from './plan.js';
 import { gridFor, scratchElements, stagePlan, tiledConfigs } from './plan.js';
 import { WgslSession } from './session.js';
-import type { TileLimits } from './tiling.js';
 import { TILED_MAX_D } from './tiling.js';
 import { VERSION } from './version.js';
 
 /**
  * Tuning knobs for trying tile shapes without code changes; each also reads an env variable (the option wins):
- * ATTN_WGSL_WORKGROUP_BYTES, ATTN_WGSL_TILE_SIDE, ATTN_WGSL_UNROLL (1 or 0).
+ * ATTN_WGSL_KERNEL (1 or 2), ATTN_WGSL_ROWS (4 or 8), ATTN_WGSL_WORKGROUP_BYTES, ATTN_WGSL_TILE_SIDE, ATTN_WGSL_UNROLL (1 or 0).
  */
 export interface WgslBackendOptions {
+  /** tiled kernels: 2 (default, register tiles read as vec4, d-independent workgroup memory) or 1 (NOTES.md) */
+  kernel?: TiledVersion;
+  /** query (or key) rows per invocation in tiled kernel 2: 4 (default) or 8 */
+  rowsPerInvocation?: number;
   /** cap on the workgroup memory the tile picker may use, below the adapter's (to try smaller adapters' shapes) */
   maxWorkgroupBytes?: number;
   /** largest invocations per side of a tiled workgroup (default: 16 on a GPU, 8 on a CPU adapter; NOTES.md) */
@@ -57,6 +60,10 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   let cpuAdapter = false;
   const maxWorkgroupBytes = options.maxWorkgroupBytes ?? envNumber('ATTN_WGSL_WORKGROUP_BYTES');
   const maxSide = options.maxTileSide ?? envNumber('ATTN_WGSL_TILE_SIDE');
+  const kernel = options.kernel ?? envNumber('ATTN_WGSL_KERNEL') ?? 2;
+  if (kernel !== 1 && kernel !== 2) throw new BackendError(`ATTN_WGSL_KERNEL / kernel must be 1 or 2, got ${kernel}`);
+  const rows = options.rowsPerInvocation ?? envNumber('ATTN_WGSL_ROWS') ?? 4;
+  if (rows !== 4 && rows !== 8) throw new BackendError(`ATTN_WGSL_ROWS / rowsPerInvocation must be 4 or 8, got ${rows}`);
   const unrollEnv = process.env.ATTN_WGSL_UNROLL;
   const unroll = options.unroll ?? (unrollEnv === '1' ? true : unrollEnv === '0' ? false : undefined);
   const pool = new BufferPool();
@@ -85,7 +92,9 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     return ctx;
   }
 
-  const tileLimits = (): TileLimits => ({
+  const tileLimits = (): TiledLimits => ({
+    version: kernel,
+    rows,
     workgroupBytes: Math.min(known.maxComputeWorkgroupStorageSize, maxWorkgroupBytes ?? Infinity),
     invocations: known.maxComputeInvocationsPerWorkgroup,
     // 8 × 8 invocations with twice the rows and keys each measured 1.5–2× faster on lavapipe (NOTES.md, tiled v2);
@@ -165,7 +174,10 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     const limits = ctx.device.limits;
     const tilesFor = (d: number): unknown => {
       const t = tiledConfigs({ bh: 1, nq: 1, nk: 1, d, dv: d, scale: 1, causal: false }, tileLimits());
-      return typeof t === 'string' ? `no ${t} tile fits` : Object.fromEntries(Object.entries(t).map(([k, c]) => [k, `${c.br}x${c.bc} (${c.tx}x${c.ty} invocations, ${c.bytes} B)`]));
+      const chunks = (c: AnyTileConfig): string => ('version' in c ? `, EC ${c.ec} JC ${c.jc}` : '');
+      return typeof t === 'string'
+        ? `no ${t} tile fits`
+        : Object.fromEntries(Object.entries(t).map(([k, c]) => [k, `${c.br}x${c.bc} (${c.tx}x${c.ty} invocations, ${c.bytes} B${chunks(c)})`]));
     };
     return {
       backend: 'wgsl',
@@ -186,6 +198,8 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
         maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
         maxBufferSize: limits.maxBufferSize,
         unrolledLoops: unroll ?? !cpuAdapter,
+        tiledKernel: kernel,
+        rowsPerInvocation: kernel === 2 ? rows : null,
         tiles: { d64: tilesFor(64), d128: tilesFor(128), d256: tilesFor(256) },
       },
     };

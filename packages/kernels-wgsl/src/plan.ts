@@ -4,7 +4,9 @@
  */
 import type { KernelStage, Problem } from '@attn/reference';
 import type { TileConfig, TileLimits, TiledKernel } from './tiling.js';
-import { pickTiles } from './tiling.js';
+import { pickTiles, tileConstants, tileKey } from './tiling.js';
+import type { Tile2Config } from './tiling2.js';
+import { pickTiles2, tileConstants2, tileKey2 } from './tiling2.js';
 
 export type BufferName = 'params' | 'q' | 'k' | 'v' | 'dO' | 'lse' | 'o' | 'dq' | 'dk' | 'dv' | 'delta' | 's' | 'ds';
 export const BINDING: Readonly<Record<BufferName, number>> = {
@@ -13,12 +15,24 @@ export const BINDING: Readonly<Record<BufferName, number>> = {
 
 export type WgslVariant = 'naive' | 'tiled';
 
+/** Which tiled kernels: 1 = shaders/*_tiled.wgsl (src/tiling.ts), 2 = shaders/*_tiled2*.wgsl (src/tiling2.ts). */
+export type TiledVersion = 1 | 2;
+export type AnyTileConfig = TileConfig | Tile2Config;
+
+export function anyTileKey(c: AnyTileConfig): string {
+  return 'version' in c ? tileKey2(c) : tileKey(c);
+}
+
+export function anyTileConstants(c: AnyTileConfig): string {
+  return 'version' in c ? tileConstants2(c) : tileConstants(c);
+}
+
 export interface Dispatch {
   file: string;
   entry: string;
   bindings: readonly BufferName[];
   /** null for the naive shaders (no generated constants) */
-  tiles: TileConfig | null;
+  tiles: AnyTileConfig | null;
   /** workgroup items; the shader maps item = wid.x + wid.y·nwg.x back to (bh, tile) */
   items: number;
 }
@@ -54,42 +68,56 @@ function delta(p: Problem): Dispatch {
   return { file: 'backward_delta.wgsl', entry: 'main', bindings: ['params', 'dO', 'o', 'delta'], tiles: null, items: cdiv(p.bh * p.nq, 64) };
 }
 
+export interface TiledLimits extends TileLimits {
+  version: TiledVersion;
+  /** rows per invocation of version 2 (4 or 8) */
+  rows?: number;
+}
+
+export type TiledConfigs = Record<TiledKernel, AnyTileConfig>;
+
 /** Tile configs of every tiled kernel for these head dims, or the name of one that does not fit. */
-export function tiledConfigs(p: Problem, limits: TileLimits): Record<TiledKernel, TileConfig> | TiledKernel {
-  const out: Partial<Record<TiledKernel, TileConfig>> = {};
+export function tiledConfigs(p: Problem, limits: TiledLimits): TiledConfigs | TiledKernel {
+  const out: Partial<TiledConfigs> = {};
   for (const kernel of ['lse', 'forward', 'dq', 'dkdv'] as const) {
-    const c = pickTiles(kernel, p.d, p.dv, limits);
+    const c = limits.version === 2 ? pickTiles2(kernel, p.d, p.dv, limits) : pickTiles(kernel, p.d, p.dv, limits);
     if (!c) return kernel;
     out[kernel] = c;
   }
-  return out as Record<TiledKernel, TileConfig>;
+  return out as TiledConfigs;
 }
 
-function tiled(p: Problem, stage: KernelStage, t: Record<TiledKernel, TileConfig>): Dispatch[] {
+const FILES: Readonly<Record<TiledVersion, Record<TiledKernel, string>>> = {
+  1: { lse: 'lse_tiled.wgsl', forward: 'forward_tiled.wgsl', dq: 'backward_tiled_dq.wgsl', dkdv: 'backward_tiled_dkdv.wgsl' },
+  2: { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' },
+};
+
+function tiled(p: Problem, stage: KernelStage, t: TiledConfigs): Dispatch[] {
+  const files = FILES['version' in t.lse ? 2 : 1];
   switch (stage) {
     case 'lse':
-      return [{ file: 'lse_tiled.wgsl', entry: 'main', bindings: ['params', 'q', 'k', 'lse'], tiles: t.lse, items: p.bh * cdiv(p.nq, t.lse.br) }];
+      return [{ file: files.lse, entry: 'main', bindings: ['params', 'q', 'k', 'lse'], tiles: t.lse, items: p.bh * cdiv(p.nq, t.lse.br) }];
     case 'forward':
       return [{
-        file: 'forward_tiled.wgsl', entry: 'main', bindings: ['params', 'q', 'k', 'v', 'lse', 'o'], tiles: t.forward,
+        file: files.forward, entry: 'main', bindings: ['params', 'q', 'k', 'v', 'lse', 'o'], tiles: t.forward,
         items: p.bh * cdiv(p.nq, t.forward.br),
       }];
     case 'backward':
       return [
         delta(p),
         {
-          file: 'backward_tiled_dkdv.wgsl', entry: 'main', bindings: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dk', 'dv'],
+          file: files.dkdv, entry: 'main', bindings: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dk', 'dv'],
           tiles: t.dkdv, items: p.bh * cdiv(p.nk, t.dkdv.br),
         },
         {
-          file: 'backward_tiled_dq.wgsl', entry: 'main', bindings: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dq'],
+          file: files.dq, entry: 'main', bindings: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dq'],
           tiles: t.dq, items: p.bh * cdiv(p.nq, t.dq.br),
         },
       ];
   }
 }
 
-export function stagePlan(p: Problem, variant: WgslVariant, stage: KernelStage, tiles: Record<TiledKernel, TileConfig> | null): Dispatch[] {
+export function stagePlan(p: Problem, variant: WgslVariant, stage: KernelStage, tiles: TiledConfigs | null): Dispatch[] {
   if (variant === 'naive') return naive(p, stage);
   if (!tiles) throw new Error('tiled plan without tile configs');
   return tiled(p, stage, tiles);

@@ -6,10 +6,8 @@ import { BackendError, POISON_F32_BITS, describeProblem, tensorSize } from '@att
 import type { GpuContext } from './dawn.js';
 import { scoped, unlessLost } from './errors.js';
 import { pipeline } from './pipelines.js';
-import type { BufferName, Dispatch, WgslVariant } from './plan.js';
-import { BINDING, gridFor, stagePlan } from './plan.js';
-import type { TileConfig, TiledKernel } from './tiling.js';
-import { tileConstants, tileKey } from './tiling.js';
+import type { BufferName, Dispatch, TiledConfigs, WgslVariant } from './plan.js';
+import { BINDING, anyTileConstants, anyTileKey, gridFor, stagePlan } from './plan.js';
 import { submitAndWait, timeStages } from './timing.js';
 
 const INPUTS: readonly InputName[] = ['q', 'k', 'v', 'dO', 'lse', 'o'];
@@ -26,7 +24,7 @@ export interface SessionParts {
   ctx: GpuContext;
   problem: Problem;
   variant: WgslVariant;
-  tiles: Record<TiledKernel, TileConfig> | null;
+  tiles: TiledConfigs | null;
   buffers: Map<BufferName, GPUBuffer>;
   /** time with timestamp queries (else the wall clock) */
   timestamps: boolean;
@@ -40,7 +38,7 @@ export class WgslSession implements Session {
   readonly deviceBytes: number;
   private readonly ctx: GpuContext;
   private readonly buffers: Map<BufferName, GPUBuffer>;
-  private readonly tiles: Record<TiledKernel, TileConfig> | null;
+  private readonly tiles: TiledConfigs | null;
   private readonly release: (buffers: GPUBuffer[]) => void;
   private readonly timestamps: boolean;
   private readonly prepared = new Map<KernelStage, Promise<Prepared[]>>();
@@ -114,8 +112,8 @@ export class WgslSession implements Session {
   }
 
   private async prepareDispatch(stage: KernelStage, d: Dispatch): Promise<Prepared> {
-    const constants = d.tiles ? tileConstants(d.tiles) : '';
-    const pipe = await pipeline(this.ctx, d.file, d.entry, constants, d.tiles ? tileKey(d.tiles) : '');
+    const constants = d.tiles ? anyTileConstants(d.tiles) : '';
+    const pipe = await pipeline(this.ctx, d.file, d.entry, constants, d.tiles ? anyTileKey(d.tiles) : '');
     const grid = gridFor(d.items, this.ctx.device.limits.maxComputeWorkgroupsPerDimension);
     if (!grid) throw new BackendError(`${this.where}: ${d.file} needs ${d.items} workgroups, more than the adapter can dispatch`);
     const bindGroup = await scoped(this.ctx, `${this.where}: bind group for ${d.file} ${d.entry} (stage ${stage})`, () =>

@@ -1,0 +1,167 @@
+// backward_tiled2_dq.wgsl — stage 3, tiled version 2, the pass over query tiles: dQ = scale·dS·K, deterministic.
+// Constants from the host (src/tiling2.ts): D, DV, BR queries and BC keys per tile, TX × TY invocations, RM × RN
+// scores per invocation (rows ty·RM + r, keys tx·RN + c: vec4 reads), EC columns per GEMM chunk, JC keys per K chunk,
+// BRP = BR + 4, BCP = BC + 4, DP = D rounded up to 4·TX, CD4 = DP/(4·TX).
+// Per key tile: S = Q·Kᵀ by chunks of d and dP = dO·Vᵀ by chunks of dv (the same two chunk buffers [EC][·+4]),
+// dS = P·(dP − D) with P = exp(S·scale − lse) (0 where masked) stored transposed, dst [BC][BRP]; then dQ rows
+// ty·RM + r, columns tx·4·CD4 + … += dS·K with K streamed in row-major chunks kc [JC][DP], in key order.
+// Causal: key tiles past the last key the workgroup's last query sees are skipped; a fully masked row keeps dQ = 0.
+// Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory 4·(EC·(BRP + BCP) + BC·BRP + JC·DP) bytes.
+
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> dout: array<f32>;
+@group(0) @binding(5) var<storage, read> lse: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dq: array<f32>;
+@group(0) @binding(10) var<storage, read> delta: array<f32>;
+
+var<workgroup> at: array<vec4<f32>, EC * BRP / 4u>;
+var<workgroup> bt: array<vec4<f32>, EC * BCP / 4u>;
+var<workgroup> dst: array<vec4<f32>, BC * BRP / 4u>;
+var<workgroup> kc: array<vec4<f32>, JC * DP / 4u>;
+
+@compute @workgroup_size(TX, TY)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let tiles = (params.nq + BR - 1u) / BR;
+  let item = work_item(wid, nwg);
+  if (item >= params.bh * tiles) { return; }
+  let b = item / tiles;
+  let q0 = (item % tiles) * BR;
+  let tx = lid.x;
+  let ty = lid.y;
+
+  var lrow: array<f32, RM>;
+  var drow: array<f32, RM>;
+  for (var r = 0u; r < RM; r++) {
+    let i = q0 + ty * RM + r;
+    lrow[r] = 0.0;
+    drow[r] = 0.0;
+    if (i < params.nq) {
+      lrow[r] = lse[b * params.nq + i];
+      drow[r] = delta[b * params.nq + i];
+    }
+  }
+  var acc: array<vec4<f32>, RM * CD4>;
+  for (var u = 0u; u < RM * CD4; u++) { acc[u] = vec4<f32>(0.0); }
+
+  let k_end = key_end(min(q0 + BR, params.nq) - 1u);
+  for (var k0 = 0u; k0 < k_end; k0 += BC) {
+    var sc: array<vec4<f32>, RM * RN4>;
+    for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
+    for (var e0 = 0u; e0 < d_steps(); e0 += EC) {
+      workgroupBarrier();
+      // lanes take 8 consecutive columns of 4 rows: 32-byte global segments, and the transposed stores land in 32
+      // distinct banks (row stride ≡ 4 mod 32)
+      for (var x = t; x < BR * EC; x += THREADS) {
+        let row = (x / 8u) % BR;
+        let e = e0 + x % 8u + 8u * (x / (8u * BR));
+        var val = 0.0;
+        if (q0 + row < params.nq && e < D) { val = q[(b * params.nq + q0 + row) * D + e]; }
+        let s = (e - e0) * BRP + row;
+        at[s / 4u][s % 4u] = val;
+      }
+      for (var x = t; x < BC * EC; x += THREADS) {
+        let row = (x / 8u) % BC;
+        let e = e0 + x % 8u + 8u * (x / (8u * BC));
+        var val = 0.0;
+        if (k0 + row < params.nk && e < D) { val = k[(b * params.nk + k0 + row) * D + e]; }
+        let s = (e - e0) * BCP + row;
+        bt[s / 4u][s % 4u] = val;
+      }
+      workgroupBarrier();
+      for (var ee = 0u; ee < ec_steps(); ee++) {
+        var a: array<vec4<f32>, RM4>;
+        var kb: array<vec4<f32>, RN4>;
+        for (var u = 0u; u < RM4; u++) { a[u] = at[(ee * BRP + ty * RM) / 4u + u]; }
+        for (var u = 0u; u < RN4; u++) { kb[u] = bt[(ee * BCP + tx * RN) / 4u + u]; }
+        for (var r = 0u; r < RM; r++) {
+          let av = vec4<f32>(a[r / 4u][r % 4u]);
+          for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, kb[u], sc[r * RN4 + u]); }
+        }
+      }
+    }
+    var dp: array<vec4<f32>, RM * RN4>;
+    for (var u = 0u; u < RM * RN4; u++) { dp[u] = vec4<f32>(0.0); }
+    for (var e0 = 0u; e0 < dv_steps(); e0 += EC) {
+      workgroupBarrier();
+      for (var x = t; x < BR * EC; x += THREADS) {
+        let row = (x / 8u) % BR;
+        let e = e0 + x % 8u + 8u * (x / (8u * BR));
+        var val = 0.0;
+        if (q0 + row < params.nq && e < DV) { val = dout[(b * params.nq + q0 + row) * DV + e]; }
+        let s = (e - e0) * BRP + row;
+        at[s / 4u][s % 4u] = val;
+      }
+      for (var x = t; x < BC * EC; x += THREADS) {
+        let row = (x / 8u) % BC;
+        let e = e0 + x % 8u + 8u * (x / (8u * BC));
+        var val = 0.0;
+        if (k0 + row < params.nk && e < DV) { val = v[(b * params.nk + k0 + row) * DV + e]; }
+        let s = (e - e0) * BCP + row;
+        bt[s / 4u][s % 4u] = val;
+      }
+      workgroupBarrier();
+      for (var ee = 0u; ee < ec_steps(); ee++) {
+        var a: array<vec4<f32>, RM4>;
+        var vb: array<vec4<f32>, RN4>;
+        for (var u = 0u; u < RM4; u++) { a[u] = at[(ee * BRP + ty * RM) / 4u + u]; }
+        for (var u = 0u; u < RN4; u++) { vb[u] = bt[(ee * BCP + tx * RN) / 4u + u]; }
+        for (var r = 0u; r < RM; r++) {
+          let av = vec4<f32>(a[r / 4u][r % 4u]);
+          for (var u = 0u; u < RN4; u++) { dp[r * RN4 + u] = fma(av, vb[u], dp[r * RN4 + u]); }
+        }
+      }
+    }
+    // dS, transposed: key tx·RN + c holds the RM values of this invocation's rows as RM4 vec4
+    for (var c = 0u; c < RN; c++) {
+      let j = k0 + tx * RN + c;
+      for (var u = 0u; u < RM4; u++) {
+        var g = vec4<f32>(0.0);
+        for (var w = 0u; w < 4u; w++) {
+          let r = 4u * u + w;
+          let i = q0 + ty * RM + r;
+          if (i < params.nq && j < params.nk && sees(i, j)) {
+            let p = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lrow[r]);
+            g[w] = p * (dp[r * RN4 + c / 4u][c % 4u] - drow[r]);
+          }
+        }
+        dst[((tx * RN + c) * BRP + ty * RM) / 4u + u] = g;
+      }
+    }
+    for (var j0 = 0u; j0 < BC; j0 += JC) {
+      workgroupBarrier();
+      for (var x = t; x < JC * DP; x += THREADS) {
+        let j = k0 + j0 + x / DP;
+        let col = x % DP;
+        var val = 0.0;
+        if (j < params.nk && col < D) { val = k[(b * params.nk + j) * D + col]; }
+        kc[x / 4u][x % 4u] = val;
+      }
+      workgroupBarrier();
+      for (var jj = 0u; jj < jc_steps(); jj++) {
+        var ga: array<vec4<f32>, RM4>;
+        var kb: array<vec4<f32>, CD4>;
+        for (var u = 0u; u < RM4; u++) { ga[u] = dst[((j0 + jj) * BRP + ty * RM) / 4u + u]; }
+        for (var u = 0u; u < CD4; u++) { kb[u] = kc[(jj * DP) / 4u + tx * CD4 + u]; }
+        for (var r = 0u; r < RM; r++) {
+          let gv = vec4<f32>(ga[r / 4u][r % 4u]);
+          for (var u = 0u; u < CD4; u++) { acc[r * CD4 + u] = fma(gv, kb[u], acc[r * CD4 + u]); }
+        }
+      }
+    }
+  }
+
+  for (var r = 0u; r < RM; r++) {
+    let i = q0 + ty * RM + r;
+    if (i < params.nq) {
+      for (var u = 0u; u < CD4; u++) {
+        for (var w = 0u; w < 4u; w++) {
+          let col = (tx * CD4 + u) * 4u + w;
+          if (col < D) { dq[(b * params.nq + i) * D + col] = acc[r * CD4 + u][w] * params.scale; }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,126 @@
+// forward_tiled2.wgsl — stage 2 given lse, tiled version 2: register-tiled S = Q·Kᵀ and O += P·V, P never leaves
+// the workgroup. Constants from the host (src/tiling2.ts): D, DV, BR queries and BC keys per tile, TX × TY
+// invocations, RM × RN scores per invocation (rows ty·RM + r, keys tx·RN + c, contiguous: vec4 reads), EC d-columns
+// per GEMM chunk, JC keys per V chunk, BRP = BR + 4, BCP = BC + 4, DVP = DV rounded up to 4·TX, CV4 = DVP/(4·TX).
+// Per key tile: S by chunks of d (Qᵀ, Kᵀ chunks [EC][·+4] in workgroup memory, zero-filled past nq, nk, d);
+// P = exp(S·scale − lse) (0 where masked) stored transposed, pt [BC][BRP]; then O rows ty·RM + r, columns
+// tx·4·CV4 + … (RM × CV4 vec4 accumulators) += P·V with V streamed in row-major chunks vs [JC][DVP].
+// No rescaling: lse is known. Causal: key tiles past the last key the workgroup's last query sees are skipped;
+// masking is per element, so a fully masked row keeps O = 0.
+// Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory 4·(EC·(BRP + BCP) + BC·BRP + JC·DVP) bytes.
+
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(5) var<storage, read> lse: array<f32>;
+@group(0) @binding(6) var<storage, read_write> o: array<f32>;
+
+var<workgroup> at: array<vec4<f32>, EC * BRP / 4u>;
+var<workgroup> bt: array<vec4<f32>, EC * BCP / 4u>;
+var<workgroup> pt: array<vec4<f32>, BC * BRP / 4u>;
+var<workgroup> vs: array<vec4<f32>, JC * DVP / 4u>;
+
+@compute @workgroup_size(TX, TY)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let tiles = (params.nq + BR - 1u) / BR;
+  let item = work_item(wid, nwg);
+  if (item >= params.bh * tiles) { return; }
+  let b = item / tiles;
+  let q0 = (item % tiles) * BR;
+  let tx = lid.x;
+  let ty = lid.y;
+
+  var lrow: array<f32, RM>;
+  for (var r = 0u; r < RM; r++) {
+    let i = q0 + ty * RM + r;
+    lrow[r] = 0.0;
+    if (i < params.nq) { lrow[r] = lse[b * params.nq + i]; }
+  }
+  var acc: array<vec4<f32>, RM * CV4>;
+  for (var u = 0u; u < RM * CV4; u++) { acc[u] = vec4<f32>(0.0); }
+
+  let k_end = key_end(min(q0 + BR, params.nq) - 1u);
+  for (var k0 = 0u; k0 < k_end; k0 += BC) {
+    var sc: array<vec4<f32>, RM * RN4>;
+    for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
+    for (var e0 = 0u; e0 < d_steps(); e0 += EC) {
+      workgroupBarrier();
+      // lanes take 8 consecutive columns of 4 rows: 32-byte global segments, and the transposed stores land in 32
+      // distinct banks (row stride ≡ 4 mod 32)
+      for (var x = t; x < BR * EC; x += THREADS) {
+        let row = (x / 8u) % BR;
+        let e = e0 + x % 8u + 8u * (x / (8u * BR));
+        var val = 0.0;
+        if (q0 + row < params.nq && e < D) { val = q[(b * params.nq + q0 + row) * D + e]; }
+        let s = (e - e0) * BRP + row;
+        at[s / 4u][s % 4u] = val;
+      }
+      for (var x = t; x < BC * EC; x += THREADS) {
+        let row = (x / 8u) % BC;
+        let e = e0 + x % 8u + 8u * (x / (8u * BC));
+        var val = 0.0;
+        if (k0 + row < params.nk && e < D) { val = k[(b * params.nk + k0 + row) * D + e]; }
+        let s = (e - e0) * BCP + row;
+        bt[s / 4u][s % 4u] = val;
+      }
+      workgroupBarrier();
+      for (var ee = 0u; ee < ec_steps(); ee++) {
+        var a: array<vec4<f32>, RM4>;
+        var kb: array<vec4<f32>, RN4>;
+        for (var u = 0u; u < RM4; u++) { a[u] = at[(ee * BRP + ty * RM) / 4u + u]; }
+        for (var u = 0u; u < RN4; u++) { kb[u] = bt[(ee * BCP + tx * RN) / 4u + u]; }
+        for (var r = 0u; r < RM; r++) {
+          let av = vec4<f32>(a[r / 4u][r % 4u]);
+          for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, kb[u], sc[r * RN4 + u]); }
+        }
+      }
+    }
+    // P, transposed: key tx·RN + c holds the RM probabilities of this invocation's rows as RM4 vec4
+    for (var c = 0u; c < RN; c++) {
+      let j = k0 + tx * RN + c;
+      for (var u = 0u; u < RM4; u++) {
+        var p = vec4<f32>(0.0);
+        for (var w = 0u; w < 4u; w++) {
+          let r = 4u * u + w;
+          let i = q0 + ty * RM + r;
+          if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lrow[r]); }
+        }
+        pt[((tx * RN + c) * BRP + ty * RM) / 4u + u] = p;
+      }
+    }
+    for (var j0 = 0u; j0 < BC; j0 += JC) {
+      workgroupBarrier();
+      for (var x = t; x < JC * DVP; x += THREADS) {
+        let j = k0 + j0 + x / DVP;
+        let col = x % DVP;
+        var val = 0.0;
+        if (j < params.nk && col < DV) { val = v[(b * params.nk + j) * DV + col]; }
+        vs[x / 4u][x % 4u] = val;
+      }
+      workgroupBarrier();
+      for (var jj = 0u; jj < jc_steps(); jj++) {
+        var pa: array<vec4<f32>, RM4>;
+        var vb: array<vec4<f32>, CV4>;
+        for (var u = 0u; u < RM4; u++) { pa[u] = pt[((j0 + jj) * BRP + ty * RM) / 4u + u]; }
+        for (var u = 0u; u < CV4; u++) { vb[u] = vs[(jj * DVP) / 4u + tx * CV4 + u]; }
+        for (var r = 0u; r < RM; r++) {
+          let pv = vec4<f32>(pa[r / 4u][r % 4u]);
+          for (var u = 0u; u < CV4; u++) { acc[r * CV4 + u] = fma(pv, vb[u], acc[r * CV4 + u]); }
+        }
+      }
+    }
+  }
+
+  for (var r = 0u; r < RM; r++) {
+    let i = q0 + ty * RM + r;
+    if (i < params.nq) {
+      for (var u = 0u; u < CV4; u++) {
+        for (var w = 0u; w < 4u; w++) {
+          let col = (tx * CV4 + u) * 4u + w;
+          if (col < DV) { o[(b * params.nq + i) * DV + col] = acc[r * CV4 + u][w]; }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Tile shapes of the tiled kernels, version 2 (shaders/*_tiled2*.wgsl): register tiles of RM × RN = 4 × 4 (or 8 × 4)
+ * per invocation, read from workgroup memory as vec4, and workgroup memory that does not grow with d:
+ *  - scores (and dP) by a GEMM over d in chunks of EC: the resident side's chunk Aᵀ [EC][BR + 4] and the streamed
+ *    side's chunk Bᵀ [EC][BC + 4], both transposed so an invocation's RM rows / RN keys are contiguous (vec4 loads);
+ *    row stride ≡ 4 (mod 32 floats) makes the transposing stores bank-conflict free (see the shaders' load loops);
+ *  - P or dS tiles transposed [BC][BR + 4], read as vec4 over the invocation's RM rows;
+ *  - the right-hand side of P·V, dS·K, Pᵀ·dO, dSᵀ·Q streamed in chunks of JC rows, row-major [JC][DP or DVP], with
+ *    DP = d rounded up to 4·TX, so each invocation owns CD = DP/TX (CV = DVP/TX) contiguous output columns.
+ * Version 1 (src/tiling.ts) kept the whole resident side in workgroup memory, which left d = 128 with 16 × 16 tiles
+ * and 1 × 1 register tiles.
+ */
+import type { TiledKernel } from './tiling.js';
+
+export interface Tile2Limits {
+  workgroupBytes: number;
+  invocations: number;
+  /** largest TX and TY (16 unless tuned) */
+  maxSide?: number;
+  /** rows per invocation, RM: 4 (default) or 8 */
+  rows?: number;
+  unroll?: boolean;
+}
+
+export interface Tile2Config {
+  version: 2;
+  kernel: TiledKernel;
+  d: number;
+  dv: number;
+  br: number;
+  bc: number;
+  tx: number;
+  ty: number;
+  rm: number;
+  rn: number;
+  /** d (or dv) columns per GEMM chunk (a multiple of 8) */
+  ec: number;
+  /** rows of the right-hand side per chunk of the accumulate step (divides bc) */
+  jc: number;
+  bytes: number;
+  unroll: boolean;
+}
+
+const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m;
+
+/** Floats of workgroup memory each kernel declares (must match the var<workgroup> lines of its shader). */
+export function workgroupFloats2(kernel: TiledKernel, c: Pick<Tile2Config, 'd' | 'dv' | 'br' | 'bc' | 'tx' | 'ec' | 'jc'>): number {
+  const brp = c.br + 4;
+  const gemm = c.ec * (brp + c.bc + 4);
+  const dp = roundUp(c.d, 4 * c.tx);
+  const dvp = roundUp(c.dv, 4 * c.tx);
+  switch (kernel) {
+    case 'lse':
+      return gemm + 2 * c.br * c.tx;
+    case 'forward':
+      return gemm + c.bc * brp + c.jc * dvp;
+    case 'dq':
+      return gemm + c.bc * brp + c.jc * dp;
+    case 'dkdv':
+      return gemm + 2 * c.bc * brp + c.jc * (dp + dvp);
+  }
+}
+
+const SIDES = [16, 8, 4, 2, 1];
+
+/**
+ * The largest tile (BR·BC, then invocations, then JC, then EC) that fits the adapter's workgroup memory and
+ * invocation limit; null when none does.
+ */
+export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: Tile2Limits): Tile2Config | null {
+  const rm = limits.rows ?? 4;
+  const rn = 4;
+  const maxSide = limits.maxSide ?? 16;
+  const candidates: Tile2Config[] = [];
+  for (const tx of SIDES) {
+    for (const ty of SIDES) {
+      if (tx > maxSide || ty > maxSide || tx * ty > limits.invocations) continue;
+      if (tx > 2 * ty || ty > 2 * tx) continue;
+      const br = ty * rm;
+      const bc = tx * rn;
+      for (const ec of [16, 8]) {
+        for (const jc of [bc, 32, 16, 8, 4]) {
+          if (jc > bc || bc % jc !== 0) continue;
+          const shape = { d, dv, br, bc, tx, ec, jc };
+          const bytes = 4 * workgroupFloats2(kernel, shape);
+          if (bytes <= limits.workgroupBytes) {
+            candidates.push({ version: 2, kernel, ...shape, ty, rm, rn, bytes, unroll: limits.unroll ?? true });
+          }
+        }
+      }
+    }
+  }
+  candidates.sort((a, b) => b.br * b.bc - a.br * a.bc || b.tx * b.ty - a.tx * a.ty || b.br - a.br || b.jc - a.jc || b.ec - a.ec);
+  return candidates[0] ?? null;
+}
+
+export function tileKey2(c: Tile2Config): string {
+  return `v2:${c.kernel}:d${c.d}:dv${c.dv}:br${c.br}:bc${c.bc}:tx${c.tx}:ty${c.ty}:ec${c.ec}:jc${c.jc}${c.unroll ? ':unrolled' : ''}`;
+}
+
+/** WGSL constants the version-2 shaders are written against. */
+export function tileConstants2(c: Tile2Config): string {
+  const dp = roundUp(c.d, 4 * c.tx);
+  const dvp = roundUp(c.dv, 4 * c.tx);
+  const constants: [string, number][] = [
+    ['D', c.d],
+    ['DV', c.dv],
+    ['BR', c.br],
+    ['BC', c.bc],
+    ['TX', c.tx],
+    ['TY', c.ty],
+    ['RM', c.rm],
+    ['RN', c.rn],
+    ['RM4', c.rm / 4],
+    ['RN4', c.rn / 4],
+    ['EC', c.ec],
+    ['JC', c.jc],
+    ['BRP', c.br + 4],
+    ['BCP', c.bc + 4],
+    ['DP', dp],
+    ['DVP', dvp],
+    ['CD4', dp / c.tx / 4],
+    ['CV4', dvp / c.tx / 4],
+    ['THREADS', c.tx * c.ty],
+  ];
+  // Not unrolled (CPU adapters, where unrolling only makes compiles slow): the chunk loops get bounds the compiler
+  // cannot fold (min(EC, nq + EC) is EC for every nq ≥ 1 that does not wrap), so LLVM keeps them as loops.
+  const bounds = c.unroll
+    ? ['fn d_steps() -> u32 { return D; }', 'fn dv_steps() -> u32 { return DV; }', 'fn ec_steps() -> u32 { return EC; }', 'fn jc_steps() -> u32 { return JC; }']
+    : [
+        'fn d_steps() -> u32 { return params.d; }',
+        'fn dv_steps() -> u32 { return params.dv; }',
+        'fn ec_steps() -> u32 { return min(EC, params.nq + EC); }',
+        'fn jc_steps() -> u32 { return min(JC, params.nq + JC); }',
+      ];
+  return [...constants.map(([name, value]) => `const ${name}: u32 = ${value}u;`), ...bounds].join('\n') + '\n';
+}
