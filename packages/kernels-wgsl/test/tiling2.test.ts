@@ -1,0 +1,57 @@
+// Kernel 2 tile shapes exist for every d in 1..256 on the CPU adapter's, the H100's and WebGPU's default limits, fit
+// them, and satisfy what the shaders assume (vec4 register tiles, EC a multiple of 8, JC dividing BC).
+import { describe, expect, it } from 'vitest';
+import type { TiledKernel } from '../src/tiling.js';
+import { TILED_MAX_D } from '../src/tiling.js';
+import { pickTiles2, tileConstants2, workgroupFloats2 } from '../src/tiling2.js';
+
+const ADAPTERS = {
+  lavapipe: { workgroupBytes: 32768, invocations: 1024, maxSide: 8 },
+  h100: { workgroupBytes: 49152, invocations: 1024 },
+  h100rows8: { workgroupBytes: 49152, invocations: 1024, rows: 8 },
+  webgpuDefault: { workgroupBytes: 16384, invocations: 256 },
+};
+const KERNELS: TiledKernel[] = ['lse', 'forward', 'dq', 'dkdv'];
+
+describe('pickTiles2', () => {
+  for (const [name, limits] of Object.entries(ADAPTERS)) {
+    it(`${name}: a fitting tile for every d ≤ ${TILED_MAX_D}, and for dv ≠ d`, () => {
+      for (let d = 1; d <= TILED_MAX_D; d++) {
+        for (const kernel of KERNELS) {
+          for (const dv of [d, TILED_MAX_D + 1 - d]) {
+            const c = pickTiles2(kernel, d, dv, limits);
+            expect(c, `${kernel} d=${d} dv=${dv}`).not.toBeNull();
+            expect(c!.bytes).toBe(4 * workgroupFloats2(kernel, c!));
+            expect(c!.bytes).toBeLessThanOrEqual(limits.workgroupBytes);
+            expect(c!.tx * c!.ty).toBeLessThanOrEqual(limits.invocations);
+            expect(c!.br).toBe(c!.ty * c!.rm);
+            expect(c!.bc).toBe(c!.tx * c!.rn);
+            expect(c!.rm % 4).toBe(0);
+            expect(c!.rn % 4).toBe(0);
+            expect(c!.ec % 8).toBe(0);
+            expect(c!.bc % c!.jc).toBe(0);
+          }
+        }
+      }
+    });
+  }
+
+  it('the H100 gets 64 × 64 tiles with 16 × 16 invocations for d = 64 and 128 (forward, dq, dkdv, lse)', () => {
+    for (const d of [64, 128]) {
+      for (const kernel of KERNELS) {
+        const c = pickTiles2(kernel, d, d, ADAPTERS.h100)!;
+        expect([c.br, c.bc, c.tx, c.ty], `${kernel} d=${d}`).toEqual([64, 64, 16, 16]);
+      }
+    }
+  });
+
+  it('emits the constants the shaders use', () => {
+    const text = tileConstants2(pickTiles2('dkdv', 40, 24, ADAPTERS.lavapipe)!);
+    for (const name of ['D', 'DV', 'BR', 'BC', 'TX', 'TY', 'RM', 'RN', 'RM4', 'RN4', 'EC', 'JC', 'BRP', 'BCP', 'DP', 'DVP', 'CD4', 'CV4', 'THREADS']) {
+      expect(text).toMatch(new RegExp(`^const ${name}: u32 = \\d+u;$`, 'm'));
+    }
+    expect(text).toContain('const D: u32 = 40u;');
+    expect(text).toContain('const DP: u32 = 64u;');
+    expect(text).toContain('const DVP: u32 = 32u;');
+  });
+});
