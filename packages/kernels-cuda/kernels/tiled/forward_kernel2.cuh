@@ -79,17 +79,7 @@ __global__ void __launch_bounds__(Fwd2Traits<D>::NT)
     }
     __syncwarp();  // sP rows w0 .. w0+15 are this warp's alone
 
-#pragma unroll 2
-    for (int kk = 0; kk < BK; kk += 8) {
-      uint32_t ahi[4], alo[4];
-      load_a_3x(sP, T::LDP, w0, kk, ahi, alo);
-#pragma unroll
-      for (int n = 0; n < D / 8; ++n) {
-        uint32_t bhi[2], blo[2];
-        load_b_kn_3x(sV, T::LDV, kk, n * 8, bhi, blo);
-        mma_3xtf32(acc[n], ahi, alo, bhi, blo);
-      }
-    }
+    warp_acc_kn<BK, D>(acc, sP, T::LDP, w0, sV, T::LDV);
     __syncwarp();  // this warp's sP reads done before its next tile's writes
   }
 

@@ -126,4 +126,22 @@ __device__ __forceinline__ void warp_scores(float (&s)[BK / 8][4], const float *
   }
 }
 
+// acc (16 x N, C fragments acc[n] for columns n*8..n*8+7) += rows w0..w0+15 of sA (K columns) times sB (K x N,
+// row-major: s[k * ldb + n]): P V in the forward, Pᵀ dO / dSᵀ Q / dS K in the backward.
+template <int K, int N, int UNROLL = 2>
+__device__ __forceinline__ void warp_acc_kn(float (&acc)[N / 8][4], const float *sA, int lda, int w0, const float *sB,
+                                            int ldb) {
+#pragma unroll UNROLL
+  for (int kk = 0; kk < K; kk += 8) {
+    uint32_t ahi[4], alo[4];
+    load_a_3x(sA, lda, w0, kk, ahi, alo);
+#pragma unroll
+    for (int n = 0; n < N / 8; ++n) {
+      uint32_t bhi[2], blo[2];
+      load_b_kn_3x(sB, ldb, kk, n * 8, bhi, blo);
+      mma_3xtf32(acc[n], ahi, alo, bhi, blo);
+    }
+  }
+}
+
 }  // namespace attn_tiled

@@ -37,6 +37,7 @@ float emu_shfl_xor(float v, int o) {
 #include "tiled/backward_kernel.cuh"
 #include "tiled/forward_kernel2.cuh"
 #include "tiled/lse_kernel2.cuh"
+#include "tiled/backward_kernel2.cuh"
 #include "tiled/version.cuh"
 
 // cvt.rna.tf32.f32: round to 10 mantissa bits, ties away from zero (finite inputs only here).
@@ -161,6 +162,15 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
   }
   if (gFwdOnly) return;
   for (int r = 0; r < p.bh * p.nq; ++r) { float s = 0; for (int c = 0; c < p.dv; ++c) s += dO[(size_t)r*p.dv+c]*o[(size_t)r*p.dv+c]; delta[r] = s; }
+  if constexpr (D == 64 || D == 128) {
+    if (stage_version(Stage::Bwd) == 2) {
+      tile_grid(p.bh, ceil_div(p.nk, BwdKV2Traits<D>::BK), &g);
+      launch(g, BwdKV2Traits<D>::bytes, [&] { backward_dkdv_tiled_kernel2<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); }, BwdKV2Traits<D>::NT);
+      tile_grid(p.bh, ceil_div(p.nq, BwdQ2Traits<D>::BQ), &g);
+      launch(g, BwdQ2Traits<D>::bytes, [&] { backward_dq_tiled_kernel2<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dq.data()); }, BwdQ2Traits<D>::NT);
+      return;
+    }
+  }
   tile_grid(p.bh, ceil_div(p.nk, BwdKVTraits<D>::BK), &g);
   launch(g, BwdKVSmem<D>::bytes, [&] { backward_dkdv_tiled_kernel1<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); });
   tile_grid(p.bh, ceil_div(p.nq, BwdQTraits<D>::BQ), &g);
