@@ -44,6 +44,8 @@ Options (each list replaces the preset's):
   --seed N               seed of the inputs (each problem derives its own; recorded per point)
   --time-budget MS       wall-time budget per timed point (samples keep coming until it is spent)
   --min-samples N        at least this many timed samples per point
+  --sample-rows N        query (and key) rows per bh checked against float64 when a problem is too large to check
+                         in full (default: the preset's)
   --no-timing            correctness only
   --peers torch          also time torch scaled_dot_product_attention (python3 + torch + CUDA) on the same shapes
   --name NAME            report folder name (default: <preset>-<device>-<date>)
@@ -71,6 +73,7 @@ function parse(argv: string[]) {
         seed: { type: 'string' },
         'time-budget': { type: 'string' },
         'min-samples': { type: 'string' },
+        'sample-rows': { type: 'string' },
         'no-timing': { type: 'boolean' },
         peers: { type: 'string' },
         name: { type: 'string' },
@@ -247,7 +250,7 @@ export async function main(argv: string[]): Promise<number> {
     problems,
     seed,
     timing,
-    sampleRows: preset.sampleRows,
+    sampleRows: Math.round(positiveNumber('--sample-rows', v['sample-rows'], preset.sampleRows)),
     outPath,
     signal: controller.signal,
   };
