@@ -9,7 +9,7 @@
 // and dO streamed in row-major chunks [JC][DP], [JC][DVP], in query order.
 // Causal: query tiles before the first query that sees the workgroup's first key are skipped; a key no query sees
 // keeps dK = dV = 0. Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory
-// 4·(EC·(BRP + BCP) + 2·BC·BRP + JC·(DP + DVP)) bytes.
+// 4·(max(EC·(BRP + BCP), JC·(DP + DVP)) + 2·BC·BRP) bytes.
 
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -20,12 +20,11 @@
 @group(0) @binding(9) var<storage, read_write> dv: array<f32>;
 @group(0) @binding(10) var<storage, read> delta: array<f32>;
 
-var<workgroup> at: array<vec4<f32>, EC * BRP / 4u>;
-var<workgroup> bt: array<vec4<f32>, EC * BCP / 4u>;
+// the GEMM chunks (Kᵀ or Vᵀ at sh[0..], Qᵀ or dOᵀ at sh[BT4..]), and after them the Q chunk at sh[0..] and the dO
+// chunk at sh[OC4..]: never live at once
+var<workgroup> sh: array<vec4<f32>, SH4>;
 var<workgroup> pt: array<vec4<f32>, BC * BRP / 4u>;
 var<workgroup> dst: array<vec4<f32>, BC * BRP / 4u>;
-var<workgroup> qc: array<vec4<f32>, JC * DP / 4u>;
-var<workgroup> oc: array<vec4<f32>, JC * DVP / 4u>;
 
 @compute @workgroup_size(TX, TY)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -68,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (k0 + row < params.nk && e < D) { val = k[(b * params.nk + k0 + row) * D + e]; }
         let s = (e - e0) * BRP + row;
-        at[s / 4u][s % 4u] = val;
+        sh[s / 4u][s % 4u] = val;
       }
       for (var x = t; x < BC * EC; x += THREADS) {
         let row = (x / 8u) % BC;
@@ -76,14 +75,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (q0 + row < params.nq && e < D) { val = q[(b * params.nq + q0 + row) * D + e]; }
         let s = (e - e0) * BCP + row;
-        bt[s / 4u][s % 4u] = val;
+        sh[BT4 + s / 4u][s % 4u] = val;
       }
       workgroupBarrier();
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var qb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = at[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { qb[u] = bt[(ee * BCP + tx * RN) / 4u + u]; }
+        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        for (var u = 0u; u < RN4; u++) { qb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
         for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
           for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, qb[u], sc[r * RN4 + u]); }
@@ -100,7 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (k0 + row < params.nk && e < DV) { val = v[(b * params.nk + k0 + row) * DV + e]; }
         let s = (e - e0) * BRP + row;
-        at[s / 4u][s % 4u] = val;
+        sh[s / 4u][s % 4u] = val;
       }
       for (var x = t; x < BC * EC; x += THREADS) {
         let row = (x / 8u) % BC;
@@ -108,14 +107,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (q0 + row < params.nq && e < DV) { val = dout[(b * params.nq + q0 + row) * DV + e]; }
         let s = (e - e0) * BCP + row;
-        bt[s / 4u][s % 4u] = val;
+        sh[BT4 + s / 4u][s % 4u] = val;
       }
       workgroupBarrier();
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var gb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = at[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { gb[u] = bt[(ee * BCP + tx * RN) / 4u + u]; }
+        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        for (var u = 0u; u < RN4; u++) { gb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
         for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
           for (var u = 0u; u < RN4; u++) { dp[r * RN4 + u] = fma(av, gb[u], dp[r * RN4 + u]); }
@@ -147,14 +146,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let col = x % DP;
         var val = 0.0;
         if (i < params.nq && col < D) { val = q[(b * params.nq + i) * D + col]; }
-        qc[x / 4u][x % 4u] = val;
+        sh[x / 4u][x % 4u] = val;
       }
       for (var x = t; x < JC * DVP; x += THREADS) {
         let i = q0 + i0 + x / DVP;
         let col = x % DVP;
         var val = 0.0;
         if (i < params.nq && col < DV) { val = dout[(b * params.nq + i) * DV + col]; }
-        oc[x / 4u][x % 4u] = val;
+        sh[OC4 + x / 4u][x % 4u] = val;
       }
       workgroupBarrier();
       for (var ii = 0u; ii < jc_steps(); ii++) {
@@ -165,13 +164,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           ga[u] = dst[((i0 + ii) * BRP + ty * RM) / 4u + u];
         }
         var qb: array<vec4<f32>, CD4>;
-        for (var u = 0u; u < CD4; u++) { qb[u] = qc[(ii * DP) / 4u + tx * CD4 + u]; }
+        for (var u = 0u; u < CD4; u++) { qb[u] = sh[(ii * DP) / 4u + tx * CD4 + u]; }
         for (var r = 0u; r < RM; r++) {
           let gv = vec4<f32>(ga[r / 4u][r % 4u]);
           for (var u = 0u; u < CD4; u++) { acc_k[r * CD4 + u] = fma(gv, qb[u], acc_k[r * CD4 + u]); }
         }
         var ob: array<vec4<f32>, CV4>;
-        for (var u = 0u; u < CV4; u++) { ob[u] = oc[(ii * DVP) / 4u + tx * CV4 + u]; }
+        for (var u = 0u; u < CV4; u++) { ob[u] = sh[OC4 + (ii * DVP) / 4u + tx * CV4 + u]; }
         for (var r = 0u; r < RM; r++) {
           let pv = vec4<f32>(pa[r / 4u][r % 4u]);
           for (var u = 0u; u < CV4; u++) { acc_v[r * CV4 + u] = fma(pv, ob[u], acc_v[r * CV4 + u]); }

@@ -6,7 +6,7 @@
 // dS = P·(dP − D) with P = exp(S·scale − lse) (0 where masked) stored transposed, dst [BC][BRP]; then dQ rows
 // ty·RM + r, columns tx·4·CD4 + … += dS·K with K streamed in row-major chunks kc [JC][DP], in key order.
 // Causal: key tiles past the last key the workgroup's last query sees are skipped; a fully masked row keeps dQ = 0.
-// Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory 4·(EC·(BRP + BCP) + BC·BRP + JC·DP) bytes.
+// Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory 4·(max(EC·(BRP + BCP), JC·DP) + BC·BRP) bytes.
 
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -16,10 +16,9 @@
 @group(0) @binding(7) var<storage, read_write> dq: array<f32>;
 @group(0) @binding(10) var<storage, read> delta: array<f32>;
 
-var<workgroup> at: array<vec4<f32>, EC * BRP / 4u>;
-var<workgroup> bt: array<vec4<f32>, EC * BCP / 4u>;
+// the GEMM chunks (Qᵀ or dOᵀ at sh[0..], Kᵀ or Vᵀ at sh[BT4..]), and after them the K chunk at sh[0..]
+var<workgroup> sh: array<vec4<f32>, SH4>;
 var<workgroup> dst: array<vec4<f32>, BC * BRP / 4u>;
-var<workgroup> kc: array<vec4<f32>, JC * DP / 4u>;
 
 @compute @workgroup_size(TX, TY)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -60,7 +59,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (q0 + row < params.nq && e < D) { val = q[(b * params.nq + q0 + row) * D + e]; }
         let s = (e - e0) * BRP + row;
-        at[s / 4u][s % 4u] = val;
+        sh[s / 4u][s % 4u] = val;
       }
       for (var x = t; x < BC * EC; x += THREADS) {
         let row = (x / 8u) % BC;
@@ -68,14 +67,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (k0 + row < params.nk && e < D) { val = k[(b * params.nk + k0 + row) * D + e]; }
         let s = (e - e0) * BCP + row;
-        bt[s / 4u][s % 4u] = val;
+        sh[BT4 + s / 4u][s % 4u] = val;
       }
       workgroupBarrier();
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var kb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = at[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { kb[u] = bt[(ee * BCP + tx * RN) / 4u + u]; }
+        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        for (var u = 0u; u < RN4; u++) { kb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
         for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
           for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, kb[u], sc[r * RN4 + u]); }
@@ -92,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (q0 + row < params.nq && e < DV) { val = dout[(b * params.nq + q0 + row) * DV + e]; }
         let s = (e - e0) * BRP + row;
-        at[s / 4u][s % 4u] = val;
+        sh[s / 4u][s % 4u] = val;
       }
       for (var x = t; x < BC * EC; x += THREADS) {
         let row = (x / 8u) % BC;
@@ -100,14 +99,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (k0 + row < params.nk && e < DV) { val = v[(b * params.nk + k0 + row) * DV + e]; }
         let s = (e - e0) * BCP + row;
-        bt[s / 4u][s % 4u] = val;
+        sh[BT4 + s / 4u][s % 4u] = val;
       }
       workgroupBarrier();
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var vb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = at[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { vb[u] = bt[(ee * BCP + tx * RN) / 4u + u]; }
+        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        for (var u = 0u; u < RN4; u++) { vb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
         for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
           for (var u = 0u; u < RN4; u++) { dp[r * RN4 + u] = fma(av, vb[u], dp[r * RN4 + u]); }
@@ -137,14 +136,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let col = x % DP;
         var val = 0.0;
         if (j < params.nk && col < D) { val = k[(b * params.nk + j) * D + col]; }
-        kc[x / 4u][x % 4u] = val;
+        sh[x / 4u][x % 4u] = val;
       }
       workgroupBarrier();
       for (var jj = 0u; jj < jc_steps(); jj++) {
         var ga: array<vec4<f32>, RM4>;
         var kb: array<vec4<f32>, CD4>;
         for (var u = 0u; u < RM4; u++) { ga[u] = dst[((j0 + jj) * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < CD4; u++) { kb[u] = kc[(jj * DP) / 4u + tx * CD4 + u]; }
+        for (var u = 0u; u < CD4; u++) { kb[u] = sh[(jj * DP) / 4u + tx * CD4 + u]; }
         for (var r = 0u; r < RM; r++) {
           let gv = vec4<f32>(ga[r / 4u][r % 4u]);
           for (var u = 0u; u < CD4; u++) { acc[r * CD4 + u] = fma(gv, kb[u], acc[r * CD4 + u]); }

@@ -7,7 +7,7 @@
 // tx·4·CV4 + … (RM × CV4 vec4 accumulators) += P·V with V streamed in row-major chunks vs [JC][DVP].
 // No rescaling: lse is known. Causal: key tiles past the last key the workgroup's last query sees are skipped;
 // masking is per element, so a fully masked row keeps O = 0.
-// Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory 4·(EC·(BRP + BCP) + BC·BRP + JC·DVP) bytes.
+// Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory 4·(max(EC·(BRP + BCP), JC·DVP) + BC·BRP) bytes.
 
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -15,10 +15,9 @@
 @group(0) @binding(5) var<storage, read> lse: array<f32>;
 @group(0) @binding(6) var<storage, read_write> o: array<f32>;
 
-var<workgroup> at: array<vec4<f32>, EC * BRP / 4u>;
-var<workgroup> bt: array<vec4<f32>, EC * BCP / 4u>;
+// the GEMM chunks (Qᵀ at sh[0..], Kᵀ at sh[BT4..]), and after them the V chunk at sh[0..]: never live at once
+var<workgroup> sh: array<vec4<f32>, SH4>;
 var<workgroup> pt: array<vec4<f32>, BC * BRP / 4u>;
-var<workgroup> vs: array<vec4<f32>, JC * DVP / 4u>;
 
 @compute @workgroup_size(TX, TY)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -54,7 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (q0 + row < params.nq && e < D) { val = q[(b * params.nq + q0 + row) * D + e]; }
         let s = (e - e0) * BRP + row;
-        at[s / 4u][s % 4u] = val;
+        sh[s / 4u][s % 4u] = val;
       }
       for (var x = t; x < BC * EC; x += THREADS) {
         let row = (x / 8u) % BC;
@@ -62,14 +61,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (k0 + row < params.nk && e < D) { val = k[(b * params.nk + k0 + row) * D + e]; }
         let s = (e - e0) * BCP + row;
-        bt[s / 4u][s % 4u] = val;
+        sh[BT4 + s / 4u][s % 4u] = val;
       }
       workgroupBarrier();
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var kb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = at[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { kb[u] = bt[(ee * BCP + tx * RN) / 4u + u]; }
+        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        for (var u = 0u; u < RN4; u++) { kb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
         for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
           for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, kb[u], sc[r * RN4 + u]); }
@@ -96,14 +95,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let col = x % DVP;
         var val = 0.0;
         if (j < params.nk && col < DV) { val = v[(b * params.nk + j) * DV + col]; }
-        vs[x / 4u][x % 4u] = val;
+        sh[x / 4u][x % 4u] = val;
       }
       workgroupBarrier();
       for (var jj = 0u; jj < jc_steps(); jj++) {
         var pa: array<vec4<f32>, RM4>;
         var vb: array<vec4<f32>, CV4>;
         for (var u = 0u; u < RM4; u++) { pa[u] = pt[((j0 + jj) * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < CV4; u++) { vb[u] = vs[(jj * DVP) / 4u + tx * CV4 + u]; }
+        for (var u = 0u; u < CV4; u++) { vb[u] = sh[(jj * DVP) / 4u + tx * CV4 + u]; }
         for (var r = 0u; r < RM; r++) {
           let pv = vec4<f32>(pa[r / 4u][r % 4u]);
           for (var u = 0u; u < CV4; u++) { acc[r * CV4 + u] = fma(pv, vb[u], acc[r * CV4 + u]); }

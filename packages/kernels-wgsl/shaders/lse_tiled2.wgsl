@@ -12,8 +12,8 @@
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 
-var<workgroup> at: array<vec4<f32>, EC * BRP / 4u>;
-var<workgroup> bt: array<vec4<f32>, EC * BCP / 4u>;
+// the GEMM chunks: Qᵀ at sh[0..], Kᵀ at sh[BT4..]
+var<workgroup> sh: array<vec4<f32>, SH4>;
 var<workgroup> part_m: array<f32, BR * TX>;
 var<workgroup> part_l: array<f32, BR * TX>;
 
@@ -45,7 +45,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (q0 + row < params.nq && e < D) { val = q[(b * params.nq + q0 + row) * D + e]; }
         let s = (e - e0) * BRP + row;
-        at[s / 4u][s % 4u] = val;
+        sh[s / 4u][s % 4u] = val;
       }
       for (var x = t; x < BC * EC; x += THREADS) {
         let row = (x / 8u) % BC;
@@ -53,14 +53,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var val = 0.0;
         if (k0 + row < params.nk && e < D) { val = k[(b * params.nk + k0 + row) * D + e]; }
         let s = (e - e0) * BCP + row;
-        bt[s / 4u][s % 4u] = val;
+        sh[BT4 + s / 4u][s % 4u] = val;
       }
       workgroupBarrier();
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var kb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = at[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { kb[u] = bt[(ee * BCP + tx * RN) / 4u + u]; }
+        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        for (var u = 0u; u < RN4; u++) { kb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
         for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
           for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, kb[u], sc[r * RN4 + u]); }

@@ -6,7 +6,8 @@
  *    row stride ≡ 4 (mod 32 floats) makes the transposing stores bank-conflict free (see the shaders' load loops);
  *  - P or dS tiles transposed [BC][BR + 4], read as vec4 over the invocation's RM rows;
  *  - the right-hand side of P·V, dS·K, Pᵀ·dO, dSᵀ·Q streamed in chunks of JC rows, row-major [JC][DP or DVP], with
- *    DP = d rounded up to 4·TX, so each invocation owns CD = DP/TX (CV = DVP/TX) contiguous output columns.
+ *    DP = d rounded up to 4·TX, so each invocation owns CD = DP/TX (CV = DVP/TX) contiguous output columns;
+ *  - the GEMM chunks and these chunks share one buffer `sh` (never live at once).
  * Version 1 (src/tiling.ts) kept the whole resident side in workgroup memory, which left d = 128 with 16 × 16 tiles
  * and 1 × 1 register tiles.
  */
@@ -43,28 +44,31 @@ export interface Tile2Config {
 
 const roundUp = (x: number, m: number): number => Math.ceil(x / m) * m;
 
-/** Floats of workgroup memory each kernel declares (must match the var<workgroup> lines of its shader). */
-export function workgroupFloats2(kernel: TiledKernel, c: Pick<Tile2Config, 'd' | 'dv' | 'br' | 'bc' | 'tx' | 'ec' | 'jc'>): number {
-  const brp = c.br + 4;
-  const gemm = c.ec * (brp + c.bc + 4);
+type Shape = Pick<Tile2Config, 'd' | 'dv' | 'br' | 'bc' | 'tx' | 'ec' | 'jc'>;
+
+/**
+ * Floats of the buffer `sh` that holds the GEMM chunks (Aᵀ then Bᵀ) and, at other times, the accumulate step's
+ * chunks (V; K; Q then dO): never live at once, so they share it.
+ */
+export function sharedFloats2(kernel: TiledKernel, c: Shape): number {
+  const gemm = c.ec * (c.br + 4 + c.bc + 4);
   const dp = roundUp(c.d, 4 * c.tx);
   const dvp = roundUp(c.dv, 4 * c.tx);
-  switch (kernel) {
-    case 'lse':
-      return gemm + 2 * c.br * c.tx;
-    case 'forward':
-      return gemm + c.bc * brp + c.jc * dvp;
-    case 'dq':
-      return gemm + c.bc * brp + c.jc * dp;
-    case 'dkdv':
-      return gemm + 2 * c.bc * brp + c.jc * (dp + dvp);
-  }
+  const chunk = { lse: 0, forward: c.jc * dvp, dq: c.jc * dp, dkdv: c.jc * (dp + dvp) }[kernel];
+  return Math.max(gemm, chunk);
+}
+
+/** Floats of workgroup memory each kernel declares (must match the var<workgroup> lines of its shader). */
+export function workgroupFloats2(kernel: TiledKernel, c: Shape): number {
+  const brp = c.br + 4;
+  const own = { lse: 2 * c.br * c.tx, forward: c.bc * brp, dq: c.bc * brp, dkdv: 2 * c.bc * brp }[kernel];
+  return sharedFloats2(kernel, c) + own;
 }
 
 const SIDES = [16, 8, 4, 2, 1];
 
 /**
- * The largest tile (BR·BC, then invocations, then JC, then EC) that fits the adapter's workgroup memory and
+ * The largest tile (BR·BC, then invocations, then EC, then JC: fewer chunks, fewer barriers) that fits the adapter's workgroup memory and
  * invocation limit; null when none does.
  */
 export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: Tile2Limits): Tile2Config | null {
@@ -78,7 +82,9 @@ export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: T
       if (tx > 2 * ty || ty > 2 * tx) continue;
       const br = ty * rm;
       const bc = tx * rn;
-      for (const ec of [16, 8]) {
+      for (const ec of [32, 16, 8]) {
+        // a chunk wider than d (rounded to 8) would only multiply zeros
+        if (ec > 8 && ec > roundUp(Math.max(d, dv), 8)) continue;
         for (const jc of [bc, 32, 16, 8, 4]) {
           if (jc > bc || bc % jc !== 0) continue;
           const shape = { d, dv, br, bc, tx, ec, jc };
@@ -90,7 +96,7 @@ export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: T
       }
     }
   }
-  candidates.sort((a, b) => b.br * b.bc - a.br * a.bc || b.tx * b.ty - a.tx * a.ty || b.br - a.br || b.jc - a.jc || b.ec - a.ec);
+  candidates.sort((a, b) => b.br * b.bc - a.br * a.bc || b.tx * b.ty - a.tx * a.ty || b.br - a.br || b.ec - a.ec || b.jc - a.jc);
   return candidates[0] ?? null;
 }
 
@@ -122,6 +128,9 @@ export function tileConstants2(c: Tile2Config): string {
     ['CD4', dp / c.tx / 4],
     ['CV4', dvp / c.tx / 4],
     ['THREADS', c.tx * c.ty],
+    ['SH4', sharedFloats2(c.kernel, c) / 4],
+    ['BT4', (c.ec * (c.br + 4)) / 4],
+    ['OC4', (c.jc * dp) / 4],
   ];
   // Not unrolled (CPU adapters, where unrolling only makes compiles slow): the chunk loops get bounds the compiler
   // cannot fold (min(EC, nq + EC) is EC for every nq ≥ 1 that does not wrap), so LLVM keeps them as loops.
