@@ -223,6 +223,8 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
   out.push(`Preset \`${m.preset}\`, seed ${m.seed}, commit \`${m.gitCommit ?? 'unknown'}\`, host \`${m.host}\` (${m.platform}, Node ${m.node}). ` +
     `${results.records.length} records: **${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped**${m.interrupted ? ' — the sweep was interrupted; this is what finished' : ''}.`, '');
   out.push(`Command: \`attn sweep ${m.argv.join(' ')}\`${m.loadAverage ? ` — load average at start ${m.loadAverage.join(', ')}` : ''}`, '');
+  const switches = Object.entries(m.environment ?? {}).filter(([k]) => !/(ADDON|DAWN_NODE|WORKER|COMMIT)$/.test(k));
+  if (switches.length) out.push(`Kernel switches: ${switches.map(([k, v]) => `\`${k}=${v}\``).join(', ')}`, '');
   for (const n of m.notes ?? []) out.push(`> ${n}`, '');
 
   out.push('## Backends', '', '| backend | status | device | driver | version | dtype | timer |', '|---|---|---|---|---|---|---|');

@@ -106,6 +106,8 @@ export interface Metadata {
   ceilings?: Ceilings;
   /** os.loadavg() when the sweep started: timings on a busy machine are not a baseline */
   loadAverage?: number[];
+  /** the ATTN_* environment the sweep ran with (kernel-version switches, bundle paths) */
+  environment?: Record<string, string>;
   /** set when the sweep was stopped (Ctrl-C) before every point ran */
   interrupted?: boolean;
   notes?: string[];

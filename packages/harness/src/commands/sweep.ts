@@ -226,6 +226,8 @@ export async function main(argv: string[]): Promise<number> {
     platform: `${process.platform}-${process.arch}`,
     node: process.version,
     loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
+    // kernel-version switches (ATTN_CUDA_TILED_KERNEL, ATTN_WGSL_KERNEL, …) decide what ran: keep them with the numbers
+    environment: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ATTN_')).sort()) as Record<string, string>,
     preset: presetName,
     seed,
     argv,
