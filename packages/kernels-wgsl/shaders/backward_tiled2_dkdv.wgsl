@@ -89,6 +89,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
       }
     }
+    // P, transposed (query tx·RN + c holds this invocation's RM keys as RM4 vec4), written now so the scores'
+    // registers are free during the dP GEMM
+    for (var c = 0u; c < RN; c++) {
+      let i = q0 + tx * RN + c;
+      for (var u = 0u; u < RM4; u++) {
+        var p = vec4<f32>(0.0);
+        for (var w = 0u; w < 4u; w++) {
+          let r = 4u * u + w;
+          let j = k0 + ty * RM + r;
+          if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lcol[c]); }
+        }
+        pt[((tx * RN + c) * BRP + ty * RM) / 4u + u] = p;
+      }
+    }
     var dp: array<vec4<f32>, RM * RN4>;
     for (var u = 0u; u < RM * RN4; u++) { dp[u] = vec4<f32>(0.0); }
     for (var e0 = 0u; e0 < dv_steps(); e0 += EC) {
@@ -121,22 +135,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
       }
     }
-    // P and dS, transposed: query tx·RN + c holds the RM values of this invocation's keys as RM4 vec4
+    // dS = P·(dP − D) from this invocation's own P entries (no barrier needed)
     for (var c = 0u; c < RN; c++) {
-      let i = q0 + tx * RN + c;
       for (var u = 0u; u < RM4; u++) {
-        var p = vec4<f32>(0.0);
+        let at_c = ((tx * RN + c) * BRP + ty * RM) / 4u + u;
+        let p = pt[at_c];
         var g = vec4<f32>(0.0);
-        for (var w = 0u; w < 4u; w++) {
-          let r = 4u * u + w;
-          let j = k0 + ty * RM + r;
-          if (i < params.nq && j < params.nk && sees(i, j)) {
-            p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lcol[c]);
-            g[w] = p[w] * (dp[r * RN4 + c / 4u][c % 4u] - dcol[c]);
-          }
-        }
-        pt[((tx * RN + c) * BRP + ty * RM) / 4u + u] = p;
-        dst[((tx * RN + c) * BRP + ty * RM) / 4u + u] = g;
+        for (var w = 0u; w < 4u; w++) { g[w] = p[w] * (dp[(4u * u + w) * RN4 + c / 4u][c % 4u] - dcol[c]); }
+        dst[at_c] = g;
       }
     }
     for (var i0 = 0u; i0 < BC; i0 += JC) {

@@ -81,6 +81,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
       }
     }
+    // P, transposed (key tx·RN + c holds this invocation's RM rows as RM4 vec4), written now so the scores'
+    // registers are free during the dP GEMM
+    for (var c = 0u; c < RN; c++) {
+      let j = k0 + tx * RN + c;
+      for (var u = 0u; u < RM4; u++) {
+        var p = vec4<f32>(0.0);
+        for (var w = 0u; w < 4u; w++) {
+          let r = 4u * u + w;
+          let i = q0 + ty * RM + r;
+          if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lrow[r]); }
+        }
+        dst[((tx * RN + c) * BRP + ty * RM) / 4u + u] = p;
+      }
+    }
     var dp: array<vec4<f32>, RM * RN4>;
     for (var u = 0u; u < RM * RN4; u++) { dp[u] = vec4<f32>(0.0); }
     for (var e0 = 0u; e0 < dv_steps(); e0 += EC) {
@@ -113,20 +127,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         }
       }
     }
-    // dS, transposed: key tx·RN + c holds the RM values of this invocation's rows as RM4 vec4
+    // dS = P·(dP − D), in place over this invocation's own P entries (no barrier needed)
     for (var c = 0u; c < RN; c++) {
-      let j = k0 + tx * RN + c;
       for (var u = 0u; u < RM4; u++) {
+        let at_c = ((tx * RN + c) * BRP + ty * RM) / 4u + u;
+        let p = dst[at_c];
         var g = vec4<f32>(0.0);
-        for (var w = 0u; w < 4u; w++) {
-          let r = 4u * u + w;
-          let i = q0 + ty * RM + r;
-          if (i < params.nq && j < params.nk && sees(i, j)) {
-            let p = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lrow[r]);
-            g[w] = p * (dp[r * RN4 + c / 4u][c % 4u] - drow[r]);
-          }
-        }
-        dst[((tx * RN + c) * BRP + ty * RM) / 4u + u] = g;
+        for (var w = 0u; w < 4u; w++) { g[w] = p[w] * (dp[(4u * u + w) * RN4 + c / 4u][c % 4u] - drow[4u * u + w]); }
+        dst[at_c] = g;
       }
     }
     for (var j0 = 0u; j0 < BC; j0 += JC) {

@@ -18,8 +18,10 @@ export interface Tile2Limits {
   invocations: number;
   /** largest TX and TY (16 unless tuned) */
   maxSide?: number;
-  /** rows per invocation, RM: 4 (default) or 8 */
+  /** rows per invocation, RM: 4 (default) or 8; 8 falls back to 4 where it would pass maxRegisterFloats */
   rows?: number;
+  /** budget for registerFloats2 (default 128); ignored when no tile meets it (d = 256) */
+  maxRegisterFloats?: number;
   unroll?: boolean;
 }
 
@@ -65,6 +67,18 @@ export function workgroupFloats2(kernel: TiledKernel, c: Shape): number {
   return sharedFloats2(kernel, c) + own;
 }
 
+/**
+ * Floats an invocation keeps live across its inner loops (output accumulators, one RM × RN score or dP block,
+ * per-row lse/D): a proxy for register pressure. At 256 invocations, more than ~128 registers each leaves one
+ * workgroup per SM (64 K registers), too few warps to hide the chunk loads; well past that, the driver spills.
+ */
+export function registerFloats2(kernel: TiledKernel, c: Pick<Tile2Config, 'd' | 'dv' | 'tx' | 'rm' | 'rn'>): number {
+  const cd = roundUp(c.d, 4 * c.tx) / c.tx;
+  const cv = roundUp(c.dv, 4 * c.tx) / c.tx;
+  const block = c.rm * c.rn;
+  return { lse: block + 2 * c.rm, forward: c.rm * cv + block + c.rm, dq: c.rm * cd + block + 2 * c.rm, dkdv: c.rm * (cd + cv) + block + 2 * c.rn }[kernel];
+}
+
 const SIDES = [16, 8, 4, 2, 1];
 
 /**
@@ -72,11 +86,10 @@ const SIDES = [16, 8, 4, 2, 1];
  * invocation limit; null when none does.
  */
 export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: Tile2Limits): Tile2Config | null {
-  const rm = limits.rows ?? 4;
   const rn = 4;
   const maxSide = limits.maxSide ?? 16;
   const candidates: Tile2Config[] = [];
-  for (const tx of SIDES) {
+  for (const rm of [...new Set([limits.rows ?? 4, 4])]) for (const tx of SIDES) {
     for (const ty of SIDES) {
       if (tx > maxSide || ty > maxSide || tx * ty > limits.invocations) continue;
       if (tx > 2 * ty || ty > 2 * tx) continue;
@@ -96,8 +109,11 @@ export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: T
       }
     }
   }
-  candidates.sort((a, b) => b.br * b.bc - a.br * a.bc || b.tx * b.ty - a.tx * a.ty || b.br - a.br || b.ec - a.ec || b.jc - a.jc);
-  return candidates[0] ?? null;
+  const budget = limits.maxRegisterFloats ?? 128;
+  const within = candidates.filter((c) => registerFloats2(kernel, c) <= budget);
+  const pool = within.length > 0 ? within : candidates;
+  pool.sort((a, b) => b.br * b.bc - a.br * a.bc || b.tx * b.ty - a.tx * a.ty || b.br - a.br || b.ec - a.ec || b.jc - a.jc);
+  return pool[0] ?? null;
 }
 
 export function tileKey2(c: Tile2Config): string {

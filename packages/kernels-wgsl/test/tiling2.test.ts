@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TiledKernel } from '../src/tiling.js';
 import { TILED_MAX_D } from '../src/tiling.js';
-import { pickTiles2, tileConstants2, workgroupFloats2 } from '../src/tiling2.js';
+import { pickTiles2, registerFloats2, tileConstants2, workgroupFloats2 } from '../src/tiling2.js';
 
 const ADAPTERS = {
   lavapipe: { workgroupBytes: 32768, invocations: 1024, maxSide: 8 },
@@ -30,6 +30,7 @@ describe('pickTiles2', () => {
             expect(c!.rn % 4).toBe(0);
             expect(c!.ec % 8).toBe(0);
             expect(c!.bc % c!.jc).toBe(0);
+            expect(c!.rm === 4 || c!.rm === (limits as { rows?: number }).rows).toBe(true);
           }
         }
       }
@@ -45,9 +46,19 @@ describe('pickTiles2', () => {
     }
   });
 
+  it('8 rows per invocation falls back to 4 where the accumulators would pass the register budget', () => {
+    const dkdv = pickTiles2('dkdv', 128, 128, ADAPTERS.h100rows8)!;
+    expect([dkdv.rm, dkdv.br, dkdv.bc]).toEqual([4, 64, 64]);
+    expect(registerFloats2('dkdv', dkdv)).toBeLessThanOrEqual(128);
+    const forward = pickTiles2('forward', 128, 128, ADAPTERS.h100rows8)!;
+    expect([forward.rm, forward.br, forward.bc]).toEqual([8, 128, 64]);
+    // d = 256 meets no budget at all: the largest tile that fits workgroup memory is still picked
+    expect(registerFloats2('dkdv', pickTiles2('dkdv', 256, 256, ADAPTERS.h100)!)).toBeGreaterThan(128);
+  });
+
   it('emits the constants the shaders use', () => {
     const text = tileConstants2(pickTiles2('dkdv', 40, 24, ADAPTERS.lavapipe)!);
-    for (const name of ['D', 'DV', 'BR', 'BC', 'TX', 'TY', 'RM', 'RN', 'RM4', 'RN4', 'EC', 'JC', 'BRP', 'BCP', 'DP', 'DVP', 'CD4', 'CV4', 'THREADS']) {
+    for (const name of ['D', 'DV', 'BR', 'BC', 'TX', 'TY', 'RM', 'RN', 'RM4', 'RN4', 'EC', 'JC', 'BRP', 'BCP', 'DP', 'DVP', 'CD4', 'CV4', 'THREADS', 'SH4', 'BT4', 'OC4']) {
       expect(text).toMatch(new RegExp(`^const ${name}: u32 = \\d+u;$`, 'm'));
     }
     expect(text).toContain('const D: u32 = 40u;');
