@@ -6,6 +6,7 @@
 #   verify    correctness sweep (preset verify) of cuda and wgsl, naive and tiled, causal and not → verify.tgz
 #   sanitize  compute-sanitizer memcheck/racecheck/synccheck over every tiled kernel (+ memcheck naive) on odd shapes
 #   time      timing sweep on the issue 6/7 target shapes with torch SDPA peers → time.tgz
+#   verify2, sanitize2, final, versions: the final batch of 2026-11-25 (new kernels; see each step)
 #   time_v2   the same shapes, CUDA tiled forward with the opt-in tensor-core kernel (ATTN_CUDA_TILED_KERNEL=2)
 # Extra sweep flags for verify/time come from ATTN_SWEEP_FLAGS.
 set -uo pipefail
@@ -90,6 +91,52 @@ step_time() {
 step_time_v2() { # the tensor-core forward (opt-in ATTN_CUDA_TILED_KERNEL=2) on the same shapes, forward only
   ATTN_CUDA_TILED_KERNEL=2 sweep_to time-v2 --preset gpu --backends cuda --variants tiled --pipelines fwd \
     --n 1024,4096,16384 --d 64,128 --causal both --bh 16
+}
+
+# ---- the final batch of 2026-11-25: new kernels (CUDA tiled v2 on tensor cores, WGSL tiled kernel 2) -----------
+step_verify2() { # correctness of the new tiled kernels over the verify shapes
+  ATTN_CUDA_TILED_KERNEL=2 ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-100} \
+    sweep_to verify2 --preset verify --backends cuda,wgsl --variants tiled --sample-rows 16
+}
+
+step_sanitize2() { # compute-sanitizer over the CUDA v2 kernels (all stages) on odd shapes
+  local log="$out/sanitize2.log" shape tool rc
+  : > "$log"
+  for shape in "2 130 70 64 --causal" "1 65 200 128 " "3 77 131 100 --causal"; do
+    set -- $shape
+    local dir=/tmp/san2-$1-$2-$3-$4
+    inputs "$dir" "$1" "$2" "$3" "$4" 11
+    for tool in memcheck racecheck; do
+      echo "== $tool tiled v2 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" >> "$log"
+      ATTN_CUDA_TILED_KERNEL=2 timeout 40 compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 \
+        bash $dev/run.sh run --backend cuda --variant tiled --stage bwd ${5:-} \
+        --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --do "$dir/dO.npy" --out "$dir/out" >> "$log" 2>&1
+      rc=$?
+      echo "== exit $rc" >> "$log"
+      [ $rc -ne 0 ] && status=1
+    done
+  done
+  grep -E '^== ' "$log" | paste - - | tail -20
+}
+
+step_final() { # the report's sweep: new kernels, naive baselines, torch peers, issue 6/7 shapes
+  ATTN_CUDA_TILED_KERNEL=2 ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-270} \
+    sweep_to final --preset gpu --backends cuda,wgsl --n 1024,2048,4096,8192,16384 --d 64,128 --causal both --bh 16 \
+    --peers torch --min-samples 5 --time-budget 150 --sample-rows 8
+}
+
+step_versions() { # earlier and alternative kernel versions, tiled only, same card and run as `final`
+  local cfg name
+  for cfg in "ATTN_CUDA_TILED_KERNEL=1|cuda|4096,16384" "ATTN_WGSL_KERNEL=1|wgsl|4096" "ATTN_WGSL_ROWS=8|wgsl|4096,16384" "ATTN_WGSL_TILE_SIDE=8|wgsl|4096,16384"; do
+    IFS='|' read -r env backend ns <<< "$cfg"
+    name=v-$(echo "$env" | tr 'A-Z=' 'a-z-')
+    ( export $env ATTN_STEP_SECONDS=25; sweep_to "$name" --preset gpu --backends "$backend" --variants tiled --pipelines fwd,bwd \
+        --n "$ns" --d 64,128 --causal no --bh 16 --min-samples 5 --time-budget 100 --sample-rows 4 --no-report >/dev/null ) || status=1
+    grep -h -E '^[0-9]+ records' "$out/$name.log" | sed "s/^/$name: /"
+    rm -f "$out/$name.tgz"
+  done
+  tar czf "$out/versions.tgz" -C /tmp $(cd /tmp && ls -d v-* 2>/dev/null)
+  cat "$out"/v-*.log > "$out/versions.log" 2>/dev/null; rm -f "$out"/v-*.log
 }
 
 [ $# -gt 0 ] || set -- info verify sanitize
