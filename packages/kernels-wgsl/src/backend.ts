@@ -18,7 +18,7 @@ import { VERSION } from './version.js';
 export interface WgslBackendOptions {
   /** tiled kernels: 2 (default, register tiles read as vec4, d-independent workgroup memory) or 1 (NOTES.md) */
   kernel?: TiledVersion;
-  /** query (or key) rows per invocation in tiled kernel 2: 4 (default) or 8 */
+  /** query (or key) rows per invocation in tiled kernel 2: 4 or 8 (default: 8 on GPUs, 4 on CPU adapters) */
   rowsPerInvocation?: number;
   /** cap on the workgroup memory the tile picker may use, below the adapter's (to try smaller adapters' shapes) */
   maxWorkgroupBytes?: number;
@@ -62,8 +62,8 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   const maxSide = options.maxTileSide ?? envNumber('ATTN_WGSL_TILE_SIDE');
   const kernel = options.kernel ?? envNumber('ATTN_WGSL_KERNEL') ?? 2;
   if (kernel !== 1 && kernel !== 2) throw new BackendError(`ATTN_WGSL_KERNEL / kernel must be 1 or 2, got ${kernel}`);
-  const rows = options.rowsPerInvocation ?? envNumber('ATTN_WGSL_ROWS') ?? 4;
-  if (rows !== 4 && rows !== 8) throw new BackendError(`ATTN_WGSL_ROWS / rowsPerInvocation must be 4 or 8, got ${rows}`);
+  const rowsChoice = options.rowsPerInvocation ?? envNumber('ATTN_WGSL_ROWS');
+  if (rowsChoice !== undefined && rowsChoice !== 4 && rowsChoice !== 8) throw new BackendError(`ATTN_WGSL_ROWS / rowsPerInvocation must be 4 or 8, got ${rowsChoice}`);
   const unrollEnv = process.env.ATTN_WGSL_UNROLL;
   const unroll = options.unroll ?? (unrollEnv === '1' ? true : unrollEnv === '0' ? false : undefined);
   const pool = new BufferPool();
@@ -92,13 +92,15 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     return ctx;
   }
 
+  // 8 rows per invocation measured 1.1–1.5× faster than 4 on the H100 (NOTES.md, kernel 2 outcome); lavapipe keeps 4
+  const rows = (): number => rowsChoice ?? (cpuAdapter ? 4 : 8);
   const tileLimits = (): TiledLimits => ({
     version: kernel,
-    rows,
+    rows: rows(),
     workgroupBytes: Math.min(known.maxComputeWorkgroupStorageSize, maxWorkgroupBytes ?? Infinity),
     invocations: known.maxComputeInvocationsPerWorkgroup,
     // 8 × 8 invocations with twice the rows and keys each measured 1.5–2× faster on lavapipe (NOTES.md, tiled v2);
-    // GPUs keep 16 × 16 until the H100 sweep (scripts/measure.mjs --knobs) says which is better there
+    // on the H100 8 × 8 was 1.7–3.2× slower than 16 × 16 (NOTES.md, kernel 2 outcome)
     maxSide: maxSide ?? (cpuAdapter ? 8 : 16),
     unroll: unroll ?? !cpuAdapter,
   });
@@ -199,7 +201,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
         maxBufferSize: limits.maxBufferSize,
         unrolledLoops: unroll ?? !cpuAdapter,
         tiledKernel: kernel,
-        rowsPerInvocation: kernel === 2 ? rows : null,
+        rowsPerInvocation: kernel === 2 ? rows() : null,
         tiles: { d64: tilesFor(64), d128: tilesFor(128), d256: tilesFor(256) },
       },
     };
