@@ -7,6 +7,7 @@
 #   sanitize  compute-sanitizer memcheck/racecheck/synccheck over every tiled kernel (+ memcheck naive) on odd shapes
 #   time      timing sweep on the issue 6/7 target shapes with torch SDPA peers → time.tgz
 #   verify2, sanitize2, final, versions: the final batch of 2026-11-25 (new kernels; see each step)
+#   defaults  the committed kernel defaults (no switches), tiled only, on the issue 6/7 shapes
 #   time_v2   the same shapes, CUDA tiled forward with the opt-in tensor-core kernel (ATTN_CUDA_TILED_KERNEL=2)
 # Extra sweep flags for verify/time come from ATTN_SWEEP_FLAGS.
 set -uo pipefail
@@ -137,6 +138,11 @@ step_versions() { # earlier and alternative kernel versions, tiled only, same ca
   done
   tar czf "$out/versions.tgz" -C /tmp $(cd /tmp && ls -d v-* 2>/dev/null)
   cat "$out"/v-*.log > "$out/versions.log" 2>/dev/null; rm -f "$out"/v-*.log
+}
+
+step_defaults() { # the committed defaults as they are (no kernel switch set), tiled only, issue 6/7 shapes
+  ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-140} sweep_to defaults --preset gpu --backends cuda,wgsl --variants tiled \
+    --n 1024,4096,16384 --d 64,128 --causal both --bh 16 --min-samples 5 --time-budget 100 --sample-rows 4
 }
 
 [ $# -gt 0 ] || set -- info verify sanitize
