@@ -3,7 +3,8 @@
  * adapter skips with its reason, except under CI where the tests run and fail.
  */
 import type { Backend, Pipeline, Problem, ProblemInit, Variant } from '@attn/reference';
-import { checkSession, freshSeed, makeProblem } from '@attn/reference';
+import { checkSession, freshSeed, makeProblem, randomInputs } from '@attn/reference';
+import { expect } from 'vitest';
 import { createWgslBackend } from '../src/index.js';
 
 export const backend: Backend = createWgslBackend();
@@ -64,4 +65,33 @@ export function cases(shapes: readonly ProblemInit[] = SHAPES): Case[] {
     }
   }
   return out;
+}
+
+/**
+ * Times lse → forward → backward for 11 samples (more than one submit's worth: 8 runs per submit) and checks the
+ * shape of the answer: one finite positive sample per run and per stage, stages adding up within each run's total.
+ * Returns the source the timings came from.
+ */
+export async function expectPerStageTimings(timed: Backend, variant: Variant): Promise<string> {
+  const p = problem({ bh: 2, nq: 33, nk: 40, d: 16, causal: true });
+  const s = await timed.open(p, variant);
+  try {
+    await s.write(randomInputs(p, 99));
+    const stages = ['lse', 'forward', 'backward'] as const;
+    const t = await s.time(stages, { warmup: 2, samples: 11 });
+    expect(t.source).toBe((await timed.info()).timer);
+    expect(t.totalMs).toHaveLength(11);
+    for (const stage of stages) {
+      const per = t.perStageMs[stage]!;
+      expect(per).toHaveLength(11);
+      expect(per.every((ms) => Number.isFinite(ms) && ms > 0)).toBe(true);
+    }
+    t.totalMs.forEach((total, i) => {
+      const sum = stages.reduce((acc, st) => acc + t.perStageMs[st]![i]!, 0);
+      expect(total).toBeGreaterThanOrEqual(sum * 0.999);
+    });
+    return t.source;
+  } finally {
+    await s.dispose();
+  }
 }
