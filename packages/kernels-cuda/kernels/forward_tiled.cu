@@ -5,13 +5,16 @@
 //     streamed, P = exp(S - lse) parked in shared memory, O accumulated in register micro-tiles. No running max.
 //   version 2 (forward_tiled_kernel2, tiled/forward_kernel2.cuh): tensor cores, mma.sync m16n8k8 with the 3xTF32
 //     split (float32-level), 4 warps x 16 query rows, buckets D = 64 and 128 only (others run version 1).
-// Selection: ATTN_CUDA_TILED_FWD=1|2, else ATTN_CUDA_TILED_KERNEL=1|2 (tiled/version.cuh; read once; default 1
-// until version 2 has passed on the H100).
+//   version 3 (forward_tiled_kernel3, tiled/forward_kernel3.cuh): version 2 with K/V split into TF32 hi/lo once per
+//     block, cp.async double-buffered K/V, 8 warps (D = 64: 128 query rows; D = 128: warp pairs split keys/columns).
+// Selection: ATTN_CUDA_TILED_FWD=1|2|3, else ATTN_CUDA_TILED_KERNEL=1|2|3 (tiled/version.cuh; read once; default 1,
+// from the H100 measurements; version 3 is opt-in and not yet measured).
 // Head dims are bucketed to 32/64/128/256 (tiled/traits.cuh); d, dv <= 256.
 // Compile alone: nvcc -std=c++17 -O3 -gencode arch=compute_90,code=sm_90 -Xptxas -v -c forward_tiled.cu
 #include "attention.h"
 #include "tiled/forward_kernel.cuh"
 #include "tiled/forward_kernel2.cuh"
+#include "tiled/forward_kernel3.cuh"
 #include "tiled/version.cuh"
 
 namespace attn_tiled {
@@ -37,6 +40,27 @@ static cudaError_t forward_tiled2(const AttnProblem &p, const AttnTensors &t, cu
   return cudaGetLastError();
 }
 
+template <int D>
+static cudaError_t forward_tiled3(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
+  using T = Fwd3Traits<D>;
+  unsigned grid;
+  if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
+  const auto kernel = fwd3_vec(p, t.k, t.v) ? forward_tiled_kernel3<D, true> : forward_tiled_kernel3<D, false>;
+  const cudaError_t e = allow_smem(kernel, T::bytes);
+  if (e != cudaSuccess) return e;
+  kernel<<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
+  return cudaGetLastError();
+}
+
+template <int D>
+static cudaError_t forward_tiled_v(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
+  switch (stage_version(Stage::Fwd)) {
+    case 3: return forward_tiled3<D>(p, t, stream);
+    case 2: return forward_tiled2<D>(p, t, stream);
+    default: return forward_tiled1<D>(p, t, stream);
+  }
+}
+
 }  // namespace attn_tiled
 
 cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
@@ -45,8 +69,8 @@ cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, cudaS
   if (bad != cudaSuccess) return bad;
   switch (head_bucket(p)) {
     case 32: return forward_tiled1<32>(p, t, stream);
-    case 64: return stage_version(Stage::Fwd) == 2 ? forward_tiled2<64>(p, t, stream) : forward_tiled1<64>(p, t, stream);
-    case 128: return stage_version(Stage::Fwd) == 2 ? forward_tiled2<128>(p, t, stream) : forward_tiled1<128>(p, t, stream);
+    case 64: return forward_tiled_v<64>(p, t, stream);
+    case 128: return forward_tiled_v<128>(p, t, stream);
     default: return forward_tiled1<256>(p, t, stream);
   }
 }

@@ -1,4 +1,4 @@
-// tiled/emu/emu.cpp — runs the tiled kernels (version 1; version 2 per tiled/version.cuh's env) on the CPU, one std::thread per CUDA thread, and checks
+// tiled/emu/emu.cpp — runs the tiled kernels (version 1; versions 2 and 3 per tiled/version.cuh's env) on the CPU, one std::thread per CUDA thread, and checks
 // all three stages against a float64 reference (the math of packages/reference/src/rows.ts) on seeded N(0,1) inputs.
 // Why: this machine has no GPU; this catches indexing, tail, mask and barrier mistakes before H100 time is spent.
 // Emulated: threadIdx/blockIdx, __syncthreads (std::barrier of 256), __shfl_xor_sync (per-warp exchange + barrier),
@@ -17,7 +17,7 @@
 #include <random>
 #include <cstdint>
 #include <functional>
-namespace attn_tiled { float smem[60000]; }
+namespace attn_tiled { alignas(16) float smem[60000]; }
 thread_local Dim3 threadIdx, blockIdx;
 static std::barrier<> *blockBar;
 static std::barrier<> *warpBar[8];
@@ -38,7 +38,24 @@ float emu_shfl_xor(float v, int o) {
 #include "tiled/forward_kernel2.cuh"
 #include "tiled/lse_kernel2.cuh"
 #include "tiled/backward_kernel2.cuh"
+#include "tiled/forward_kernel3.cuh"
 #include "tiled/version.cuh"
+
+// cp.async: each thread's copies are held back until its cp_async_wait_all, so a read of a tile before the wait
+// (or before the barrier after it, for other threads' copies) sees poison or the previous tile.
+struct PendingCopy { void *dst; const void *src; int size, bytes; };
+static thread_local std::vector<PendingCopy> pendingCopies;
+void attn_tiled::cp_async16(void *dst, const void *src, int bytes) { pendingCopies.push_back({dst, src, 16, bytes}); }
+void attn_tiled::cp_async4(void *dst, const void *src, int bytes) { pendingCopies.push_back({dst, src, 4, bytes}); }
+void attn_tiled::cp_async_commit() {}
+void attn_tiled::cp_async_wait_all() {
+  for (const auto &c : pendingCopies) {
+    if ((uintptr_t)c.dst % c.size || (c.bytes && (uintptr_t)c.src % c.size)) { printf("cp.async misaligned\n"); exit(1); }
+    memcpy(c.dst, c.src, c.bytes);
+    memset((char *)c.dst + c.bytes, 0, c.size - c.bytes);
+  }
+  pendingCopies.clear();
+}
 
 // cvt.rna.tf32.f32: round to 10 mantissa bits, ties away from zero (finite inputs only here).
 uint32_t attn_tiled::to_tf32(float x) {
@@ -149,7 +166,15 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
     } else {
       launch(g, LseSmem<D>::bytes, [&] { lse_tiled_kernel1<D>(p, q.data(), k.data(), lse.data()); });
     }
-    if (stage_version(Stage::Fwd) == 2) {
+    if (stage_version(Stage::Fwd) == 3) {
+      using T3 = Fwd3Traits<D>;
+      unsigned g3;
+      tile_grid(p.bh, ceil_div(p.nq, T3::BQ), &g3);
+      if (fwd3_vec(p, k.data(), v.data()))
+        launch(g3, T3::bytes, [&] { forward_tiled_kernel3<D, true>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T3::NT);
+      else
+        launch(g3, T3::bytes, [&] { forward_tiled_kernel3<D, false>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T3::NT);
+    } else if (stage_version(Stage::Fwd) == 2) {
       unsigned g2;
       tile_grid(p.bh, ceil_div(p.nq, Fwd2Traits<D>::BQ), &g2);
       launch(g2, Fwd2Traits<D>::bytes, [&] { forward_tiled_kernel2<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, Fwd2Traits<D>::NT);
@@ -193,6 +218,9 @@ int main(int argc, char **argv) {
     {1, 17, 129, 33, 40, true}, {1, 129, 17, 64, 64, true}, {1, 70, 65, 128, 100, false},
     {1, 40, 33, 256, 256, true}, {1, 33, 70, 200, 130, true}, {3, 65, 129, 32, 32, false},
     {1, 100, 100, 96, 96, true}, {2, 257, 300, 256, 256, true}, {1, 300, 257, 64, 64, false}, {1, 300, 257, 128, 128, true}, {2, 131, 97, 20, 60, true}, {1, 1, 200, 17, 3, true}, {1, 200, 1, 3, 17, true},
+    // N = 1 / 17 / 129 in the D = 64 and 128 buckets; d not a multiple of 4 with dv a multiple (mixed copy paths)
+    {2, 1, 1, 64, 64, false}, {1, 1, 129, 100, 128, true}, {1, 17, 1, 61, 64, true}, {2, 129, 17, 128, 77, false},
+    {1, 17, 129, 66, 36, false}, {1, 129, 129, 128, 128, true},
   };
   unsigned seed = argc > 1 ? atoi(argv[1]) : 1234;
   // Long chains, few rows (the emulation is slow): "big" = stages 1 and 2 over 2048-4096 keys; "bigbwd" = all stages

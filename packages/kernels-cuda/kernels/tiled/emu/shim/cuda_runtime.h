@@ -11,7 +11,7 @@ enum { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorInvalidConfiguration
 #define __device__
 #define __host__
 #define __forceinline__ inline
-#define __launch_bounds__(x)
+#define __launch_bounds__(...)
 #define __shared__
 struct Dim3 { unsigned x = 0, y = 0, z = 0; };
 extern thread_local Dim3 threadIdx, blockIdx;
@@ -25,3 +25,5 @@ template <class K> inline cudaError_t cudaFuncSetAttribute(K, int, int) { return
 #define ATTN_TILED_EMU 1
 void emu_syncwarp();
 inline void __syncwarp() { emu_syncwarp(); }
+struct alignas(8) uint2 { unsigned x, y; };
+inline uint2 make_uint2(unsigned x, unsigned y) { return uint2{x, y}; }
