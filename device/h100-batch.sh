@@ -7,6 +7,7 @@
 #   sanitize  compute-sanitizer memcheck/racecheck/synccheck over every tiled kernel (+ memcheck naive) on odd shapes
 #   time      timing sweep on the issue 6/7 target shapes with torch SDPA peers → time.tgz
 #   verify2, sanitize2, final, versions: the final batch of 2026-11-25 (new kernels; see each step)
+#   v3        the opt-in CUDA forward v3: verify, compute-sanitizer on both copy paths, timing (next session)
 #   defaults  the committed kernel defaults (no switches), tiled only, on the issue 6/7 shapes
 #   time_v2   the same shapes, CUDA tiled forward with the opt-in tensor-core kernel (ATTN_CUDA_TILED_KERNEL=2)
 # Extra sweep flags for verify/time come from ATTN_SWEEP_FLAGS.
@@ -143,6 +144,31 @@ step_versions() { # earlier and alternative kernel versions, tiled only, same ca
 step_defaults() { # the committed defaults as they are (no kernel switch set), tiled only, issue 6/7 shapes
   ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-140} sweep_to defaults --preset gpu --backends cuda,wgsl --variants tiled \
     --n 1024,4096,16384 --d 64,128 --causal both --bh 16 --min-samples 5 --time-budget 100 --sample-rows 4
+}
+
+step_v3() { # the opt-in CUDA forward v3 (not yet measured): verification, sanitizer on both copy paths, timing
+  ATTN_CUDA_TILED_FWD=3 ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-120} \
+    sweep_to verify-v3 --preset verify --backends cuda --variants tiled --pipelines fwd --sample-rows 16
+  local log="$out/sanitize-v3.log" shape tool rc
+  : > "$log"
+  for shape in "1 129 129 61 --causal" "2 130 300 64 " "1 65 200 128 --causal"; do
+    set -- $shape
+    local dir=/tmp/san3-$1-$2-$3-$4
+    inputs "$dir" "$1" "$2" "$3" "$4" 13
+    for tool in memcheck racecheck; do
+      echo "== $tool tiled forward v3 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" >> "$log"
+      ATTN_CUDA_TILED_FWD=3 timeout 40 compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 \
+        bash $dev/run.sh run --backend cuda --variant tiled --stage fwd ${5:-} \
+        --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --out "$dir/out" >> "$log" 2>&1
+      rc=$?
+      echo "== exit $rc" >> "$log"
+      [ $rc -ne 0 ] && status=1
+    done
+  done
+  grep -E '^== ' "$log" | paste - - | tail -20
+  ATTN_CUDA_TILED_FWD=3 ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-120} \
+    sweep_to time-v3 --preset gpu --backends cuda --variants tiled --pipelines fwd --n 4096,16384 --d 64,128 \
+    --causal both --bh 16 --min-samples 5 --time-budget 100 --sample-rows 4
 }
 
 [ $# -gt 0 ] || set -- info verify sanitize
