@@ -48,6 +48,24 @@ for name, n in (('q', nq), ('k', nk), ('v', nk), ('dO', nq)):
 PY
 }
 
+# sanitized LOG SECONDS TITLE TOOL VARIANT STAGE DIR OUTDIR [run flags…]: one `attn run --backend cuda` on DIR's
+# inputs under compute-sanitizer (SECONDS 0: no limit), logged between "== TITLE" and "== exit RC"; a non-zero exit
+# marks the batch failed. Kernel switches come from the caller's environment.
+sanitized() {
+  local log=$1 seconds=$2 title=$3 tool=$4 variant=$5 stage=$6 dir=$7 outdir=$8 rc
+  shift 8
+  local grad=()
+  [ "$stage" = bwd ] && grad=(--do "$dir/dO.npy")
+  echo "== $title" >> "$log"
+  timeout "$seconds" compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 \
+    bash $dev/run.sh run --backend cuda --variant "$variant" --stage "$stage" "$@" \
+    --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" "${grad[@]}" --out "$outdir" >> "$log" 2>&1
+  rc=$?
+  echo "== exit $rc" >> "$log"
+  [ $rc -ne 0 ] && status=1
+  return 0
+}
+
 step_sanitize() {
   local log="$out/sanitize.log" shape tool variant causal
   : > "$log"
@@ -60,24 +78,13 @@ step_sanitize() {
     for variant in tiled naive; do
       for tool in memcheck racecheck synccheck; do
         [ "$variant" = naive ] && [ "$tool" != memcheck ] && continue
-        echo "== $tool $variant bh=$1 nq=$2 nk=$3 d=$4 $causal" >> "$log"
-        compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 \
-          bash $dev/run.sh run --backend cuda --variant "$variant" --stage bwd $causal \
-          --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --do "$dir/dO.npy" --out "$dir/out-$variant" >> "$log" 2>&1
-        local rc=$?
-        echo "== exit $rc" >> "$log"
-        [ $rc -ne 0 ] && status=1
+        sanitized "$log" 0 "$tool $variant bh=$1 nq=$2 nk=$3 d=$4 $causal" "$tool" "$variant" bwd "$dir" "$dir/out-$variant" $causal
       done
     done
     if [ "$4" = 64 ] || [ "$4" = 128 ]; then
       for tool in memcheck racecheck; do
-        echo "== $tool tiled forward v2 (ATTN_CUDA_TILED_KERNEL=2) bh=$1 nq=$2 nk=$3 d=$4 $causal" >> "$log"
-        ATTN_CUDA_TILED_KERNEL=2 compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 \
-          bash $dev/run.sh run --backend cuda --variant tiled --stage fwd $causal \
-          --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --out "$dir/out-v2" >> "$log" 2>&1
-        local rc=$?
-        echo "== exit $rc" >> "$log"
-        [ $rc -ne 0 ] && status=1
+        ATTN_CUDA_TILED_KERNEL=2 sanitized "$log" 0 "$tool tiled forward v2 (ATTN_CUDA_TILED_KERNEL=2) bh=$1 nq=$2 nk=$3 d=$4 $causal" \
+          "$tool" tiled fwd "$dir" "$dir/out-v2" $causal
       done
     fi
   done
@@ -102,20 +109,14 @@ step_verify2() { # correctness of the new tiled kernels over the verify shapes
 }
 
 step_sanitize2() { # compute-sanitizer over the CUDA v2 kernels (all stages) on odd shapes
-  local log="$out/sanitize2.log" shape tool rc
+  local log="$out/sanitize2.log" shape tool
   : > "$log"
   for shape in "2 130 70 64 --causal" "1 65 200 128 " "3 77 131 100 --causal"; do
     set -- $shape
     local dir=/tmp/san2-$1-$2-$3-$4
     inputs "$dir" "$1" "$2" "$3" "$4" 11
     for tool in memcheck racecheck; do
-      echo "== $tool tiled v2 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" >> "$log"
-      ATTN_CUDA_TILED_KERNEL=2 timeout 40 compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 \
-        bash $dev/run.sh run --backend cuda --variant tiled --stage bwd ${5:-} \
-        --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --do "$dir/dO.npy" --out "$dir/out" >> "$log" 2>&1
-      rc=$?
-      echo "== exit $rc" >> "$log"
-      [ $rc -ne 0 ] && status=1
+      ATTN_CUDA_TILED_KERNEL=2 sanitized "$log" 40 "$tool tiled v2 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" "$tool" tiled bwd "$dir" "$dir/out" ${5:-}
     done
   done
   grep -E '^== ' "$log" | paste - - | tail -20
@@ -149,20 +150,14 @@ step_defaults() { # the committed defaults as they are (no kernel switch set), t
 step_v3() { # the opt-in CUDA forward v3 (not yet measured): verification, sanitizer on both copy paths, timing
   ATTN_CUDA_TILED_FWD=3 ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-120} \
     sweep_to verify-v3 --preset verify --backends cuda --variants tiled --pipelines fwd --sample-rows 16
-  local log="$out/sanitize-v3.log" shape tool rc
+  local log="$out/sanitize-v3.log" shape tool
   : > "$log"
   for shape in "1 129 129 61 --causal" "2 130 300 64 " "1 65 200 128 --causal"; do
     set -- $shape
     local dir=/tmp/san3-$1-$2-$3-$4
     inputs "$dir" "$1" "$2" "$3" "$4" 13
     for tool in memcheck racecheck; do
-      echo "== $tool tiled forward v3 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" >> "$log"
-      ATTN_CUDA_TILED_FWD=3 timeout 40 compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 \
-        bash $dev/run.sh run --backend cuda --variant tiled --stage fwd ${5:-} \
-        --q "$dir/q.npy" --k "$dir/k.npy" --v "$dir/v.npy" --out "$dir/out" >> "$log" 2>&1
-      rc=$?
-      echo "== exit $rc" >> "$log"
-      [ $rc -ne 0 ] && status=1
+      ATTN_CUDA_TILED_FWD=3 sanitized "$log" 40 "$tool tiled forward v3 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" "$tool" tiled fwd "$dir" "$dir/out" ${5:-}
     done
   done
   grep -E '^== ' "$log" | paste - - | tail -20
