@@ -11,18 +11,13 @@
  * Version 1 (src/tiling.ts) kept the whole resident side in workgroup memory, which left d = 128 with 16 × 16 tiles
  * and 1 × 1 register tiles.
  */
-import type { TiledKernel } from './tiling.js';
+import type { TiledKernel, TileLimits } from './tiling.js';
 
-export interface Tile2Limits {
-  workgroupBytes: number;
-  invocations: number;
-  /** largest TX and TY (16 unless tuned) */
-  maxSide?: number;
+export interface Tile2Limits extends TileLimits {
   /** rows per invocation, RM: 4 (default) or 8; 8 falls back to 4 where it would pass maxRegisterFloats */
   rows?: number;
   /** budget for registerFloats2 (default 128); ignored when no tile meets it (d = 256) */
   maxRegisterFloats?: number;
-  unroll?: boolean;
 }
 
 export interface Tile2Config {
