@@ -7,6 +7,8 @@
 #   sanitize  compute-sanitizer memcheck/racecheck/synccheck over every tiled kernel (+ memcheck naive) on odd shapes
 #   time      timing sweep on the issue 6/7 target shapes with torch SDPA peers → time.tgz
 #   verify2, sanitize2, final, versions: the final batch of 2026-11-25 (new kernels; see each step)
+#   profile   ncu sections for the tiled kernels at BH=16 N=4096 (ATTN_PROFILE_D, ATTN_PROFILE_CFGS)
+#   v4        lse v3 + forward v4: verify, compute-sanitizer, timing, ncu
 #   v3        the opt-in CUDA forward v3: verify, compute-sanitizer on both copy paths, timing (next session)
 #   defaults  the committed kernel defaults (no switches), tiled only, on the issue 6/7 shapes
 #   time_v2   the same shapes, CUDA tiled forward with the opt-in tensor-core kernel (ATTN_CUDA_TILED_KERNEL=2)
@@ -164,6 +166,49 @@ step_v3() { # the opt-in CUDA forward v3 (not yet measured): verification, sanit
   ATTN_CUDA_TILED_FWD=3 ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-120} \
     sweep_to time-v3 --preset gpu --backends cuda --variants tiled --pipelines fwd --n 4096,16384 --d 64,128 \
     --causal both --bh 16 --min-samples 5 --time-budget 100 --sample-rows 4
+}
+
+step_profile() { # ncu on the tiled kernels at BH=16 N=4096 d=64 (and d=128): what limits each version
+  local log="$out/profile.log" dir=/tmp/prof d cfg env
+  : > "$log"
+  for d in ${ATTN_PROFILE_D:-64}; do
+    inputs "$dir-$d" 16 4096 4096 "$d" 21
+    for cfg in ${ATTN_PROFILE_CFGS:-"ATTN_CUDA_TILED_KERNEL=1|bwd" "ATTN_CUDA_TILED_KERNEL=2|bwd" "ATTN_CUDA_TILED_FWD=3|fwd"}; do
+      IFS='|' read -r env stage <<< "$cfg"
+      local grad=()
+      [ "$stage" = bwd ] && grad=(--do "$dir-$d/dO.npy")
+      echo "== $env $stage d=$d" >> "$log"
+      ( export $env; timeout 150 ncu -k 'regex:tiled_kernel' --launch-count 6 --section SpeedOfLight --section Occupancy \
+          --section LaunchStats --section WarpStateStats --section SchedulerStats --section ComputeWorkloadAnalysis \
+          --section MemoryWorkloadAnalysis --metrics smsp__inst_executed_pipe_fp32.sum,smsp__inst_executed.sum,sm__inst_executed_pipe_tensor_op_hmma.sum,smsp__sass_inst_executed_op_shared_ld.sum,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum \
+          bash $dev/run.sh run --backend cuda --variant tiled --stage "$stage" --q "$dir-$d/q.npy" --k "$dir-$d/k.npy" \
+          --v "$dir-$d/v.npy" "${grad[@]}" --out "$dir-$d/out" ) >> "$log" 2>&1
+      echo "== exit $?" >> "$log"
+    done
+  done
+  grep -E '^== |^  [a-z_]+tiled_kernel|Duration|Compute \(SM\) Throughput|Memory Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Issued Ipc|No Eligible|Warp Cycles Per Issued|inst_executed_pipe_tensor|bank_conflicts' "$log" | head -150
+}
+
+step_v4() { # lse v3 + forward v4 (pre-split fragment-order operands): verify, sanitizer, timing, ncu
+  export ATTN_CUDA_TILED_LSE=3 ATTN_CUDA_TILED_FWD=4
+  ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-100} \
+    sweep_to verify-v4 --preset verify --backends cuda --variants tiled --pipelines fwd --sample-rows 16
+  local log="$out/sanitize-v4.log" shape tool
+  : > "$log"
+  for shape in "1 129 129 61 --causal" "2 130 300 64 " "1 65 200 128 --causal" "2 17 129 100 "; do
+    set -- $shape
+    local dir=/tmp/san4-$1-$2-$3-$4
+    inputs "$dir" "$1" "$2" "$3" "$4" 17
+    for tool in memcheck racecheck synccheck; do
+      sanitized "$log" 40 "$tool tiled lse v3 + forward v4 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" "$tool" tiled fwd "$dir" "$dir/out" ${5:-}
+    done
+  done
+  grep -E '^== ' "$log" | paste - - | tail -20
+  ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-100} \
+    sweep_to time-v4 --preset gpu --backends cuda --variants tiled --pipelines fwd --n 4096,16384 --d 64,128 \
+    --causal both --bh 16 --min-samples 5 --time-budget 100 --sample-rows 4
+  ATTN_PROFILE_D="64 128" ATTN_PROFILE_CFGS="ATTN_CUDA_TILED_FWD=4|fwd" step_profile
+  unset ATTN_CUDA_TILED_LSE ATTN_CUDA_TILED_FWD
 }
 
 [ $# -gt 0 ] || set -- info verify sanitize

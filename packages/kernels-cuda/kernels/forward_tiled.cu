@@ -7,14 +7,17 @@
 //     split (float32-level), 4 warps x 16 query rows, buckets D = 64 and 128 only (others run version 1).
 //   version 3 (forward_tiled_kernel3, tiled/forward_kernel3.cuh): version 2 with K/V split into TF32 hi/lo once per
 //     block, cp.async double-buffered K/V, 8 warps (D = 64: 128 query rows; D = 128: warp pairs split keys/columns).
-// Selection: ATTN_CUDA_TILED_FWD=1|2|3, else ATTN_CUDA_TILED_KERNEL=1|2|3 (tiled/version.cuh; read once; default 1,
-// from the H100 measurements; version 3 is opt-in and not yet measured).
+//   version 4 (forward_tiled_kernel4, tiled/forward_kernel4.cuh): every operand pre-split in mma fragment order
+//     (one LDS.128 + 3 mma per B fragment), P kept in registers, one mma chain per score / per output tile, masks
+//     only on boundary tiles, exp2 with the scale folded in.
+// Selection: ATTN_CUDA_TILED_FWD=N, else ATTN_CUDA_TILED_KERNEL=N (tiled/version.cuh; read once).
 // Head dims are bucketed to 32/64/128/256 (tiled/traits.cuh); d, dv <= 256.
 // Compile alone: nvcc -std=c++17 -O3 -gencode arch=compute_90,code=sm_90 -Xptxas -v -c forward_tiled.cu
 #include "attention.h"
 #include "tiled/forward_kernel.cuh"
 #include "tiled/forward_kernel2.cuh"
 #include "tiled/forward_kernel3.cuh"
+#include "tiled/forward_kernel4.cuh"
 #include "tiled/version.cuh"
 
 namespace attn_tiled {
@@ -53,8 +56,20 @@ static cudaError_t forward_tiled3(const AttnProblem &p, const AttnTensors &t, cu
 }
 
 template <int D>
+static cudaError_t forward_tiled4(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
+  using T = Fwd4Traits<D>;
+  unsigned grid;
+  if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
+  const cudaError_t e = allow_smem(forward_tiled_kernel4<D>, T::bytes);
+  if (e != cudaSuccess) return e;
+  forward_tiled_kernel4<D><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
+  return cudaGetLastError();
+}
+
+template <int D>
 static cudaError_t forward_tiled_v(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
   switch (stage_version(Stage::Fwd)) {
+    case 4: return forward_tiled4<D>(p, t, stream);
     case 3: return forward_tiled3<D>(p, t, stream);
     case 2: return forward_tiled2<D>(p, t, stream);
     default: return forward_tiled1<D>(p, t, stream);

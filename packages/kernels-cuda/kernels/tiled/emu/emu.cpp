@@ -39,6 +39,8 @@ float emu_shfl_xor(float v, int o) {
 #include "tiled/lse_kernel2.cuh"
 #include "tiled/backward_kernel2.cuh"
 #include "tiled/forward_kernel3.cuh"
+#include "tiled/forward_kernel4.cuh"
+#include "tiled/lse_kernel3.cuh"
 #include "tiled/version.cuh"
 
 // cp.async: each thread's copies are held back until its cp_async_wait_all, so a read of a tile before the wait
@@ -159,14 +161,24 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
   unsigned g;
   tile_grid(p.bh, ceil_div(p.nq, FwdTraits<D>::BQ), &g);
   if constexpr (D == 64 || D == 128) {
-    if (stage_version(Stage::Lse) == 2) {
+    if (stage_version(Stage::Lse) == 3) {
+      using T3 = Lse3Traits<D>;
+      unsigned g3;
+      tile_grid(p.bh, ceil_div(p.nq, T3::BQ), &g3);
+      launch(g3, T3::bytes, [&] { lse_tiled_kernel3<D>(p, q.data(), k.data(), lse.data()); }, T3::NT);
+    } else if (stage_version(Stage::Lse) == 2) {
       unsigned g2;
       tile_grid(p.bh, ceil_div(p.nq, Lse2Traits<D>::BQ), &g2);
       launch(g2, Lse2Traits<D>::bytes, [&] { lse_tiled_kernel2<D>(p, q.data(), k.data(), lse.data()); }, Lse2Traits<D>::NT);
     } else {
       launch(g, LseSmem<D>::bytes, [&] { lse_tiled_kernel1<D>(p, q.data(), k.data(), lse.data()); });
     }
-    if (stage_version(Stage::Fwd) == 3) {
+    if (stage_version(Stage::Fwd) == 4) {
+      using T4 = Fwd4Traits<D>;
+      unsigned g4;
+      tile_grid(p.bh, ceil_div(p.nq, T4::BQ), &g4);
+      launch(g4, T4::bytes, [&] { forward_tiled_kernel4<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T4::NT);
+    } else if (stage_version(Stage::Fwd) == 3) {
       using T3 = Fwd3Traits<D>;
       unsigned g3;
       tile_grid(p.bh, ceil_div(p.nq, T3::BQ), &g3);

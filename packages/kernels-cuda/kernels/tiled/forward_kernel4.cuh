@@ -1,0 +1,159 @@
+// tiled/forward_kernel4.cuh — stage 2, version 4: O = exp(S - lse) V on tensor cores (3xTF32, float32-level) with
+// every operand pre-split in fragment order (tiled/tf32_frags.cuh) and P kept in registers.
+//
+// Why (ncu, H100, N=4096 d=64, v3): 12 instructions per mma and the issue slots 63 % busy: splitting on fragment
+// load, P through shared memory, 4 FADDs per 3 mmas and a mask test per score left the tensor pipe a third used.
+// Here the inner loop is one LDS.128 + 3 mma per B fragment; A fragments (Q) are two LDS.128 per 8 columns of d.
+//
+// One block of W warps per (bh, BQ = 16 W query rows); warp w owns rows 16w .. 16w+15 for the whole kernel:
+//   once:     Q rows -> ASplit in shared memory (hi and lo planes).
+//   per key tile of BK rows: the tile was fetched into registers during the previous tile (fetch_b_*); barrier;
+//             split into sK (BSplitNK) and sV (BSplitKN); barrier; fetch the next tile; then per warp
+//             S = Q Kᵀ (one mma chain per score over d), P = exp2(S·scale·log2e - lse·log2e) (masks only on tiles
+//             that straddle the causal diagonal or the end of the keys), P's C fragments become A fragments in
+//             place, O += P V as one chain per 8 output columns over the tile, added to O with RN FADDs.
+// Limits: D in {64, 128} (d, dv <= D); any N, Nq != Nk, causal or not.
+#pragma once
+#include "common.cuh"
+#include "tf32_frags.cuh"
+
+namespace attn_tiled {
+
+template <int D> struct Fwd4Shape;
+template <> struct Fwd4Shape<64> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 2; };
+template <> struct Fwd4Shape<128> { static constexpr int kWarps = 8, BK = 32, kMinBlocks = 1; };
+
+template <int D> struct Fwd4Traits {
+  static constexpr int kWarps = Fwd4Shape<D>::kWarps, BK = Fwd4Shape<D>::BK, kMinBlocks = Fwd4Shape<D>::kMinBlocks;
+  static constexpr int NT = 32 * kWarps, BQ = 16 * kWarps;
+  static constexpr int qSlots = ASplit<BQ, D>::kSlots, kvSlots = BSlots<BK, D, NT>::kSlots;
+  static constexpr size_t bytes = (2 * (size_t)qSlots + 2 * (size_t)kvSlots) * sizeof(uint4);  // sQ hi/lo, sK, sV
+  static_assert(bytes <= 227 * 1024, "forward v4 tile too large");
+  static_assert(kMinBlocks * (bytes + 1024) <= 228 * 1024, "forward v4: kMinBlocks blocks do not fit one SM");
+};
+
+template <int D>
+__global__ void __launch_bounds__(Fwd4Traits<D>::NT, Fwd4Traits<D>::kMinBlocks)
+    forward_tiled_kernel4(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
+                          const float *__restrict__ v, const float *__restrict__ lse, float *__restrict__ o) {
+  using T = Fwd4Traits<D>;
+  constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8;
+  constexpr int KV = BSlots<BK, D, NT>::kPerThread;
+  extern __shared__ float smem[];
+  uint4 *sQhi = reinterpret_cast<uint4 *>(smem);
+  uint4 *sQlo = sQhi + T::qSlots;
+  uint4 *sK = sQlo + T::qSlots;
+  uint4 *sV = sK + T::kvSlots;
+
+  const int nTiles = ceil_div(p.nq, BQ);
+  const int b = blockIdx.x % p.bh;
+  const int q0 = (nTiles - 1 - (int)(blockIdx.x / p.bh)) * BQ;  // heavy (late, causal) tiles first
+  q += (size_t)b * p.nq * p.d;
+  k += (size_t)b * p.nk * p.d;
+  v += (size_t)b * p.nk * p.dv;
+  lse += (size_t)b * p.nq;
+  o += (size_t)b * p.nq * p.dv;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int kEnd = key_end(p, min(q0 + BQ, p.nq));
+  const int nK = ceil_div(kEnd, BK);
+  // Keys [0, kFull) are seen by every row of the block (then every row's lse is finite): no masks there.
+  const int kFull = q0 + BQ <= p.nq ? key_end(p, q0 + 1) : 0;
+
+  float kx[KV][2], vx[KV][2];
+  if (nK > 0) {
+    fetch_b_nk<BK, D, NT>(kx, k, 0, p.nk, p.d);
+    fetch_b_kn<BK, D, NT>(vx, v, 0, p.nk, p.dv);
+  }
+  store_a_split<BQ, D, NT>(sQhi, sQlo, q, q0, p.nq, p.d);
+
+  constexpr float kLog2e = 1.4426950408889634f;
+  const float c2 = p.scale * kLog2e;
+  float lc[2];     // lse · log2e of rows g and g+8
+  int rowEnd[2];   // exclusive end of the keys each of those rows sees (0 for rows past nq or with lse = -inf)
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int r = q0 + warp * 16 + g + 8 * h;
+    const float L = r < p.nq ? lse[r] : -INFINITY;
+    lc[h] = L * kLog2e;
+    rowEnd[h] = L == -INFINITY ? 0 : key_end(p, r + 1);
+  }
+
+  float acc[KD][4];
+#pragma unroll
+  for (int n = 0; n < KD; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc[n][e] = 0.f;
+
+  for (int it = 0; it < nK; ++it) {
+    const int k0 = it * BK;
+    __syncthreads();  // every warp is done with the previous tile's sK / sV
+    store_b_split<BK, D, NT>(sK, kx);
+    store_b_split<BK, D, NT>(sV, vx);
+    __syncthreads();  // sK, sV (and sQ, first time) ready
+    if (it + 1 < nK) {
+      fetch_b_nk<BK, D, NT>(kx, k, k0 + BK, p.nk, p.d);
+      fetch_b_kn<BK, D, NT>(vx, v, k0 + BK, p.nk, p.dv);
+    }
+
+    // S = Q Kᵀ for this warp's 16 rows: s[j] holds keys k0 + 8j ..
+    float s[BK / 8][4];
+#pragma unroll
+    for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) s[j][e] = 0.f;
+#pragma unroll 4
+    for (int ks = 0; ks < KD; ++ks) {
+      uint32_t ah[4], al[4];
+      load_a_frag(sQhi, sQlo, (warp * KD + ks) * 32 + lane, ah, al);
+#pragma unroll
+      for (int j = 0; j < BK / 8; ++j) mma3(s[j], ah, al, sK[(j * KD + ks) * 32 + lane]);
+    }
+
+    // P = exp2(S · scale · log2e - lse · log2e), 0 where a row does not see the key
+    if (k0 + BK <= kFull) {
+#pragma unroll
+      for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[j][e] = exp2f(fmaf(s[j][e], c2, -lc[e / 2]));
+    } else {
+#pragma unroll
+      for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int key = k0 + j * 8 + 2 * t + (e & 1);
+          s[j][e] = key < rowEnd[e / 2] ? exp2f(fmaf(s[j][e], c2, -lc[e / 2])) : 0.f;
+        }
+    }
+
+    uint32_t ph[BK / 8][4], pl[BK / 8][4];
+#pragma unroll
+    for (int j = 0; j < BK / 8; ++j) c_to_a_split(s[j], ph[j], pl[j]);
+
+    // O += P V: one chain per 8 output columns over the tile's keys, then an RN add
+#pragma unroll
+    for (int n = 0; n < KD; ++n) {
+      float part[4];
+      mma3_c0(part, ph[0], pl[0], sV[n * 32 + lane]);
+#pragma unroll
+      for (int ks = 1; ks < BK / 8; ++ks) mma3(part, ph[ks], pl[ks], sV[(ks * KD + n) * 32 + lane]);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[n][e] += part[e];
+    }
+  }
+
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int r = q0 + warp * 16 + g + 8 * h;
+    if (r >= p.nq) continue;
+#pragma unroll
+    for (int n = 0; n < KD; ++n)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int c = n * 8 + 2 * t + e;
+        if (c < p.dv) o[(size_t)r * p.dv + c] = acc[n][2 * h + e];
+      }
+  }
+}
+
+}  // namespace attn_tiled

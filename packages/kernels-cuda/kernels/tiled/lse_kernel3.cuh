@@ -1,0 +1,122 @@
+// tiled/lse_kernel3.cuh — stage 1, version 3: lse_i = log sum_j exp(scale · q_i · k_j), scores on tensor cores
+// (3xTF32) from pre-split fragment-order operands (tiled/tf32_frags.cuh), as forward v4 without the P V product.
+//
+// Why (ncu, H100, N=4096 d=64, v2): 17 instructions per mma (splits on every fragment load, 4 FADDs per 3 mmas, a
+// mask test per score) and a 1.29-wave grid. Here: Q split once per block into shared memory, each key tile
+// fetched into registers during the previous tile and split once per block, one mma chain per score over d, masks
+// only on tiles that straddle the causal diagonal or the end of the keys, exp2 with the scale folded in.
+// One block of W warps per (bh, BQ = 16 W query rows); warp w owns rows 16w .. 16w+15. A row's running (max, sum)
+// (base 2) lives in the 4 lanes that hold its C fragments: a 4-lane butterfly per tile, as in v2. Rows that see no
+// key get lse = -inf exactly; every exp2 argument is finite or -inf (then 0).
+// Limits: D in {64, 128} (d <= D); any N, Nq != Nk, causal or not.
+#pragma once
+#include "common.cuh"
+#include "tf32_frags.cuh"
+
+namespace attn_tiled {
+
+template <int D> struct Lse3Shape;
+template <> struct Lse3Shape<64> { static constexpr int kWarps = 4, BK = 64, kMinBlocks = 2; };
+template <> struct Lse3Shape<128> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 2; };
+
+template <int D> struct Lse3Traits {
+  static constexpr int kWarps = Lse3Shape<D>::kWarps, BK = Lse3Shape<D>::BK, kMinBlocks = Lse3Shape<D>::kMinBlocks;
+  static constexpr int NT = 32 * kWarps, BQ = 16 * kWarps;
+  static constexpr int qSlots = ASplit<BQ, D>::kSlots, kSlots = BSlots<BK, D, NT>::kSlots;
+  static constexpr size_t bytes = (2 * (size_t)qSlots + (size_t)kSlots) * sizeof(uint4);  // sQ hi/lo, sK
+  static_assert(bytes <= 227 * 1024, "lse v3 tile too large");
+  static_assert(kMinBlocks * (bytes + 1024) <= 228 * 1024, "lse v3: kMinBlocks blocks do not fit one SM");
+};
+
+template <int D>
+__global__ void __launch_bounds__(Lse3Traits<D>::NT, Lse3Traits<D>::kMinBlocks)
+    lse_tiled_kernel3(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
+                      float *__restrict__ lse) {
+  using T = Lse3Traits<D>;
+  constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8;
+  constexpr int KX = BSlots<BK, D, NT>::kPerThread;
+  extern __shared__ float smem[];
+  uint4 *sQhi = reinterpret_cast<uint4 *>(smem);
+  uint4 *sQlo = sQhi + T::qSlots;
+  uint4 *sK = sQlo + T::qSlots;
+
+  const int nTiles = ceil_div(p.nq, BQ);
+  const int b = blockIdx.x % p.bh;
+  const int q0 = (nTiles - 1 - (int)(blockIdx.x / p.bh)) * BQ;  // heavy (late, causal) tiles first
+  q += (size_t)b * p.nq * p.d;
+  k += (size_t)b * p.nk * p.d;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int kEnd = key_end(p, min(q0 + BQ, p.nq));
+  const int nK = ceil_div(kEnd, BK);
+  const int kFull = q0 + BQ <= p.nq ? key_end(p, q0 + 1) : 0;  // keys every row of the block sees
+
+  float kx[KX][2];
+  if (nK > 0) fetch_b_nk<BK, D, NT>(kx, k, 0, p.nk, p.d);
+  store_a_split<BQ, D, NT>(sQhi, sQlo, q, q0, p.nq, p.d);
+
+  constexpr float kLog2e = 1.4426950408889634f;
+  const float c2 = p.scale * kLog2e;
+  int rowEnd[2];
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int r = q0 + warp * 16 + g + 8 * h;
+    rowEnd[h] = r < p.nq ? key_end(p, r + 1) : 0;
+  }
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};  // base-2 running max and sum of rows g, g+8
+
+  for (int it = 0; it < nK; ++it) {
+    const int k0 = it * BK;
+    __syncthreads();  // every warp is done with the previous tile's sK
+    store_b_split<BK, D, NT>(sK, kx);
+    __syncthreads();  // sK (and sQ, first time) ready
+    if (it + 1 < nK) fetch_b_nk<BK, D, NT>(kx, k, k0 + BK, p.nk, p.d);
+
+    float s[BK / 8][4];
+#pragma unroll
+    for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) s[j][e] = 0.f;
+#pragma unroll 4
+    for (int ks = 0; ks < KD; ++ks) {
+      uint32_t ah[4], al[4];
+      load_a_frag(sQhi, sQlo, (warp * KD + ks) * 32 + lane, ah, al);
+#pragma unroll
+      for (int j = 0; j < BK / 8; ++j) mma3(s[j], ah, al, sK[(j * KD + ks) * 32 + lane]);
+    }
+
+    const bool full = k0 + BK <= kFull;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float tmax = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          float &x = s[j][2 * h + e];
+          x = full || k0 + j * 8 + 2 * t + e < rowEnd[h] ? x * c2 : -INFINITY;
+          tmax = fmaxf(tmax, x);
+        }
+      const float mNew = fmaxf(m[h], group_max<4>(tmax));
+      const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: exp2(-inf - 0) = 0, never NaN
+      float tsum = 0.f;
+#pragma unroll
+      for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) tsum += exp2f(s[j][2 * h + e] - mRef);
+      l[h] = l[h] * exp2f(m[h] - mRef) + group_sum<4>(tsum);
+      m[h] = mNew;
+    }
+  }
+
+  if (t == 0) {
+    constexpr float kLn2 = 0.6931471805599453f;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = q0 + warp * 16 + g + 8 * h;
+      if (r < p.nq) lse[(size_t)b * p.nq + r] = m[h] == -INFINITY ? -INFINITY : (m[h] + log2f(l[h])) * kLn2;
+    }
+  }
+}
+
+}  // namespace attn_tiled
