@@ -211,6 +211,19 @@ step_v4() { # lse v3 + forward v4 (pre-split fragment-order operands): verify, s
   unset ATTN_CUDA_TILED_LSE ATTN_CUDA_TILED_FWD
 }
 
+step_tune() { # lse v3 + forward v4 in both tile shapes (ATTN_CUDA_TILED_CFG=0|1): correctness of 1, timing of both
+  export ATTN_CUDA_TILED_LSE=3 ATTN_CUDA_TILED_FWD=4
+  ATTN_CUDA_TILED_CFG=1 ATTN_STEP_SECONDS=60 \
+    sweep_to verify-cfg1 --preset verify --backends cuda --variants tiled --pipelines fwd --sample-rows 8 --no-report
+  local cfg
+  for cfg in 0 1; do
+    ATTN_CUDA_TILED_CFG=$cfg ATTN_STEP_SECONDS=70 \
+      sweep_to tune-cfg$cfg --preset gpu --backends cuda --variants tiled --pipelines fwd --n 4096,16384 --d 64,128 \
+      --causal no --bh 16 --min-samples 5 --time-budget 100 --sample-rows 4 --no-report
+  done
+  unset ATTN_CUDA_TILED_LSE ATTN_CUDA_TILED_FWD
+}
+
 [ $# -gt 0 ] || set -- info verify sanitize
 for step in "$@"; do
   echo "######## $step"

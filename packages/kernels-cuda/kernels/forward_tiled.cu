@@ -55,21 +55,21 @@ static cudaError_t forward_tiled3(const AttnProblem &p, const AttnTensors &t, cu
   return cudaGetLastError();
 }
 
-template <int D>
+template <int D, int CFG>
 static cudaError_t forward_tiled4(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
-  using T = Fwd4Traits<D>;
+  using T = Fwd4Traits<D, CFG>;
   unsigned grid;
   if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
-  const cudaError_t e = allow_smem(forward_tiled_kernel4<D>, T::bytes);
+  const cudaError_t e = allow_smem(forward_tiled_kernel4<D, CFG>, T::bytes);
   if (e != cudaSuccess) return e;
-  forward_tiled_kernel4<D><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
+  forward_tiled_kernel4<D, CFG><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
   return cudaGetLastError();
 }
 
 template <int D>
 static cudaError_t forward_tiled_v(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
   switch (stage_version(Stage::Fwd)) {
-    case 4: return forward_tiled4<D>(p, t, stream);
+    case 4: return tile_config() == 1 ? forward_tiled4<D, 1>(p, t, stream) : forward_tiled4<D, 0>(p, t, stream);
     case 3: return forward_tiled3<D>(p, t, stream);
     case 2: return forward_tiled2<D>(p, t, stream);
     default: return forward_tiled1<D>(p, t, stream);

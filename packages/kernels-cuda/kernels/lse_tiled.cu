@@ -39,21 +39,21 @@ static cudaError_t lse_tiled2(const AttnProblem &p, const AttnTensors &t, cudaSt
   return cudaGetLastError();
 }
 
-template <int D>
+template <int D, int CFG>
 static cudaError_t lse_tiled3(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
-  using T = Lse3Traits<D>;
+  using T = Lse3Traits<D, CFG>;
   unsigned grid;
   if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
-  const cudaError_t e = allow_smem(lse_tiled_kernel3<D>, T::bytes);
+  const cudaError_t e = allow_smem(lse_tiled_kernel3<D, CFG>, T::bytes);
   if (e != cudaSuccess) return e;
-  lse_tiled_kernel3<D><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.lse);
+  lse_tiled_kernel3<D, CFG><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.lse);
   return cudaGetLastError();
 }
 
 template <int D>
 static cudaError_t lse_tiled_v(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
   switch (stage_version(Stage::Lse)) {
-    case 3: return lse_tiled3<D>(p, t, stream);
+    case 3: return tile_config() == 1 ? lse_tiled3<D, 1>(p, t, stream) : lse_tiled3<D, 0>(p, t, stream);
     case 2: return lse_tiled2<D>(p, t, stream);
     default: return lse_tiled1<D>(p, t, stream);
   }

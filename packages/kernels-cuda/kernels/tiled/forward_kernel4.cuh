@@ -19,12 +19,18 @@
 
 namespace attn_tiled {
 
-template <int D> struct Fwd4Shape;
-template <> struct Fwd4Shape<64> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 2; };
-template <> struct Fwd4Shape<128> { static constexpr int kWarps = 8, BK = 32, kMinBlocks = 1; };
+// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG): 0 prefetches the next K/V tile into registers during this one;
+// 1 drops the prefetch for fewer registers and more resident blocks (the other blocks hide the loads).
+template <int D, int CFG> struct Fwd4Shape;
+template <> struct Fwd4Shape<64, 0> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Fwd4Shape<64, 1> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 3; static constexpr bool kPrefetch = false; };
+template <> struct Fwd4Shape<128, 0> { static constexpr int kWarps = 8, BK = 32, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
+template <> struct Fwd4Shape<128, 1> { static constexpr int kWarps = 4, BK = 16, kMinBlocks = 2; static constexpr bool kPrefetch = false; };
 
-template <int D> struct Fwd4Traits {
-  static constexpr int kWarps = Fwd4Shape<D>::kWarps, BK = Fwd4Shape<D>::BK, kMinBlocks = Fwd4Shape<D>::kMinBlocks;
+template <int D, int CFG = 0> struct Fwd4Traits {
+  using S = Fwd4Shape<D, CFG>;
+  static constexpr int kWarps = S::kWarps, BK = S::BK, kMinBlocks = S::kMinBlocks;
+  static constexpr bool kPrefetch = S::kPrefetch;
   static constexpr int NT = 32 * kWarps, BQ = 16 * kWarps;
   static constexpr int qSlots = ASplit<BQ, D>::kSlots, kvSlots = BSlots<BK, D, NT>::kSlots;
   static constexpr size_t bytes = (2 * (size_t)qSlots + 2 * (size_t)kvSlots) * sizeof(uint4);  // sQ hi/lo, sK, sV
@@ -32,11 +38,11 @@ template <int D> struct Fwd4Traits {
   static_assert(kMinBlocks * (bytes + 1024) <= 228 * 1024, "forward v4: kMinBlocks blocks do not fit one SM");
 };
 
-template <int D>
-__global__ void __launch_bounds__(Fwd4Traits<D>::NT, Fwd4Traits<D>::kMinBlocks)
+template <int D, int CFG>
+__global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kMinBlocks)
     forward_tiled_kernel4(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                           const float *__restrict__ v, const float *__restrict__ lse, float *__restrict__ o) {
-  using T = Fwd4Traits<D>;
+  using T = Fwd4Traits<D, CFG>;
   constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8;
   constexpr int KV = BSlots<BK, D, NT>::kPerThread;
   extern __shared__ float smem[];
@@ -61,7 +67,7 @@ __global__ void __launch_bounds__(Fwd4Traits<D>::NT, Fwd4Traits<D>::kMinBlocks)
   const int kFull = q0 + BQ <= p.nq ? key_end(p, q0 + 1) : 0;
 
   float kx[KV][2], vx[KV][2];
-  if (nK > 0) {
+  if (T::kPrefetch && nK > 0) {
     fetch_b_nk<BK, D, NT>(kx, k, 0, p.nk, p.d);
     fetch_b_kn<BK, D, NT>(vx, v, 0, p.nk, p.dv);
   }
@@ -88,10 +94,14 @@ __global__ void __launch_bounds__(Fwd4Traits<D>::NT, Fwd4Traits<D>::kMinBlocks)
   for (int it = 0; it < nK; ++it) {
     const int k0 = it * BK;
     __syncthreads();  // every warp is done with the previous tile's sK / sV
+    if (!T::kPrefetch) {
+      fetch_b_nk<BK, D, NT>(kx, k, k0, p.nk, p.d);
+      fetch_b_kn<BK, D, NT>(vx, v, k0, p.nk, p.dv);
+    }
     store_b_split<BK, D, NT>(sK, kx);
     store_b_split<BK, D, NT>(sV, vx);
     __syncthreads();  // sK, sV (and sQ, first time) ready
-    if (it + 1 < nK) {
+    if (T::kPrefetch && it + 1 < nK) {
       fetch_b_nk<BK, D, NT>(kx, k, k0 + BK, p.nk, p.d);
       fetch_b_kn<BK, D, NT>(vx, v, k0 + BK, p.nk, p.dv);
     }
@@ -115,14 +125,14 @@ __global__ void __launch_bounds__(Fwd4Traits<D>::NT, Fwd4Traits<D>::kMinBlocks)
 #pragma unroll
       for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) s[j][e] = exp2f(fmaf(s[j][e], c2, -lc[e / 2]));
+        for (int e = 0; e < 4; ++e) s[j][e] = exp2_ftz(fmaf(s[j][e], c2, -lc[e / 2]));
     } else {
 #pragma unroll
       for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int key = k0 + j * 8 + 2 * t + (e & 1);
-          s[j][e] = key < rowEnd[e / 2] ? exp2f(fmaf(s[j][e], c2, -lc[e / 2])) : 0.f;
+          s[j][e] = key < rowEnd[e / 2] ? exp2_ftz(fmaf(s[j][e], c2, -lc[e / 2])) : 0.f;
         }
     }
 

@@ -15,12 +15,18 @@
 
 namespace attn_tiled {
 
-template <int D> struct Lse3Shape;
-template <> struct Lse3Shape<64> { static constexpr int kWarps = 4, BK = 64, kMinBlocks = 2; };
-template <> struct Lse3Shape<128> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 2; };
+// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG), as forward v4: 0 prefetches the next key tile into registers,
+// 1 does not (fewer registers, more resident blocks).
+template <int D, int CFG> struct Lse3Shape;
+template <> struct Lse3Shape<64, 0> { static constexpr int kWarps = 4, BK = 64, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Lse3Shape<64, 1> { static constexpr int kWarps = 4, BK = 64, kMinBlocks = 3; static constexpr bool kPrefetch = false; };
+template <> struct Lse3Shape<128, 0> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Lse3Shape<128, 1> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = false; };
 
-template <int D> struct Lse3Traits {
-  static constexpr int kWarps = Lse3Shape<D>::kWarps, BK = Lse3Shape<D>::BK, kMinBlocks = Lse3Shape<D>::kMinBlocks;
+template <int D, int CFG = 0> struct Lse3Traits {
+  using S = Lse3Shape<D, CFG>;
+  static constexpr int kWarps = S::kWarps, BK = S::BK, kMinBlocks = S::kMinBlocks;
+  static constexpr bool kPrefetch = S::kPrefetch;
   static constexpr int NT = 32 * kWarps, BQ = 16 * kWarps;
   static constexpr int qSlots = ASplit<BQ, D>::kSlots, kSlots = BSlots<BK, D, NT>::kSlots;
   static constexpr size_t bytes = (2 * (size_t)qSlots + (size_t)kSlots) * sizeof(uint4);  // sQ hi/lo, sK
@@ -28,11 +34,11 @@ template <int D> struct Lse3Traits {
   static_assert(kMinBlocks * (bytes + 1024) <= 228 * 1024, "lse v3: kMinBlocks blocks do not fit one SM");
 };
 
-template <int D>
-__global__ void __launch_bounds__(Lse3Traits<D>::NT, Lse3Traits<D>::kMinBlocks)
+template <int D, int CFG>
+__global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kMinBlocks)
     lse_tiled_kernel3(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                       float *__restrict__ lse) {
-  using T = Lse3Traits<D>;
+  using T = Lse3Traits<D, CFG>;
   constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8;
   constexpr int KX = BSlots<BK, D, NT>::kPerThread;
   extern __shared__ float smem[];
@@ -52,7 +58,7 @@ __global__ void __launch_bounds__(Lse3Traits<D>::NT, Lse3Traits<D>::kMinBlocks)
   const int kFull = q0 + BQ <= p.nq ? key_end(p, q0 + 1) : 0;  // keys every row of the block sees
 
   float kx[KX][2];
-  if (nK > 0) fetch_b_nk<BK, D, NT>(kx, k, 0, p.nk, p.d);
+  if (T::kPrefetch && nK > 0) fetch_b_nk<BK, D, NT>(kx, k, 0, p.nk, p.d);
   store_a_split<BQ, D, NT>(sQhi, sQlo, q, q0, p.nq, p.d);
 
   constexpr float kLog2e = 1.4426950408889634f;
@@ -68,9 +74,10 @@ __global__ void __launch_bounds__(Lse3Traits<D>::NT, Lse3Traits<D>::kMinBlocks)
   for (int it = 0; it < nK; ++it) {
     const int k0 = it * BK;
     __syncthreads();  // every warp is done with the previous tile's sK
+    if (!T::kPrefetch) fetch_b_nk<BK, D, NT>(kx, k, k0, p.nk, p.d);
     store_b_split<BK, D, NT>(sK, kx);
     __syncthreads();  // sK (and sQ, first time) ready
-    if (it + 1 < nK) fetch_b_nk<BK, D, NT>(kx, k, k0 + BK, p.nk, p.d);
+    if (T::kPrefetch && it + 1 < nK) fetch_b_nk<BK, D, NT>(kx, k, k0 + BK, p.nk, p.d);
 
     float s[BK / 8][4];
 #pragma unroll
@@ -103,8 +110,8 @@ __global__ void __launch_bounds__(Lse3Traits<D>::NT, Lse3Traits<D>::kMinBlocks)
 #pragma unroll
       for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
-        for (int e = 0; e < 2; ++e) tsum += exp2f(s[j][2 * h + e] - mRef);
-      l[h] = l[h] * exp2f(m[h] - mRef) + group_sum<4>(tsum);
+        for (int e = 0; e < 2; ++e) tsum += exp2_ftz(s[j][2 * h + e] - mRef);
+      l[h] = l[h] * exp2_ftz(m[h] - mRef) + group_sum<4>(tsum);
       m[h] = mNew;
     }
   }

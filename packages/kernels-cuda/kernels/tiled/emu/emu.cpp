@@ -1,4 +1,4 @@
-// tiled/emu/emu.cpp — runs the tiled kernels (version 1; versions 2 and 3 per tiled/version.cuh's env) on the CPU, one std::thread per CUDA thread, and checks
+// tiled/emu/emu.cpp — runs the tiled kernels (version 1; newer versions per tiled/version.cuh's env) on the CPU, one std::thread per CUDA thread, and checks
 // all three stages against a float64 reference (the math of packages/reference/src/rows.ts) on seeded N(0,1) inputs.
 // Why: this machine has no GPU; this catches indexing, tail, mask and barrier mistakes before H100 time is spent.
 // Emulated: threadIdx/blockIdx, __syncthreads (std::barrier of 256), __shfl_xor_sync (per-warp exchange + barrier),
@@ -41,6 +41,7 @@ float emu_shfl_xor(float v, int o) {
 #include "tiled/forward_kernel3.cuh"
 #include "tiled/forward_kernel4.cuh"
 #include "tiled/lse_kernel3.cuh"
+#include "tiled/backward_kernel3.cuh"
 #include "tiled/version.cuh"
 
 // cp.async: each thread's copies are held back until its cp_async_wait_all, so a read of a tile before the wait
@@ -162,10 +163,13 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
   tile_grid(p.bh, ceil_div(p.nq, FwdTraits<D>::BQ), &g);
   if constexpr (D == 64 || D == 128) {
     if (stage_version(Stage::Lse) == 3) {
-      using T3 = Lse3Traits<D>;
-      unsigned g3;
-      tile_grid(p.bh, ceil_div(p.nq, T3::BQ), &g3);
-      launch(g3, T3::bytes, [&] { lse_tiled_kernel3<D>(p, q.data(), k.data(), lse.data()); }, T3::NT);
+      auto run = [&]<int CFG>() {
+        using T3 = Lse3Traits<D, CFG>;
+        unsigned g3;
+        tile_grid(p.bh, ceil_div(p.nq, T3::BQ), &g3);
+        launch(g3, T3::bytes, [&] { lse_tiled_kernel3<D, CFG>(p, q.data(), k.data(), lse.data()); }, T3::NT);
+      };
+      if (tile_config() == 1) run.template operator()<1>(); else run.template operator()<0>();
     } else if (stage_version(Stage::Lse) == 2) {
       unsigned g2;
       tile_grid(p.bh, ceil_div(p.nq, Lse2Traits<D>::BQ), &g2);
@@ -174,10 +178,13 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
       launch(g, LseSmem<D>::bytes, [&] { lse_tiled_kernel1<D>(p, q.data(), k.data(), lse.data()); });
     }
     if (stage_version(Stage::Fwd) == 4) {
-      using T4 = Fwd4Traits<D>;
-      unsigned g4;
-      tile_grid(p.bh, ceil_div(p.nq, T4::BQ), &g4);
-      launch(g4, T4::bytes, [&] { forward_tiled_kernel4<D>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T4::NT);
+      auto run = [&]<int CFG>() {
+        using T4 = Fwd4Traits<D, CFG>;
+        unsigned g4;
+        tile_grid(p.bh, ceil_div(p.nq, T4::BQ), &g4);
+        launch(g4, T4::bytes, [&] { forward_tiled_kernel4<D, CFG>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T4::NT);
+      };
+      if (tile_config() == 1) run.template operator()<1>(); else run.template operator()<0>();
     } else if (stage_version(Stage::Fwd) == 3) {
       using T3 = Fwd3Traits<D>;
       unsigned g3;
@@ -200,6 +207,15 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
   if (gFwdOnly) return;
   for (int r = 0; r < p.bh * p.nq; ++r) { float s = 0; for (int c = 0; c < p.dv; ++c) s += dO[(size_t)r*p.dv+c]*o[(size_t)r*p.dv+c]; delta[r] = s; }
   if constexpr (D == 64 || D == 128) {
+    if (stage_version(Stage::Bwd) == 3) {
+      using KV = BwdKV3Traits<D>;
+      using Q3 = BwdQ3Traits<D>;
+      tile_grid(p.bh, ceil_div(p.nk, KV::BK), &g);
+      launch(g, KV::bytes, [&] { backward_dkdv_tiled_kernel3<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); }, KV::NT);
+      tile_grid(p.bh, ceil_div(p.nq, Q3::BQ), &g);
+      launch(g, Q3::bytes, [&] { backward_dq_tiled_kernel3<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dq.data()); }, Q3::NT);
+      return;
+    }
     if (stage_version(Stage::Bwd) == 2) {
       tile_grid(p.bh, ceil_div(p.nk, BwdKV2Traits<D>::BK), &g);
       launch(g, BwdKV2Traits<D>::bytes, [&] { backward_dkdv_tiled_kernel2<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); }, BwdKV2Traits<D>::NT);
