@@ -224,6 +224,48 @@ step_tune() { # lse v3 + forward v4 in both tile shapes (ATTN_CUDA_TILED_CFG=0|1
   unset ATTN_CUDA_TILED_LSE ATTN_CUDA_TILED_FWD
 }
 
+step_sass() { # the SASS of the newest tiled kernels (HMMA, LDS width, spills) and the WebGPU adapter's features
+  export PATH=$PATH:/usr/local/cuda/bin
+  xz -dc $dev/attn_cuda.node.xz > /tmp/addon.node
+  cuobjdump -sass /tmp/addon.node > /tmp/addon.sass 2>&1 || true
+  python3 - /tmp/addon.sass "$out/sass-newest.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+funcs = re.split(r'(?=\n\s+Function : )', text)
+keep = [f for f in funcs if re.search(r'Function : \S*(forward_tiled_kernel4|lse_tiled_kernel3|backward_\w+kernel3)', f)]
+open(sys.argv[2], 'w').write(''.join(keep))
+for f in keep:
+    name = re.search(r'Function : (\S+)', f).group(1)
+    ops = re.findall(r'/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]+)', f)
+    from collections import Counter
+    c = Counter(o.split('.')[0] for o in ops)
+    print(name[:60], len(ops), 'instrs;', ' '.join(f'{k}:{v}' for k, v in c.most_common(14)))
+PY
+  bash $dev/run.sh --help > /dev/null 2>&1
+  VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json} \
+    __EGL_VENDOR_LIBRARY_FILENAMES=${__EGL_VENDOR_LIBRARY_FILENAMES:-/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json} \
+    $dev/bin/node device/adapter-features.mjs 2>&1 | tee "$out/adapter-features.txt" | cut -c1-400
+}
+
+step_tune2() { # lse v3 + forward v4: shape 0 (1 m-tile per warp) vs shape 1 (2 m-tiles per warp)
+  export ATTN_CUDA_TILED_LSE=3 ATTN_CUDA_TILED_FWD=4
+  ATTN_CUDA_TILED_CFG=1 ATTN_STEP_SECONDS=50 \
+    sweep_to verify-mt2 --preset verify --backends cuda --variants tiled --pipelines fwd --sample-rows 8 --no-report
+  local cfg
+  for cfg in 0 1; do
+    ATTN_CUDA_TILED_CFG=$cfg ATTN_STEP_SECONDS=60 \
+      sweep_to tune2-cfg$cfg --preset gpu --backends cuda --variants tiled --pipelines fwd --n 4096,16384 --d 64,128 \
+      --causal no --bh 16 --min-samples 5 --time-budget 100 --sample-rows 4 --no-report
+  done
+  unset ATTN_CUDA_TILED_LSE ATTN_CUDA_TILED_FWD
+  for cfg in 0 1; do
+    python3 -c "
+import json
+for x in json.load(open('/tmp/tune2-cfg$cfg/results.json'))['records']:
+  print('cfg$cfg', x['nq'], x['d'], x['stage'], x['status'], round(x['timing']['medianMs'], 3) if x.get('timing') else None)"
+  done
+}
+
 [ $# -gt 0 ] || set -- info verify sanitize
 for step in "$@"; do
   echo "######## $step"

@@ -5,7 +5,7 @@
 // load, P through shared memory, 4 FADDs per 3 mmas and a mask test per score left the tensor pipe a third used.
 // Here the inner loop is one LDS.128 + 3 mma per B fragment; A fragments (Q) are two LDS.128 per 8 columns of d.
 //
-// One block of W warps per (bh, BQ = 16 W query rows); warp w owns rows 16w .. 16w+15 for the whole kernel:
+// One block of W warps per (bh, BQ = 16 MT W query rows); warp w owns MT m-tiles of 16 rows for the whole kernel:
 //   once:     Q rows -> ASplit in shared memory (hi and lo planes).
 //   per key tile of BK rows: the tile was fetched into registers during the previous tile (fetch_b_*); barrier;
 //             split into sK (BSplitNK) and sV (BSplitKN); barrier; fetch the next tile; then per warp
@@ -19,19 +19,20 @@
 
 namespace attn_tiled {
 
-// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG): 0 prefetches the next K/V tile into registers during this one;
-// 1 drops the prefetch for fewer registers and more resident blocks (the other blocks hide the loads).
+// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG). MT = 16-row m-tiles per warp: with 2, every B fragment loaded
+// feeds two independent mma chains (half the shared loads per mma, twice the work in flight per warp).
+// kPrefetch: the next K/V tile is fetched into registers during this one (H100: without it, 4–30 % slower).
 template <int D, int CFG> struct Fwd4Shape;
-template <> struct Fwd4Shape<64, 0> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
-template <> struct Fwd4Shape<64, 1> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 3; static constexpr bool kPrefetch = false; };
-template <> struct Fwd4Shape<128, 0> { static constexpr int kWarps = 8, BK = 32, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
-template <> struct Fwd4Shape<128, 1> { static constexpr int kWarps = 4, BK = 16, kMinBlocks = 2; static constexpr bool kPrefetch = false; };
+template <> struct Fwd4Shape<64, 0> { static constexpr int kWarps = 4, MT = 1, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Fwd4Shape<64, 1> { static constexpr int kWarps = 4, MT = 2, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Fwd4Shape<128, 0> { static constexpr int kWarps = 8, MT = 1, BK = 32, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
+template <> struct Fwd4Shape<128, 1> { static constexpr int kWarps = 4, MT = 2, BK = 16, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
 
 template <int D, int CFG = 0> struct Fwd4Traits {
   using S = Fwd4Shape<D, CFG>;
-  static constexpr int kWarps = S::kWarps, BK = S::BK, kMinBlocks = S::kMinBlocks;
+  static constexpr int kWarps = S::kWarps, MT = S::MT, BK = S::BK, kMinBlocks = S::kMinBlocks;
   static constexpr bool kPrefetch = S::kPrefetch;
-  static constexpr int NT = 32 * kWarps, BQ = 16 * kWarps;
+  static constexpr int NT = 32 * kWarps, BQ = 16 * MT * kWarps;
   static constexpr int qSlots = ASplit<BQ, D>::kSlots, kvSlots = BSlots<BK, D, NT>::kSlots;
   static constexpr size_t bytes = (2 * (size_t)qSlots + 2 * (size_t)kvSlots) * sizeof(uint4);  // sQ hi/lo, sK, sV
   static_assert(bytes <= 227 * 1024, "forward v4 tile too large");
@@ -43,7 +44,7 @@ __global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kM
     forward_tiled_kernel4(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                           const float *__restrict__ v, const float *__restrict__ lse, float *__restrict__ o) {
   using T = Fwd4Traits<D, CFG>;
-  constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8;
+  constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8, MT = T::MT;
   constexpr int KV = BSlots<BK, D, NT>::kPerThread;
   extern __shared__ float smem[];
   uint4 *sQhi = reinterpret_cast<uint4 *>(smem);
@@ -75,21 +76,26 @@ __global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kM
 
   constexpr float kLog2e = 1.4426950408889634f;
   const float c2 = p.scale * kLog2e;
-  float lc[2];     // lse · log2e of rows g and g+8
-  int rowEnd[2];   // exclusive end of the keys each of those rows sees (0 for rows past nq or with lse = -inf)
+  // Rows of m-tile m, half h: q0 + (warp * MT + m) * 16 + g + 8h.
+  float lc[MT][2];    // lse · log2e of those rows
+  int rowEnd[MT][2];  // exclusive end of the keys each row sees (0 for rows past nq or with lse = -inf)
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const int r = q0 + warp * 16 + g + 8 * h;
-    const float L = r < p.nq ? lse[r] : -INFINITY;
-    lc[h] = L * kLog2e;
-    rowEnd[h] = L == -INFINITY ? 0 : key_end(p, r + 1);
-  }
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = q0 + (warp * MT + m) * 16 + g + 8 * h;
+      const float L = r < p.nq ? lse[r] : -INFINITY;
+      lc[m][h] = L * kLog2e;
+      rowEnd[m][h] = L == -INFINITY ? 0 : key_end(p, r + 1);
+    }
 
-  float acc[KD][4];
+  float acc[MT][KD][4];
 #pragma unroll
-  for (int n = 0; n < KD; ++n)
+  for (int m = 0; m < MT; ++m)
 #pragma unroll
-    for (int e = 0; e < 4; ++e) acc[n][e] = 0.f;
+    for (int n = 0; n < KD; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[m][n][e] = 0.f;
 
   for (int it = 0; it < nK; ++it) {
     const int k0 = it * BK;
@@ -106,64 +112,87 @@ __global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kM
       fetch_b_kn<BK, D, NT>(vx, v, k0 + BK, p.nk, p.dv);
     }
 
-    // S = Q Kᵀ for this warp's 16 rows: s[j] holds keys k0 + 8j ..
-    float s[BK / 8][4];
+    // S = Q Kᵀ for this warp's rows: s[m][j] holds m-tile m, keys k0 + 8j ..
+    float s[MT][BK / 8][4];
 #pragma unroll
-    for (int j = 0; j < BK / 8; ++j)
+    for (int m = 0; m < MT; ++m)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) s[j][e] = 0.f;
+      for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[m][j][e] = 0.f;
 #pragma unroll 4
     for (int ks = 0; ks < KD; ++ks) {
-      uint32_t ah[4], al[4];
-      load_a_frag(sQhi, sQlo, (warp * KD + ks) * 32 + lane, ah, al);
+      uint32_t ah[MT][4], al[MT][4];
 #pragma unroll
-      for (int j = 0; j < BK / 8; ++j) mma3(s[j], ah, al, sK[(j * KD + ks) * 32 + lane]);
+      for (int m = 0; m < MT; ++m) load_a_frag(sQhi, sQlo, ((warp * MT + m) * KD + ks) * 32 + lane, ah[m], al[m]);
+#pragma unroll
+      for (int j = 0; j < BK / 8; ++j) {
+        const uint4 bk = sK[(j * KD + ks) * 32 + lane];
+#pragma unroll
+        for (int m = 0; m < MT; ++m) mma3(s[m][j], ah[m], al[m], bk);
+      }
     }
 
     // P = exp2(S · scale · log2e - lse · log2e), 0 where a row does not see the key
     if (k0 + BK <= kFull) {
 #pragma unroll
-      for (int j = 0; j < BK / 8; ++j)
+      for (int m = 0; m < MT; ++m)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) s[j][e] = exp2_ftz(fmaf(s[j][e], c2, -lc[e / 2]));
+        for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) s[m][j][e] = exp2_ftz(fmaf(s[m][j][e], c2, -lc[m][e / 2]));
     } else {
 #pragma unroll
-      for (int j = 0; j < BK / 8; ++j)
+      for (int m = 0; m < MT; ++m)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int key = k0 + j * 8 + 2 * t + (e & 1);
-          s[j][e] = key < rowEnd[e / 2] ? exp2_ftz(fmaf(s[j][e], c2, -lc[e / 2])) : 0.f;
-        }
+        for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int key = k0 + j * 8 + 2 * t + (e & 1);
+            s[m][j][e] = key < rowEnd[m][e / 2] ? exp2_ftz(fmaf(s[m][j][e], c2, -lc[m][e / 2])) : 0.f;
+          }
     }
 
-    uint32_t ph[BK / 8][4], pl[BK / 8][4];
+    uint32_t ph[MT][BK / 8][4], pl[MT][BK / 8][4];
 #pragma unroll
-    for (int j = 0; j < BK / 8; ++j) c_to_a_split(s[j], ph[j], pl[j]);
+    for (int m = 0; m < MT; ++m)
+#pragma unroll
+      for (int j = 0; j < BK / 8; ++j) c_to_a_split(s[m][j], ph[m][j], pl[m][j]);
 
-    // O += P V: one chain per 8 output columns over the tile's keys, then an RN add
+    // O += P V: one chain per (m-tile, 8 output columns) over the tile's keys, then an RN add
 #pragma unroll
     for (int n = 0; n < KD; ++n) {
-      float part[4];
-      mma3_c0(part, ph[0], pl[0], sV[n * 32 + lane]);
+      float part[MT][4];
+      const uint4 b0 = sV[n * 32 + lane];
 #pragma unroll
-      for (int ks = 1; ks < BK / 8; ++ks) mma3(part, ph[ks], pl[ks], sV[(ks * KD + n) * 32 + lane]);
+      for (int m = 0; m < MT; ++m) mma3_c0(part[m], ph[m][0], pl[m][0], b0);
 #pragma unroll
-      for (int e = 0; e < 4; ++e) acc[n][e] += part[e];
+      for (int ks = 1; ks < BK / 8; ++ks) {
+        const uint4 bv = sV[(ks * KD + n) * 32 + lane];
+#pragma unroll
+        for (int m = 0; m < MT; ++m) mma3(part[m], ph[m][ks], pl[m][ks], bv);
+      }
+#pragma unroll
+      for (int m = 0; m < MT; ++m)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[m][n][e] += part[m][e];
     }
   }
 
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const int r = q0 + warp * 16 + g + 8 * h;
-    if (r >= p.nq) continue;
+  for (int m = 0; m < MT; ++m)
 #pragma unroll
-    for (int n = 0; n < KD; ++n)
+    for (int h = 0; h < 2; ++h) {
+      const int r = q0 + (warp * MT + m) * 16 + g + 8 * h;
+      if (r >= p.nq) continue;
 #pragma unroll
-      for (int e = 0; e < 2; ++e) {
-        const int c = n * 8 + 2 * t + e;
-        if (c < p.dv) o[(size_t)r * p.dv + c] = acc[n][2 * h + e];
-      }
-  }
+      for (int n = 0; n < KD; ++n)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int c = n * 8 + 2 * t + e;
+          if (c < p.dv) o[(size_t)r * p.dv + c] = acc[m][n][2 * h + e];
+        }
+    }
 }
 
 }  // namespace attn_tiled

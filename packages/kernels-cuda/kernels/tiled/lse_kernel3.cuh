@@ -5,7 +5,7 @@
 // mask test per score) and a 1.29-wave grid. Here: Q split once per block into shared memory, each key tile
 // fetched into registers during the previous tile and split once per block, one mma chain per score over d, masks
 // only on tiles that straddle the causal diagonal or the end of the keys, exp2 with the scale folded in.
-// One block of W warps per (bh, BQ = 16 W query rows); warp w owns rows 16w .. 16w+15. A row's running (max, sum)
+// One block of W warps per (bh, BQ = 16 MT W query rows); warp w owns MT m-tiles of 16 rows. A row's running (max, sum)
 // (base 2) lives in the 4 lanes that hold its C fragments: a 4-lane butterfly per tile, as in v2. Rows that see no
 // key get lse = -inf exactly; every exp2 argument is finite or -inf (then 0).
 // Limits: D in {64, 128} (d <= D); any N, Nq != Nk, causal or not.
@@ -15,19 +15,19 @@
 
 namespace attn_tiled {
 
-// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG), as forward v4: 0 prefetches the next key tile into registers,
-// 1 does not (fewer registers, more resident blocks).
+// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG), as forward v4: MT m-tiles of 16 rows per warp, kPrefetch = the
+// next key tile fetched into registers during this one.
 template <int D, int CFG> struct Lse3Shape;
-template <> struct Lse3Shape<64, 0> { static constexpr int kWarps = 4, BK = 64, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
-template <> struct Lse3Shape<64, 1> { static constexpr int kWarps = 4, BK = 64, kMinBlocks = 3; static constexpr bool kPrefetch = false; };
-template <> struct Lse3Shape<128, 0> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
-template <> struct Lse3Shape<128, 1> { static constexpr int kWarps = 4, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = false; };
+template <> struct Lse3Shape<64, 0> { static constexpr int kWarps = 4, MT = 1, BK = 64, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Lse3Shape<64, 1> { static constexpr int kWarps = 4, MT = 2, BK = 64, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Lse3Shape<128, 0> { static constexpr int kWarps = 4, MT = 1, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Lse3Shape<128, 1> { static constexpr int kWarps = 4, MT = 2, BK = 32, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
 
 template <int D, int CFG = 0> struct Lse3Traits {
   using S = Lse3Shape<D, CFG>;
-  static constexpr int kWarps = S::kWarps, BK = S::BK, kMinBlocks = S::kMinBlocks;
+  static constexpr int kWarps = S::kWarps, MT = S::MT, BK = S::BK, kMinBlocks = S::kMinBlocks;
   static constexpr bool kPrefetch = S::kPrefetch;
-  static constexpr int NT = 32 * kWarps, BQ = 16 * kWarps;
+  static constexpr int NT = 32 * kWarps, BQ = 16 * MT * kWarps;
   static constexpr int qSlots = ASplit<BQ, D>::kSlots, kSlots = BSlots<BK, D, NT>::kSlots;
   static constexpr size_t bytes = (2 * (size_t)qSlots + (size_t)kSlots) * sizeof(uint4);  // sQ hi/lo, sK
   static_assert(bytes <= 227 * 1024, "lse v3 tile too large");
@@ -39,7 +39,7 @@ __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kM
     lse_tiled_kernel3(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                       float *__restrict__ lse) {
   using T = Lse3Traits<D, CFG>;
-  constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8;
+  constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8, MT = T::MT;
   constexpr int KX = BSlots<BK, D, NT>::kPerThread;
   extern __shared__ float smem[];
   uint4 *sQhi = reinterpret_cast<uint4 *>(smem);
@@ -63,13 +63,18 @@ __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kM
 
   constexpr float kLog2e = 1.4426950408889634f;
   const float c2 = p.scale * kLog2e;
-  int rowEnd[2];
+  // Rows of m-tile m, half h: q0 + (warp * MT + m) * 16 + g + 8h.
+  int rowEnd[MT][2];
+  float mx[MT][2], l[MT][2];  // base-2 running max and sum of those rows
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const int r = q0 + warp * 16 + g + 8 * h;
-    rowEnd[h] = r < p.nq ? key_end(p, r + 1) : 0;
-  }
-  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};  // base-2 running max and sum of rows g, g+8
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = q0 + (warp * MT + m) * 16 + g + 8 * h;
+      rowEnd[m][h] = r < p.nq ? key_end(p, r + 1) : 0;
+      mx[m][h] = -INFINITY;
+      l[m][h] = 0.f;
+    }
 
   for (int it = 0; it < nK; ++it) {
     const int k0 = it * BK;
@@ -79,50 +84,62 @@ __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kM
     __syncthreads();  // sK (and sQ, first time) ready
     if (T::kPrefetch && it + 1 < nK) fetch_b_nk<BK, D, NT>(kx, k, k0 + BK, p.nk, p.d);
 
-    float s[BK / 8][4];
+    float s[MT][BK / 8][4];
 #pragma unroll
-    for (int j = 0; j < BK / 8; ++j)
+    for (int m = 0; m < MT; ++m)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) s[j][e] = 0.f;
+      for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[m][j][e] = 0.f;
 #pragma unroll 4
     for (int ks = 0; ks < KD; ++ks) {
-      uint32_t ah[4], al[4];
-      load_a_frag(sQhi, sQlo, (warp * KD + ks) * 32 + lane, ah, al);
+      uint32_t ah[MT][4], al[MT][4];
 #pragma unroll
-      for (int j = 0; j < BK / 8; ++j) mma3(s[j], ah, al, sK[(j * KD + ks) * 32 + lane]);
+      for (int m = 0; m < MT; ++m) load_a_frag(sQhi, sQlo, ((warp * MT + m) * KD + ks) * 32 + lane, ah[m], al[m]);
+#pragma unroll
+      for (int j = 0; j < BK / 8; ++j) {
+        const uint4 bk = sK[(j * KD + ks) * 32 + lane];
+#pragma unroll
+        for (int m = 0; m < MT; ++m) mma3(s[m][j], ah[m], al[m], bk);
+      }
     }
 
     const bool full = k0 + BK <= kFull;
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float tmax = -INFINITY;
+    for (int m = 0; m < MT; ++m)
 #pragma unroll
-      for (int j = 0; j < BK / 8; ++j)
+      for (int h = 0; h < 2; ++h) {
+        float tmax = -INFINITY;
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          float &x = s[j][2 * h + e];
-          x = full || k0 + j * 8 + 2 * t + e < rowEnd[h] ? x * c2 : -INFINITY;
-          tmax = fmaxf(tmax, x);
-        }
-      const float mNew = fmaxf(m[h], group_max<4>(tmax));
-      const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: exp2(-inf - 0) = 0, never NaN
-      float tsum = 0.f;
+        for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
-      for (int j = 0; j < BK / 8; ++j)
+          for (int e = 0; e < 2; ++e) {
+            float &x = s[m][j][2 * h + e];
+            x = full || k0 + j * 8 + 2 * t + e < rowEnd[m][h] ? x * c2 : -INFINITY;
+            tmax = fmaxf(tmax, x);
+          }
+        const float mNew = fmaxf(mx[m][h], group_max<4>(tmax));
+        const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: exp2(-inf - 0) = 0, never NaN
+        float tsum = 0.f;
 #pragma unroll
-        for (int e = 0; e < 2; ++e) tsum += exp2_ftz(s[j][2 * h + e] - mRef);
-      l[h] = l[h] * exp2_ftz(m[h] - mRef) + group_sum<4>(tsum);
-      m[h] = mNew;
-    }
+        for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) tsum += exp2_ftz(s[m][j][2 * h + e] - mRef);
+        l[m][h] = l[m][h] * exp2_ftz(mx[m][h] - mRef) + group_sum<4>(tsum);
+        mx[m][h] = mNew;
+      }
   }
 
   if (t == 0) {
     constexpr float kLn2 = 0.6931471805599453f;
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int r = q0 + warp * 16 + g + 8 * h;
-      if (r < p.nq) lse[(size_t)b * p.nq + r] = m[h] == -INFINITY ? -INFINITY : (m[h] + log2f(l[h])) * kLn2;
-    }
+    for (int m = 0; m < MT; ++m)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = q0 + (warp * MT + m) * 16 + g + 8 * h;
+        if (r < p.nq)
+          lse[(size_t)b * p.nq + r] = mx[m][h] == -INFINITY ? -INFINITY : (mx[m][h] + log2f(l[m][h])) * kLn2;
+      }
   }
 }
 
