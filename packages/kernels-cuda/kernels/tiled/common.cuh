@@ -44,6 +44,17 @@ inline bool tile_grid(int bh, int tiles, unsigned *grid) {
   return true;
 }
 
+// Multiprocessors of the current device (read once per process; 132 if the query fails).
+inline int sm_count() {
+  static const int n = [] {
+    int dev = 0, count = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
+      return 132;
+    return count;
+  }();
+  return n;
+}
+
 // Sets the dynamic shared memory a kernel needs (above 48 KB needs the opt-in), then nothing else.
 template <class Kernel>
 inline cudaError_t allow_smem(Kernel kernel, size_t bytes) {

@@ -19,12 +19,13 @@
 
 namespace attn_tiled {
 
-// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG). MT = 16-row m-tiles per warp: with 2, every B fragment loaded
-// feeds two independent mma chains (half the shared loads per mma, twice the work in flight per warp).
+// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG; 0 = the faster on the H100, NOTES.md). MT = 16-row m-tiles per
+// warp: with 2, every B fragment loaded feeds two independent mma chains (half the shared loads per mma, twice the
+// work in flight per warp): D = 64 1.26× faster; at D = 128 its 128 accumulator registers spill (1.9× slower).
 // kPrefetch: the next K/V tile is fetched into registers during this one (H100: without it, 4–30 % slower).
 template <int D, int CFG> struct Fwd4Shape;
-template <> struct Fwd4Shape<64, 0> { static constexpr int kWarps = 4, MT = 1, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
-template <> struct Fwd4Shape<64, 1> { static constexpr int kWarps = 4, MT = 2, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Fwd4Shape<64, 0> { static constexpr int kWarps = 4, MT = 2, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Fwd4Shape<64, 1> { static constexpr int kWarps = 4, MT = 1, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
 template <> struct Fwd4Shape<128, 0> { static constexpr int kWarps = 8, MT = 1, BK = 32, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
 template <> struct Fwd4Shape<128, 1> { static constexpr int kWarps = 4, MT = 2, BK = 16, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
 

@@ -15,13 +15,14 @@
 
 namespace attn_tiled {
 
-// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG), as forward v4: MT m-tiles of 16 rows per warp, kPrefetch = the
-// next key tile fetched into registers during this one.
+// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG; 0 = the faster on the H100, NOTES.md), as forward v4: MT m-tiles
+// of 16 rows per warp (2: 1.49× faster at D = 64, 1.18× at D = 128), kPrefetch = the next key tile fetched into
+// registers during this one.
 template <int D, int CFG> struct Lse3Shape;
-template <> struct Lse3Shape<64, 0> { static constexpr int kWarps = 4, MT = 1, BK = 64, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
-template <> struct Lse3Shape<64, 1> { static constexpr int kWarps = 4, MT = 2, BK = 64, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
-template <> struct Lse3Shape<128, 0> { static constexpr int kWarps = 4, MT = 1, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
-template <> struct Lse3Shape<128, 1> { static constexpr int kWarps = 4, MT = 2, BK = 32, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
+template <> struct Lse3Shape<64, 0> { static constexpr int kWarps = 4, MT = 2, BK = 64, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Lse3Shape<64, 1> { static constexpr int kWarps = 4, MT = 1, BK = 64, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
+template <> struct Lse3Shape<128, 0> { static constexpr int kWarps = 4, MT = 2, BK = 32, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
+template <> struct Lse3Shape<128, 1> { static constexpr int kWarps = 4, MT = 1, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
 
 template <int D, int CFG = 0> struct Lse3Traits {
   using S = Lse3Shape<D, CFG>;

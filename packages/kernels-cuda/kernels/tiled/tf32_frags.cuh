@@ -63,13 +63,26 @@ template <int R, int C, int NT> struct BSlots {
 };
 
 // BSplitNK: source rows are n (R = N), columns are k (C = K). Fragment u = j * (C/8) + ks.
+// Fast path (the tile lies inside g and gcols == C): one base pointer per thread, compile-time offsets, no tests.
 template <int R, int C, int NT>
 __device__ __forceinline__ void fetch_b_nk(float (&x)[BSlots<R, C, NT>::kPerThread][2], const float *__restrict__ g,
                                            int row0, int nrows, int gcols) {
-  const int lane = threadIdx.x % 32, u0 = (int)threadIdx.x / 32 * BSlots<R, C, NT>::kPerThread;
+  constexpr int PT = BSlots<R, C, NT>::kPerThread, KD = C / 8;
+  static_assert(PT % KD == 0 || KD % PT == 0, "a warp's fragments must cover whole rows or part of one");
+  const int lane = threadIdx.x % 32, u0 = (int)threadIdx.x / 32 * PT;
+  if (gcols == C && row0 + R <= nrows) {
+    const float *base = g + (size_t)(row0 + u0 / KD * 8 + lane / 4) * C + u0 % KD * 8 + lane % 4;
 #pragma unroll
-  for (int i = 0; i < BSlots<R, C, NT>::kPerThread; ++i) {
-    const int u = u0 + i, ks = u % (C / 8), j = u / (C / 8);
+    for (int i = 0; i < PT; ++i) {
+      const int off = i / KD * 8 * C + i % KD * 8;
+      x[i][0] = base[off];
+      x[i][1] = base[off + 4];
+    }
+    return;
+  }
+#pragma unroll
+  for (int i = 0; i < PT; ++i) {
+    const int u = u0 + i, ks = u % KD, j = u / KD;
     const int r = row0 + j * 8 + lane / 4, c = ks * 8 + lane % 4;
     x[i][0] = ld_or_zero(g, r, c, nrows, gcols);
     x[i][1] = ld_or_zero(g, r, c + 4, nrows, gcols);
@@ -77,14 +90,26 @@ __device__ __forceinline__ void fetch_b_nk(float (&x)[BSlots<R, C, NT>::kPerThre
 }
 
 // BSplitKN: source rows are k (R = K, permuted within each 8), columns are n (C = N). Fragment u = ks * (C/8) + nn:
-// b0 = g[ks*8 + 2t][nn*8 + g], b1 = g[ks*8 + 2t + 1][nn*8 + g].
+// b0 = g[ks*8 + 2t][nn*8 + g], b1 = g[ks*8 + 2t + 1][nn*8 + g]. Same fast path as fetch_b_nk.
 template <int R, int C, int NT>
 __device__ __forceinline__ void fetch_b_kn(float (&x)[BSlots<R, C, NT>::kPerThread][2], const float *__restrict__ g,
                                            int row0, int nrows, int gcols) {
-  const int lane = threadIdx.x % 32, u0 = (int)threadIdx.x / 32 * BSlots<R, C, NT>::kPerThread;
+  constexpr int PT = BSlots<R, C, NT>::kPerThread, NN = C / 8;
+  static_assert(PT % NN == 0 || NN % PT == 0, "a warp's fragments must cover whole rows or part of one");
+  const int lane = threadIdx.x % 32, u0 = (int)threadIdx.x / 32 * PT;
+  if (gcols == C && row0 + R <= nrows) {
+    const float *base = g + (size_t)(row0 + u0 / NN * 8 + 2 * (lane % 4)) * C + u0 % NN * 8 + lane / 4;
 #pragma unroll
-  for (int i = 0; i < BSlots<R, C, NT>::kPerThread; ++i) {
-    const int u = u0 + i, nn = u % (C / 8), ks = u / (C / 8);
+    for (int i = 0; i < PT; ++i) {
+      const int off = i / NN * 8 * C + i % NN * 8;
+      x[i][0] = base[off];
+      x[i][1] = base[off + C];
+    }
+    return;
+  }
+#pragma unroll
+  for (int i = 0; i < PT; ++i) {
+    const int u = u0 + i, nn = u % NN, ks = u / NN;
     const int r = row0 + ks * 8 + 2 * (lane % 4), c = nn * 8 + lane / 4;
     x[i][0] = ld_or_zero(g, r, c, nrows, gcols);
     x[i][1] = ld_or_zero(g, r + 1, c, nrows, gcols);

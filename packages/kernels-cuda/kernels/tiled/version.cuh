@@ -1,11 +1,10 @@
 // tiled/version.cuh — which kernel version each tiled stage runs, from the environment (read once per process).
 //   ATTN_CUDA_TILED_KERNEL=N   all stages: each runs the newest version <= N it has (lse 3, forward 4, backward 3)
 //   ATTN_CUDA_TILED_LSE=N, ATTN_CUDA_TILED_FWD=N, ATTN_CUDA_TILED_BWD=N   per-stage overrides, same rule
-// Defaults, from the H100 run of 2026-11-25 (NOTES.md): lse 2 (10–14% faster than v1 at d = 64 and 128, same
-// accuracy), forward and backward 1 (v2 no faster at d = 64, 1.2–2× slower at d = 128).
-// Version 2 (tensor cores, 3xTF32) exists only for the D = 64 and 128 buckets and only for the stages that have
-// one; everything else runs version 1 whatever the setting. Version 3 (forward only, opt-in, not yet measured):
-// the same buckets, same fallback.
+// Defaults, from the H100 runs of 2026-11-25 (NOTES.md): lse 3 and forward 4 (pre-split fragment-order operands:
+// lse + forward 1.9–2.4× faster than lse 2 + forward 1 at N = 4096), backward 1 (v2 no faster).
+// Versions >= 2 (tensor cores, 3xTF32) exist only for the D = 64 and 128 buckets; D = 32 and 256 run version 1
+// whatever the setting.
 #pragma once
 #include <cstdlib>
 
@@ -25,17 +24,19 @@ inline int stage_version(Stage st) {
   constexpr int kNewestLse = 3, kNewestFwd = 4, kNewestBwd = 3;
   static const char *any = std::getenv("ATTN_CUDA_TILED_KERNEL");
   static const bool set = any && *any;
-  static const int lse = env_version("ATTN_CUDA_TILED_LSE", set ? env_version("ATTN_CUDA_TILED_KERNEL", 1, kNewestLse) : 2, kNewestLse);
-  static const int fwd = env_version("ATTN_CUDA_TILED_FWD", set ? env_version("ATTN_CUDA_TILED_KERNEL", 1, kNewestFwd) : 1, kNewestFwd);
+  static const int lse = env_version("ATTN_CUDA_TILED_LSE", set ? env_version("ATTN_CUDA_TILED_KERNEL", 1, kNewestLse) : 3, kNewestLse);
+  static const int fwd = env_version("ATTN_CUDA_TILED_FWD", set ? env_version("ATTN_CUDA_TILED_KERNEL", 1, kNewestFwd) : 4, kNewestFwd);
   static const int bwd = env_version("ATTN_CUDA_TILED_BWD", set ? env_version("ATTN_CUDA_TILED_KERNEL", 1, kNewestBwd) : 1, kNewestBwd);
   return st == Stage::Lse ? lse : st == Stage::Fwd ? fwd : bwd;
 }
 
-// Tile shape of lse v3 / forward v4 (their Shape structs): ATTN_CUDA_TILED_CFG=0 (default) or 1.
-inline int tile_config() {
+// Tile shape of lse v3 / forward v4 (their Shape structs): ATTN_CUDA_TILED_CFG=0|1 forces one. Unset: shape 0 (the
+// faster on the H100) unless its grid has fewer blocks than the SMs hold at once (blocks0 < sms x resident0: short
+// sequences), then shape 1, whose query tiles are half as tall or whose blocks are more per SM.
+inline int tile_config(long long blocks0, int resident0, int sms) {
   static const char *s = std::getenv("ATTN_CUDA_TILED_CFG");
-  static const int cfg = s && s[0] == '1' && !s[1] ? 1 : 0;
-  return cfg;
+  if (s && *s) return s[0] == '1' && !s[1] ? 1 : 0;
+  return blocks0 < (long long)sms * resident0 ? 1 : 0;
 }
 
 }  // namespace attn_tiled

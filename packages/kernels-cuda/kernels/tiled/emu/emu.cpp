@@ -169,7 +169,7 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
         tile_grid(p.bh, ceil_div(p.nq, T3::BQ), &g3);
         launch(g3, T3::bytes, [&] { lse_tiled_kernel3<D, CFG>(p, q.data(), k.data(), lse.data()); }, T3::NT);
       };
-      if (tile_config() == 1) run.template operator()<1>(); else run.template operator()<0>();
+      if (tile_config((long long)p.bh * ceil_div(p.nq, Lse3Traits<D, 0>::BQ), Lse3Traits<D, 0>::kMinBlocks, sm_count()) == 1) run.template operator()<1>(); else run.template operator()<0>();
     } else if (stage_version(Stage::Lse) == 2) {
       unsigned g2;
       tile_grid(p.bh, ceil_div(p.nq, Lse2Traits<D>::BQ), &g2);
@@ -184,7 +184,7 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
         tile_grid(p.bh, ceil_div(p.nq, T4::BQ), &g4);
         launch(g4, T4::bytes, [&] { forward_tiled_kernel4<D, CFG>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T4::NT);
       };
-      if (tile_config() == 1) run.template operator()<1>(); else run.template operator()<0>();
+      if (tile_config((long long)p.bh * ceil_div(p.nq, Fwd4Traits<D, 0>::BQ), Fwd4Traits<D, 0>::kMinBlocks, sm_count()) == 1) run.template operator()<1>(); else run.template operator()<0>();
     } else if (stage_version(Stage::Fwd) == 3) {
       using T3 = Fwd3Traits<D>;
       unsigned g3;
