@@ -266,6 +266,35 @@ for x in json.load(open('/tmp/tune2-cfg$cfg/results.json'))['records']:
   done
 }
 
+step_bwd3() { # backward v3 (opt-in): verification, sanitizers, timing next to v1 (the default), ncu
+  ATTN_CUDA_TILED_BWD=3 ATTN_STEP_SECONDS=90 \
+    sweep_to verify-bwd3 --preset verify --backends cuda --variants tiled --pipelines bwd --sample-rows 16 --no-report
+  local log="$out/sanitize-bwd3.log" shape tool
+  : > "$log"
+  for shape in "1 129 129 61 --causal" "2 130 300 64 " "1 65 200 128 --causal" "2 17 129 100 " "1 300 77 64 --causal"; do
+    set -- $shape
+    local dir=/tmp/san5-$1-$2-$3-$4
+    inputs "$dir" "$1" "$2" "$3" "$4" 19
+    for tool in memcheck racecheck synccheck; do
+      ATTN_CUDA_TILED_BWD=3 sanitized "$log" 40 "$tool tiled backward v3 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" "$tool" tiled bwd "$dir" "$dir/out" ${5:-}
+    done
+  done
+  grep -E '^== ' "$log" | paste - - | tail -20
+  local v
+  for v in 1 3; do
+    ATTN_CUDA_TILED_BWD=$v ATTN_STEP_SECONDS=70 \
+      sweep_to time-bwd$v --preset gpu --backends cuda --variants tiled --pipelines bwd --n 4096,16384 --d 64,128 \
+      --causal no --bh 16 --min-samples 5 --time-budget 100 --sample-rows 4 --no-report
+    python3 -c "
+import json
+for x in json.load(open('/tmp/time-bwd$v/results.json'))['records']:
+  e = x.get('error') or {}
+  print('bwd v$v', x['nq'], x['d'], x['stage'], x['status'], round(x['timing']['medianMs'], 3) if x.get('timing') else None, {k: round(v['relL2'], 9) for k, v in e.items()})"
+  done
+  ATTN_PROFILE_D="64 128" ATTN_PROFILE_CFGS="ATTN_CUDA_TILED_BWD=3|bwd" step_profile > /dev/null
+  grep -E '^== |^  [a-z_ ]*void|Duration|Issued Ipc|Registers Per|Achieved Occupancy|inst_executed.sum|hmma.sum' "$out/profile.log" | grep -v delta | head -80
+}
+
 [ $# -gt 0 ] || set -- info verify sanitize
 for step in "$@"; do
   echo "######## $step"
