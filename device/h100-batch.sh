@@ -295,6 +295,31 @@ for x in json.load(open('/tmp/time-bwd$v/results.json'))['records']:
   grep -E '^== |^  [a-z_ ]*void|Duration|Issued Ipc|Registers Per|Achieved Occupancy|inst_executed.sum|hmma.sum' "$out/profile.log" | grep -v delta | head -80
 }
 
+# ---- session 2 (2026-11-25, afternoon): defaults lse 3 + forward 4 + backward 3 --------------------------------
+step_check2() { # the committed defaults: verification of every tiled stage over the verify shapes, sanitizers
+  ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-150} \
+    sweep_to verify3 --preset verify --backends cuda --variants tiled --sample-rows 16
+  local log="$out/sanitize3.log" shape tool
+  : > "$log"
+  for shape in "2 129 1 128 " "1 129 129 61 --causal" "2 130 300 64 " "1 65 200 128 --causal" "2 17 129 100 " "1 300 77 64 --causal"; do
+    set -- $shape
+    local dir=/tmp/san6-$1-$2-$3-$4
+    inputs "$dir" "$1" "$2" "$3" "$4" 23
+    for tool in memcheck racecheck synccheck; do
+      sanitized "$log" 40 "$tool tiled defaults bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" "$tool" tiled bwd "$dir" "$dir/out" ${5:-}
+    done
+  done
+  grep -E '^== ' "$log" | paste - - | tail -20
+  grep -c '== exit 0' "$log" | sed 's/^/sanitizer runs clean: /'
+  grep -c '== exit [1-9]' "$log" | sed 's/^/sanitizer runs failing: /'
+}
+
+step_final2() { # the report's sweep: defaults, naive baselines, WGSL, torch peers, issue 6/7 shapes
+  ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-480} \
+    sweep_to final2 --preset gpu --backends cuda,wgsl --n 1024,2048,4096,8192,16384 --d 64,128 --causal both --bh 16 \
+    --peers torch --min-samples 5 --time-budget 120 --sample-rows 8
+}
+
 [ $# -gt 0 ] || set -- info verify sanitize
 for step in "$@"; do
   echo "######## $step"

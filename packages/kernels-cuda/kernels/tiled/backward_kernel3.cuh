@@ -209,7 +209,7 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
       for (int j = 0; j < QJ; ++j) mma3(s[j], ah, al, sQnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
       load_a_frag(sVhi, sVlo, (kg * KD + ks) * 32 + lane, ah, al);
 #pragma unroll
-      for (int j = 0; j < QJ; ++j) mma3(dp[j], ah, al, sOnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
+      for (int j = 0; j < QJ; ++j) mma3_rn(dp[j], ah, al, sOnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
     }
 
     // Pᵀ = exp2(Sᵀ · scale · log2e - lse_q · log2e); dSᵀ = Pᵀ ∘ (dPᵀ - delta_q) (in dp). Causal mask only where
@@ -224,7 +224,7 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
           const int e = 2 * h + e2;
-          float pr = exp2f(fmaf(s[j][e], c2, -L));
+          float pr = exp2_ftz(fmaf(s[j][e], c2, -L));
           if (!full && kw0 + g + 8 * h - (q0 + c) > diag) pr = 0.f;
           s[j][e] = pr;
           dp[j][e] = pr * (dp[j][e] - dl);
@@ -353,7 +353,7 @@ __global__ void __launch_bounds__(BwdQ3Traits<D>::NT, BwdQ3Traits<D>::kMinBlocks
       for (int j = 0; j < KS; ++j) mma3(s[j], ah, al, sKnk[(j * KD + ks) * 32 + lane]);
       load_a_frag(sOhi, sOlo, (warp * KD + ks) * 32 + lane, ah, al);
 #pragma unroll
-      for (int j = 0; j < KS; ++j) mma3(dp[j], ah, al, sVnk[(j * KD + ks) * 32 + lane]);
+      for (int j = 0; j < KS; ++j) mma3_rn(dp[j], ah, al, sVnk[(j * KD + ks) * 32 + lane]);
     }
 
     // P = exp2(S · scale · log2e - lse · log2e) (0 where a row does not see the key), dS = P ∘ (dP - delta)
@@ -361,14 +361,14 @@ __global__ void __launch_bounds__(BwdQ3Traits<D>::NT, BwdQ3Traits<D>::kMinBlocks
 #pragma unroll
       for (int j = 0; j < KS; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) dp[j][e] = exp2f(fmaf(s[j][e], c2, -lc[e / 2])) * (dp[j][e] - dl[e / 2]);
+        for (int e = 0; e < 4; ++e) dp[j][e] = exp2_ftz(fmaf(s[j][e], c2, -lc[e / 2])) * (dp[j][e] - dl[e / 2]);
     } else {
 #pragma unroll
       for (int j = 0; j < KS; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int key = k0 + j * 8 + 2 * t + (e & 1);
-          const float pr = key < rowEnd[e / 2] ? exp2f(fmaf(s[j][e], c2, -lc[e / 2])) : 0.f;
+          const float pr = key < rowEnd[e / 2] ? exp2_ftz(fmaf(s[j][e], c2, -lc[e / 2])) : 0.f;
           dp[j][e] = pr * (dp[j][e] - dl[e / 2]);
         }
     }

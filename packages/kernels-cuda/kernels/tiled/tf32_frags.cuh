@@ -150,6 +150,16 @@ __device__ __forceinline__ void mma3_c0(float (&c)[4], const uint32_t (&ah)[4], 
   mma_tf32(c, ah, bh);
 }
 
+// c += a · b as its own short chain (three mmas from C = 0, then RN adds): for products whose sum cancels against an
+// fp32 value computed elsewhere (dP - delta in the backward), where a long truncating chain's bias would show.
+__device__ __forceinline__ void mma3_rn(float (&c)[4], const uint32_t (&ah)[4], const uint32_t (&al)[4],
+                                        const uint4 b) {
+  float t[4];
+  mma3_c0(t, ah, al, b);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) c[e] += t[e];
+}
+
 // A fragment (hi, lo) of the next product from a score C fragment (BSplitKN's permuted k order).
 __device__ __forceinline__ void c_to_a_split(const float (&c)[4], uint32_t (&ah)[4], uint32_t (&al)[4]) {
   split_tf32(c[0], ah[0], al[0]);

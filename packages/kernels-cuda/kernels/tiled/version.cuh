@@ -1,8 +1,8 @@
 // tiled/version.cuh — which kernel version each tiled stage runs, from the environment (read once per process).
 //   ATTN_CUDA_TILED_KERNEL=N   all stages: each runs the newest version <= N it has (lse 3, forward 4, backward 3)
 //   ATTN_CUDA_TILED_LSE=N, ATTN_CUDA_TILED_FWD=N, ATTN_CUDA_TILED_BWD=N   per-stage overrides, same rule
-// Defaults, from the H100 runs of 2026-11-25 (NOTES.md): lse 3 and forward 4 (pre-split fragment-order operands:
-// lse + forward 1.9–2.4× faster than lse 2 + forward 1 at N = 4096), backward 1 (v2 no faster).
+// Defaults, from the H100 runs of 2026-11-25 (NOTES.md): lse 3, forward 4 and backward 3 (pre-split fragment-order
+// operands: lse + forward 1.9–2.4×, backward 1.5–1.9× faster than lse 2 + forward 1 + backward 1 at N = 4096).
 // Versions >= 2 (tensor cores, 3xTF32) exist only for the D = 64 and 128 buckets; D = 32 and 256 run version 1
 // whatever the setting.
 #pragma once
@@ -26,7 +26,7 @@ inline int stage_version(Stage st) {
   static const bool set = any && *any;
   static const int lse = env_version("ATTN_CUDA_TILED_LSE", set ? env_version("ATTN_CUDA_TILED_KERNEL", 1, kNewestLse) : 3, kNewestLse);
   static const int fwd = env_version("ATTN_CUDA_TILED_FWD", set ? env_version("ATTN_CUDA_TILED_KERNEL", 1, kNewestFwd) : 4, kNewestFwd);
-  static const int bwd = env_version("ATTN_CUDA_TILED_BWD", set ? env_version("ATTN_CUDA_TILED_KERNEL", 1, kNewestBwd) : 1, kNewestBwd);
+  static const int bwd = env_version("ATTN_CUDA_TILED_BWD", set ? env_version("ATTN_CUDA_TILED_KERNEL", 1, kNewestBwd) : 3, kNewestBwd);
   return st == Stage::Lse ? lse : st == Stage::Fwd ? fwd : bwd;
 }
 
