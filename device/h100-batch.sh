@@ -320,6 +320,25 @@ step_final2() { # the report's sweep: defaults, naive baselines, WGSL, torch pee
     --peers torch --min-samples 5 --time-budget 120 --sample-rows 8
 }
 
+step_final3() { # short score chains (the new default): verify, memcheck, the report's sweep, the long-chain variant timed
+  ATTN_STEP_SECONDS=80 sweep_to verify4 --preset verify --backends cuda --variants tiled --sample-rows 16 --no-report
+  local log="$out/sanitize4.log" shape
+  : > "$log"
+  for shape in "2 129 1 128 " "1 129 129 61 --causal" "2 130 300 64 "; do
+    set -- $shape
+    local dir=/tmp/san7-$1-$2-$3-$4
+    inputs "$dir" "$1" "$2" "$3" "$4" 29
+    sanitized "$log" 40 "memcheck tiled defaults bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" memcheck tiled bwd "$dir" "$dir/out" ${5:-}
+  done
+  grep -E '^== ' "$log" | paste - - | tail -5
+  ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-400} \
+    sweep_to final3 --preset gpu --backends cuda,wgsl --n 1024,2048,4096,8192,16384 --d 64,128 --causal both --bh 16 \
+    --peers torch --min-samples 5 --time-budget 120 --sample-rows 8
+  ATTN_CUDA_TILED_SCORES=long ATTN_STEP_SECONDS=50 \
+    sweep_to long-chains --preset gpu --backends cuda --variants tiled --n 4096,16384 --d 64,128 --causal no --bh 16 \
+    --min-samples 5 --time-budget 100 --sample-rows 4 --no-report
+}
+
 [ $# -gt 0 ] || set -- info verify sanitize
 for step in "$@"; do
   echo "######## $step"

@@ -73,18 +73,20 @@ static cudaError_t backward_tiled3(const AttnProblem &p, const AttnTensors &t, c
   unsigned gridKV, gridQ;
   if (!tile_grid(p.bh, ceil_div(p.nk, KV::BK), &gridKV)) return cudaErrorInvalidConfiguration;
   if (!tile_grid(p.bh, ceil_div(p.nq, Q::BQ), &gridQ)) return cudaErrorInvalidConfiguration;
-  cudaError_t e = allow_smem(backward_dkdv_tiled_kernel3<D>, KV::bytes);
+  const bool longChains = long_score_chains();
+  const auto dkdv = longChains ? backward_dkdv_tiled_kernel3<D, true> : backward_dkdv_tiled_kernel3<D, false>;
+  const auto dq = longChains ? backward_dq_tiled_kernel3<D, true> : backward_dq_tiled_kernel3<D, false>;
+  cudaError_t e = allow_smem(dkdv, KV::bytes);
   if (e != cudaSuccess) return e;
-  e = allow_smem(backward_dq_tiled_kernel3<D>, Q::bytes);
+  e = allow_smem(dq, Q::bytes);
   if (e != cudaSuccess) return e;
 
   e = attn_backward_delta(p, t, stream);
   if (e != cudaSuccess) return e;
-  backward_dkdv_tiled_kernel3<D><<<gridKV, KV::NT, KV::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.delta,
-                                                                        t.dk, t.dv);
+  dkdv<<<gridKV, KV::NT, KV::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.delta, t.dk, t.dv);
   e = cudaGetLastError();
   if (e != cudaSuccess) return e;
-  backward_dq_tiled_kernel3<D><<<gridQ, Q::NT, Q::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.delta, t.dq);
+  dq<<<gridQ, Q::NT, Q::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.delta, t.dq);
   return cudaGetLastError();
 }
 

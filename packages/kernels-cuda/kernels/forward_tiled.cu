@@ -60,9 +60,10 @@ static cudaError_t forward_tiled4(const AttnProblem &p, const AttnTensors &t, cu
   using T = Fwd4Traits<D, CFG>;
   unsigned grid;
   if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
-  const cudaError_t e = allow_smem(forward_tiled_kernel4<D, CFG>, T::bytes);
+  const auto kernel = long_score_chains() ? forward_tiled_kernel4<D, CFG, true> : forward_tiled_kernel4<D, CFG, false>;
+  const cudaError_t e = allow_smem(kernel, T::bytes);
   if (e != cudaSuccess) return e;
-  forward_tiled_kernel4<D, CFG><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
+  kernel<<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
   return cudaGetLastError();
 }
 

@@ -44,9 +44,10 @@ static cudaError_t lse_tiled3(const AttnProblem &p, const AttnTensors &t, cudaSt
   using T = Lse3Traits<D, CFG>;
   unsigned grid;
   if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
-  const cudaError_t e = allow_smem(lse_tiled_kernel3<D, CFG>, T::bytes);
+  const auto kernel = long_score_chains() ? lse_tiled_kernel3<D, CFG, true> : lse_tiled_kernel3<D, CFG, false>;
+  const cudaError_t e = allow_smem(kernel, T::bytes);
   if (e != cudaSuccess) return e;
-  lse_tiled_kernel3<D, CFG><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.lse);
+  kernel<<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.lse);
   return cudaGetLastError();
 }
 

@@ -113,7 +113,7 @@ __device__ __forceinline__ void bwd3_acc(float (&acc)[NJ][4], const uint32_t (&a
   }
 }
 
-template <int D>
+template <int D, bool LONG>
 __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBlocks)
     backward_dkdv_tiled_kernel3(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                                 const float *__restrict__ v, const float *__restrict__ dO,
@@ -206,7 +206,7 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
       uint32_t ah[4], al[4];
       load_a_frag(sKhi, sKlo, (kg * KD + ks) * 32 + lane, ah, al);
 #pragma unroll
-      for (int j = 0; j < QJ; ++j) mma3(s[j], ah, al, sQnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
+      for (int j = 0; j < QJ; ++j) mma3_score<LONG>(s[j], ah, al, sQnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
       load_a_frag(sVhi, sVlo, (kg * KD + ks) * 32 + lane, ah, al);
 #pragma unroll
       for (int j = 0; j < QJ; ++j) mma3_rn(dp[j], ah, al, sOnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
@@ -265,7 +265,7 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
   bwd3_store<NJ>(accK, dk, kw0, p.nk, ch * T::NW, p.d, p.scale);
 }
 
-template <int D>
+template <int D, bool LONG>
 __global__ void __launch_bounds__(BwdQ3Traits<D>::NT, BwdQ3Traits<D>::kMinBlocks)
     backward_dq_tiled_kernel3(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                               const float *__restrict__ v, const float *__restrict__ dO,
@@ -350,7 +350,7 @@ __global__ void __launch_bounds__(BwdQ3Traits<D>::NT, BwdQ3Traits<D>::kMinBlocks
       uint32_t ah[4], al[4];
       load_a_frag(sQhi, sQlo, (warp * KD + ks) * 32 + lane, ah, al);
 #pragma unroll
-      for (int j = 0; j < KS; ++j) mma3(s[j], ah, al, sKnk[(j * KD + ks) * 32 + lane]);
+      for (int j = 0; j < KS; ++j) mma3_score<LONG>(s[j], ah, al, sKnk[(j * KD + ks) * 32 + lane]);
       load_a_frag(sOhi, sOlo, (warp * KD + ks) * 32 + lane, ah, al);
 #pragma unroll
       for (int j = 0; j < KS; ++j) mma3_rn(dp[j], ah, al, sVnk[(j * KD + ks) * 32 + lane]);

@@ -21,13 +21,14 @@ namespace attn_tiled {
 
 // Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG; 0 = the faster on the H100, NOTES.md). MT = 16-row m-tiles per
 // warp: with 2, every B fragment loaded feeds two independent mma chains (half the shared loads per mma, twice the
-// work in flight per warp): D = 64 1.26× faster; at D = 128 its 128 accumulator registers spill (1.9× slower).
+// work in flight per warp): D = 64 1.26× faster; at D = 128 its 128 accumulator registers spilled (W = 4, BK = 16:
+// 1.9× slower), so D = 128's shape 1 is 4 warps x 64 rows (half the rows of shape 0: for grids that leave SMs idle).
 // kPrefetch: the next K/V tile is fetched into registers during this one (H100: without it, 4–30 % slower).
 template <int D, int CFG> struct Fwd4Shape;
 template <> struct Fwd4Shape<64, 0> { static constexpr int kWarps = 4, MT = 2, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
 template <> struct Fwd4Shape<64, 1> { static constexpr int kWarps = 4, MT = 1, BK = 32, kMinBlocks = 2; static constexpr bool kPrefetch = true; };
 template <> struct Fwd4Shape<128, 0> { static constexpr int kWarps = 8, MT = 1, BK = 32, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
-template <> struct Fwd4Shape<128, 1> { static constexpr int kWarps = 4, MT = 2, BK = 16, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
+template <> struct Fwd4Shape<128, 1> { static constexpr int kWarps = 4, MT = 1, BK = 32, kMinBlocks = 1; static constexpr bool kPrefetch = true; };
 
 template <int D, int CFG = 0> struct Fwd4Traits {
   using S = Fwd4Shape<D, CFG>;
@@ -40,12 +41,13 @@ template <int D, int CFG = 0> struct Fwd4Traits {
   static_assert(kMinBlocks * (bytes + 1024) <= 228 * 1024, "forward v4: kMinBlocks blocks do not fit one SM");
 };
 
-template <int D, int CFG>
+template <int D, int CFG, bool LONG>
 __global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kMinBlocks)
     forward_tiled_kernel4(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                           const float *__restrict__ v, const float *__restrict__ lse, float *__restrict__ o) {
   using T = Fwd4Traits<D, CFG>;
   constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8, MT = T::MT;
+  constexpr int kScoreUnroll = LONG ? 4 : 1;  // short chains keep a temporary per score: unroll 2+ spilled
   constexpr int KV = BSlots<BK, D, NT>::kPerThread;
   extern __shared__ float smem[];
   uint4 *sQhi = reinterpret_cast<uint4 *>(smem);
@@ -121,7 +123,7 @@ __global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kM
       for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) s[m][j][e] = 0.f;
-#pragma unroll 4
+#pragma unroll kScoreUnroll
     for (int ks = 0; ks < KD; ++ks) {
       uint32_t ah[MT][4], al[MT][4];
 #pragma unroll
@@ -130,7 +132,7 @@ __global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kM
       for (int j = 0; j < BK / 8; ++j) {
         const uint4 bk = sK[(j * KD + ks) * 32 + lane];
 #pragma unroll
-        for (int m = 0; m < MT; ++m) mma3(s[m][j], ah[m], al[m], bk);
+        for (int m = 0; m < MT; ++m) mma3_score<LONG>(s[m][j], ah[m], al[m], bk);
       }
     }
 

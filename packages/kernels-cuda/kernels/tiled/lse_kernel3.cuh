@@ -4,9 +4,9 @@
 // Why (ncu, H100, N=4096 d=64, v2): 17 instructions per mma (splits on every fragment load, 4 FADDs per 3 mmas, a
 // mask test per score) and a 1.29-wave grid. Here: Q split once per block into shared memory, each key tile
 // fetched into registers during the previous tile and split once per block, one mma chain per score over d, masks
-// only on tiles that straddle the causal diagonal or the end of the keys, exp2 with the scale folded in.
+// only on tiles that straddle the causal diagonal or the end of the keys, exp via exp2 on (x - max) · log2e.
 // One block of W warps per (bh, BQ = 16 MT W query rows); warp w owns MT m-tiles of 16 rows. A row's running (max, sum)
-// (base 2) lives in the 4 lanes that hold its C fragments: a 4-lane butterfly per tile, as in v2. Rows that see no
+// lives in the 4 lanes that hold its C fragments: a 4-lane butterfly per tile, as in v2. Rows that see no
 // key get lse = -inf exactly; every exp2 argument is finite or -inf (then 0).
 // Limits: D in {64, 128} (d <= D); any N, Nq != Nk, causal or not.
 #pragma once
@@ -35,12 +35,13 @@ template <int D, int CFG = 0> struct Lse3Traits {
   static_assert(kMinBlocks * (bytes + 1024) <= 228 * 1024, "lse v3: kMinBlocks blocks do not fit one SM");
 };
 
-template <int D, int CFG>
+template <int D, int CFG, bool LONG>
 __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kMinBlocks)
     lse_tiled_kernel3(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                       float *__restrict__ lse) {
   using T = Lse3Traits<D, CFG>;
   constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8, MT = T::MT;
+  constexpr int kScoreUnroll = LONG ? 4 : 1;  // short chains keep a temporary per score: unroll 2+ spilled
   constexpr int KX = BSlots<BK, D, NT>::kPerThread;
   extern __shared__ float smem[];
   uint4 *sQhi = reinterpret_cast<uint4 *>(smem);
@@ -63,10 +64,9 @@ __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kM
   store_a_split<BQ, D, NT>(sQhi, sQlo, q, q0, p.nq, p.d);
 
   constexpr float kLog2e = 1.4426950408889634f;
-  const float c2 = p.scale * kLog2e;
   // Rows of m-tile m, half h: q0 + (warp * MT + m) * 16 + g + 8h.
   int rowEnd[MT][2];
-  float mx[MT][2], l[MT][2];  // base-2 running max and sum of those rows
+  float mx[MT][2], l[MT][2];  // running max (natural units) and sum of exp(x - max) of those rows
 #pragma unroll
   for (int m = 0; m < MT; ++m)
 #pragma unroll
@@ -92,7 +92,7 @@ __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kM
       for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) s[m][j][e] = 0.f;
-#pragma unroll 4
+#pragma unroll kScoreUnroll
     for (int ks = 0; ks < KD; ++ks) {
       uint32_t ah[MT][4], al[MT][4];
 #pragma unroll
@@ -101,10 +101,14 @@ __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kM
       for (int j = 0; j < BK / 8; ++j) {
         const uint4 bk = sK[(j * KD + ks) * 32 + lane];
 #pragma unroll
-        for (int m = 0; m < MT; ++m) mma3(s[m][j], ah[m], al[m], bk);
+        for (int m = 0; m < MT; ++m) mma3_score<LONG>(s[m][j], ah[m], al[m], bk);
       }
     }
 
+    // Natural units for the max (x = s · scale, one rounding, as the reference's row max) so that lse = max + log(sum)
+    // is formed like the float64 reference; exp2 only inside: exp(x - m) = exp2((x - m) · log2e), where x - m is
+    // exact for the largest scores. (Base-2 bookkeeping throughout cost 1–2 ulp of lse: H100 run 7 failed the
+    // FlashAttention rule, lse maxAbs 1.25e-6 vs naive 1.4e-7, at d = 128 causal.)
     const bool full = k0 + BK <= kFull;
 #pragma unroll
     for (int m = 0; m < MT; ++m)
@@ -116,30 +120,29 @@ __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kM
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
             float &x = s[m][j][2 * h + e];
-            x = full || k0 + j * 8 + 2 * t + e < rowEnd[m][h] ? x * c2 : -INFINITY;
+            x = full || k0 + j * 8 + 2 * t + e < rowEnd[m][h] ? x * p.scale : -INFINITY;
             tmax = fmaxf(tmax, x);
           }
         const float mNew = fmaxf(mx[m][h], group_max<4>(tmax));
-        const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: exp2(-inf - 0) = 0, never NaN
+        const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: exp2(-inf) = 0, never NaN
         float tsum = 0.f;
 #pragma unroll
         for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
-          for (int e = 0; e < 2; ++e) tsum += exp2_ftz(s[m][j][2 * h + e] - mRef);
-        l[m][h] = l[m][h] * exp2_ftz(mx[m][h] - mRef) + group_sum<4>(tsum);
+          for (int e = 0; e < 2; ++e) tsum += exp2_ftz((s[m][j][2 * h + e] - mRef) * kLog2e);
+        l[m][h] = l[m][h] * exp2_ftz((mx[m][h] - mRef) * kLog2e) + group_sum<4>(tsum);
         mx[m][h] = mNew;
       }
   }
 
   if (t == 0) {
-    constexpr float kLn2 = 0.6931471805599453f;
 #pragma unroll
     for (int m = 0; m < MT; ++m)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const int r = q0 + (warp * MT + m) * 16 + g + 8 * h;
         if (r < p.nq)
-          lse[(size_t)b * p.nq + r] = mx[m][h] == -INFINITY ? -INFINITY : (mx[m][h] + log2f(l[m][h])) * kLn2;
+          lse[(size_t)b * p.nq + r] = mx[m][h] == -INFINITY ? -INFINITY : mx[m][h] + logf(l[m][h]);
       }
   }
 }

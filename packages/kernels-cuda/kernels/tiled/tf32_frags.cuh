@@ -160,6 +160,20 @@ __device__ __forceinline__ void mma3_rn(float (&c)[4], const uint32_t (&ah)[4], 
   for (int e = 0; e < 4; ++e) c[e] += t[e];
 }
 
+// A score product (S = Q Kᵀ, Sᵀ = K Qᵀ) step. SHORT chains by default: every 8 columns of d are their own chain,
+// RN-added (the score is then as exact as a float32 dot product: lse within the FlashAttention rule of the naive
+// kernels, and dS = P (dP - delta) cancels where it must). LONG: one chain over d (fewer FADDs, faster; H100 run 7:
+// lse maxAbs 1.25e-6 vs naive 1.4e-7 at d = 128 causal); selected by ATTN_CUDA_TILED_SCORES=long. Every kernel of a
+// run must use the same one: P = exp(S - lse) sums to 1 only if S is the same S that made lse.
+template <bool LONG>
+__device__ __forceinline__ void mma3_score(float (&c)[4], const uint32_t (&ah)[4], const uint32_t (&al)[4],
+                                           const uint4 b) {
+  if constexpr (LONG)
+    mma3(c, ah, al, b);
+  else
+    mma3_rn(c, ah, al, b);
+}
+
 // A fragment (hi, lo) of the next product from a score C fragment (BSplitKN's permuted k order).
 __device__ __forceinline__ void c_to_a_split(const float (&c)[4], uint32_t (&ah)[4], uint32_t (&al)[4]) {
   split_tf32(c[0], ah[0], al[0]);

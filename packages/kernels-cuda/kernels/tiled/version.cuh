@@ -31,12 +31,20 @@ inline int stage_version(Stage st) {
 }
 
 // Tile shape of lse v3 / forward v4 (their Shape structs): ATTN_CUDA_TILED_CFG=0|1 forces one. Unset: shape 0 (the
-// faster on the H100) unless its grid has fewer blocks than the SMs hold at once (blocks0 < sms x resident0: short
-// sequences), then shape 1, whose query tiles are half as tall or whose blocks are more per SM.
+// faster on the H100) unless its grid fills at most half of the block slots the SMs offer at once (blocks0 <=
+// sms x resident0 / 2: short sequences), then shape 1, whose query tiles are half as tall.
 inline int tile_config(long long blocks0, int resident0, int sms) {
   static const char *s = std::getenv("ATTN_CUDA_TILED_CFG");
   if (s && *s) return s[0] == '1' && !s[1] ? 1 : 0;
-  return blocks0 < (long long)sms * resident0 ? 1 : 0;
+  return 2 * blocks0 <= (long long)sms * resident0 ? 1 : 0;
+}
+
+// Score products of lse v3 / forward v4 / backward v3 as one long mma chain over d (ATTN_CUDA_TILED_SCORES=long:
+// faster, less exact) instead of short chains (default). tf32_frags.cuh, mma3_score.
+inline bool long_score_chains() {
+  static const char *s = std::getenv("ATTN_CUDA_TILED_SCORES");
+  static const bool on = s && s[0] == 'l' && s[1] == 'o' && s[2] == 'n' && s[3] == 'g' && !s[4];
+  return on;
 }
 
 }  // namespace attn_tiled

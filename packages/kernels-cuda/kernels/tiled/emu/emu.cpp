@@ -167,7 +167,8 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
         using T3 = Lse3Traits<D, CFG>;
         unsigned g3;
         tile_grid(p.bh, ceil_div(p.nq, T3::BQ), &g3);
-        launch(g3, T3::bytes, [&] { lse_tiled_kernel3<D, CFG>(p, q.data(), k.data(), lse.data()); }, T3::NT);
+        if (long_score_chains()) launch(g3, T3::bytes, [&] { lse_tiled_kernel3<D, CFG, true>(p, q.data(), k.data(), lse.data()); }, T3::NT);
+        else launch(g3, T3::bytes, [&] { lse_tiled_kernel3<D, CFG, false>(p, q.data(), k.data(), lse.data()); }, T3::NT);
       };
       if (tile_config((long long)p.bh * ceil_div(p.nq, Lse3Traits<D, 0>::BQ), Lse3Traits<D, 0>::kMinBlocks, sm_count()) == 1) run.template operator()<1>(); else run.template operator()<0>();
     } else if (stage_version(Stage::Lse) == 2) {
@@ -182,7 +183,8 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
         using T4 = Fwd4Traits<D, CFG>;
         unsigned g4;
         tile_grid(p.bh, ceil_div(p.nq, T4::BQ), &g4);
-        launch(g4, T4::bytes, [&] { forward_tiled_kernel4<D, CFG>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T4::NT);
+        if (long_score_chains()) launch(g4, T4::bytes, [&] { forward_tiled_kernel4<D, CFG, true>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T4::NT);
+        else launch(g4, T4::bytes, [&] { forward_tiled_kernel4<D, CFG, false>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T4::NT);
       };
       if (tile_config((long long)p.bh * ceil_div(p.nq, Fwd4Traits<D, 0>::BQ), Fwd4Traits<D, 0>::kMinBlocks, sm_count()) == 1) run.template operator()<1>(); else run.template operator()<0>();
     } else if (stage_version(Stage::Fwd) == 3) {
@@ -211,9 +213,11 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
       using KV = BwdKV3Traits<D>;
       using Q3 = BwdQ3Traits<D>;
       tile_grid(p.bh, ceil_div(p.nk, KV::BK), &g);
-      launch(g, KV::bytes, [&] { backward_dkdv_tiled_kernel3<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); }, KV::NT);
+      if (long_score_chains()) launch(g, KV::bytes, [&] { backward_dkdv_tiled_kernel3<D, true>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); }, KV::NT);
+      else launch(g, KV::bytes, [&] { backward_dkdv_tiled_kernel3<D, false>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); }, KV::NT);
       tile_grid(p.bh, ceil_div(p.nq, Q3::BQ), &g);
-      launch(g, Q3::bytes, [&] { backward_dq_tiled_kernel3<D>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dq.data()); }, Q3::NT);
+      if (long_score_chains()) launch(g, Q3::bytes, [&] { backward_dq_tiled_kernel3<D, true>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dq.data()); }, Q3::NT);
+      else launch(g, Q3::bytes, [&] { backward_dq_tiled_kernel3<D, false>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dq.data()); }, Q3::NT);
       return;
     }
     if (stage_version(Stage::Bwd) == 2) {
