@@ -68,6 +68,21 @@ sanitized() {
   return 0
 }
 
+# sanitize_shapes LOG SEED STAGE "TOOLS" LABEL "BH NQ NK D [--causal]"…: `sanitized` (40 s each) for every tool on
+# fresh inputs of every shape, appended to LOG; kernel switches come from the caller's environment.
+sanitize_shapes() {
+  local log=$1 seed=$2 stage=$3 tools=$4 label=$5 shape tool
+  shift 5
+  for shape in "$@"; do
+    set -- $shape
+    local dir=/tmp/san-$seed-$1-$2-$3-$4
+    inputs "$dir" "$1" "$2" "$3" "$4" "$seed"
+    for tool in $tools; do
+      sanitized "$log" 40 "$tool tiled $label bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" "$tool" tiled "$stage" "$dir" "$dir/out" ${5:-}
+    done
+  done
+}
+
 step_sanitize() {
   local log="$out/sanitize.log" shape tool variant causal
   : > "$log"
@@ -111,16 +126,9 @@ step_verify2() { # correctness of the new tiled kernels over the verify shapes
 }
 
 step_sanitize2() { # compute-sanitizer over the CUDA v2 kernels (all stages) on odd shapes
-  local log="$out/sanitize2.log" shape tool
+  local log="$out/sanitize2.log"
   : > "$log"
-  for shape in "2 130 70 64 --causal" "1 65 200 128 " "3 77 131 100 --causal"; do
-    set -- $shape
-    local dir=/tmp/san2-$1-$2-$3-$4
-    inputs "$dir" "$1" "$2" "$3" "$4" 11
-    for tool in memcheck racecheck; do
-      ATTN_CUDA_TILED_KERNEL=2 sanitized "$log" 40 "$tool tiled v2 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" "$tool" tiled bwd "$dir" "$dir/out" ${5:-}
-    done
-  done
+  ATTN_CUDA_TILED_KERNEL=2 sanitize_shapes "$log" 11 bwd "memcheck racecheck" v2 "2 130 70 64 --causal" "1 65 200 128 " "3 77 131 100 --causal"
   grep -E '^== ' "$log" | paste - - | tail -20
 }
 
@@ -152,16 +160,9 @@ step_defaults() { # the committed defaults as they are (no kernel switch set), t
 step_v3() { # the opt-in CUDA forward v3 (not yet measured): verification, sanitizer on both copy paths, timing
   ATTN_CUDA_TILED_FWD=3 ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-120} \
     sweep_to verify-v3 --preset verify --backends cuda --variants tiled --pipelines fwd --sample-rows 16
-  local log="$out/sanitize-v3.log" shape tool
+  local log="$out/sanitize-v3.log"
   : > "$log"
-  for shape in "1 129 129 61 --causal" "2 130 300 64 " "1 65 200 128 --causal"; do
-    set -- $shape
-    local dir=/tmp/san3-$1-$2-$3-$4
-    inputs "$dir" "$1" "$2" "$3" "$4" 13
-    for tool in memcheck racecheck; do
-      ATTN_CUDA_TILED_FWD=3 sanitized "$log" 40 "$tool tiled forward v3 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" "$tool" tiled fwd "$dir" "$dir/out" ${5:-}
-    done
-  done
+  ATTN_CUDA_TILED_FWD=3 sanitize_shapes "$log" 13 fwd "memcheck racecheck" "forward v3" "1 129 129 61 --causal" "2 130 300 64 " "1 65 200 128 --causal"
   grep -E '^== ' "$log" | paste - - | tail -20
   ATTN_CUDA_TILED_FWD=3 ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-120} \
     sweep_to time-v3 --preset gpu --backends cuda --variants tiled --pipelines fwd --n 4096,16384 --d 64,128 \
@@ -193,16 +194,10 @@ step_v4() { # lse v3 + forward v4 (pre-split fragment-order operands): verify, s
   export ATTN_CUDA_TILED_LSE=3 ATTN_CUDA_TILED_FWD=4
   ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-100} \
     sweep_to verify-v4 --preset verify --backends cuda --variants tiled --pipelines fwd --sample-rows 16
-  local log="$out/sanitize-v4.log" shape tool
+  local log="$out/sanitize-v4.log"
   : > "$log"
-  for shape in "1 129 129 61 --causal" "2 130 300 64 " "1 65 200 128 --causal" "2 17 129 100 "; do
-    set -- $shape
-    local dir=/tmp/san4-$1-$2-$3-$4
-    inputs "$dir" "$1" "$2" "$3" "$4" 17
-    for tool in memcheck racecheck synccheck; do
-      sanitized "$log" 40 "$tool tiled lse v3 + forward v4 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" "$tool" tiled fwd "$dir" "$dir/out" ${5:-}
-    done
-  done
+  sanitize_shapes "$log" 17 fwd "memcheck racecheck synccheck" "lse v3 + forward v4" "1 129 129 61 --causal" "2 130 300 64 " \
+    "1 65 200 128 --causal" "2 17 129 100 "
   grep -E '^== ' "$log" | paste - - | tail -20
   ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-100} \
     sweep_to time-v4 --preset gpu --backends cuda --variants tiled --pipelines fwd --n 4096,16384 --d 64,128 \
@@ -269,16 +264,10 @@ for x in json.load(open('/tmp/tune2-cfg$cfg/results.json'))['records']:
 step_bwd3() { # backward v3 (opt-in): verification, sanitizers, timing next to v1 (the default), ncu
   ATTN_CUDA_TILED_BWD=3 ATTN_STEP_SECONDS=90 \
     sweep_to verify-bwd3 --preset verify --backends cuda --variants tiled --pipelines bwd --sample-rows 16 --no-report
-  local log="$out/sanitize-bwd3.log" shape tool
+  local log="$out/sanitize-bwd3.log"
   : > "$log"
-  for shape in "1 129 129 61 --causal" "2 130 300 64 " "1 65 200 128 --causal" "2 17 129 100 " "1 300 77 64 --causal"; do
-    set -- $shape
-    local dir=/tmp/san5-$1-$2-$3-$4
-    inputs "$dir" "$1" "$2" "$3" "$4" 19
-    for tool in memcheck racecheck synccheck; do
-      ATTN_CUDA_TILED_BWD=3 sanitized "$log" 40 "$tool tiled backward v3 bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" "$tool" tiled bwd "$dir" "$dir/out" ${5:-}
-    done
-  done
+  ATTN_CUDA_TILED_BWD=3 sanitize_shapes "$log" 19 bwd "memcheck racecheck synccheck" "backward v3" "1 129 129 61 --causal" \
+    "2 130 300 64 " "1 65 200 128 --causal" "2 17 129 100 " "1 300 77 64 --causal"
   grep -E '^== ' "$log" | paste - - | tail -20
   local v
   for v in 1 3; do
@@ -299,16 +288,10 @@ for x in json.load(open('/tmp/time-bwd$v/results.json'))['records']:
 step_check2() { # the committed defaults: verification of every tiled stage over the verify shapes, sanitizers
   ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-150} \
     sweep_to verify3 --preset verify --backends cuda --variants tiled --sample-rows 16
-  local log="$out/sanitize3.log" shape tool
+  local log="$out/sanitize3.log"
   : > "$log"
-  for shape in "2 129 1 128 " "1 129 129 61 --causal" "2 130 300 64 " "1 65 200 128 --causal" "2 17 129 100 " "1 300 77 64 --causal"; do
-    set -- $shape
-    local dir=/tmp/san6-$1-$2-$3-$4
-    inputs "$dir" "$1" "$2" "$3" "$4" 23
-    for tool in memcheck racecheck synccheck; do
-      sanitized "$log" 40 "$tool tiled defaults bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" "$tool" tiled bwd "$dir" "$dir/out" ${5:-}
-    done
-  done
+  sanitize_shapes "$log" 23 bwd "memcheck racecheck synccheck" defaults "2 129 1 128 " "1 129 129 61 --causal" "2 130 300 64 " \
+    "1 65 200 128 --causal" "2 17 129 100 " "1 300 77 64 --causal"
   grep -E '^== ' "$log" | paste - - | tail -20
   grep -c '== exit 0' "$log" | sed 's/^/sanitizer runs clean: /'
   grep -c '== exit [1-9]' "$log" | sed 's/^/sanitizer runs failing: /'
@@ -322,14 +305,9 @@ step_final2() { # the report's sweep: defaults, naive baselines, WGSL, torch pee
 
 step_final3() { # short score chains (the new default): verify, memcheck, the report's sweep, the long-chain variant timed
   ATTN_STEP_SECONDS=80 sweep_to verify4 --preset verify --backends cuda --variants tiled --sample-rows 16 --no-report
-  local log="$out/sanitize4.log" shape
+  local log="$out/sanitize4.log"
   : > "$log"
-  for shape in "2 129 1 128 " "1 129 129 61 --causal" "2 130 300 64 "; do
-    set -- $shape
-    local dir=/tmp/san7-$1-$2-$3-$4
-    inputs "$dir" "$1" "$2" "$3" "$4" 29
-    sanitized "$log" 40 "memcheck tiled defaults bh=$1 nq=$2 nk=$3 d=$4 ${5:-}" memcheck tiled bwd "$dir" "$dir/out" ${5:-}
-  done
+  sanitize_shapes "$log" 29 bwd memcheck defaults "2 129 1 128 " "1 129 129 61 --causal" "2 130 300 64 "
   grep -E '^== ' "$log" | paste - - | tail -5
   ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-400} \
     sweep_to final3 --preset gpu --backends cuda,wgsl --n 1024,2048,4096,8192,16384 --d 64,128 --causal both --bh 16 \
