@@ -70,12 +70,8 @@ static cudaError_t forward_tiled4(const AttnProblem &p, const AttnTensors &t, cu
 template <int D>
 static cudaError_t forward_tiled_v(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
   switch (stage_version(Stage::Fwd)) {
-    case 4: {
-      using T = Fwd4Traits<D, 0>;
-      const long long blocks0 = (long long)p.bh * ceil_div(p.nq, T::BQ);
-      return tile_config(blocks0, T::kMinBlocks, sm_count()) == 1 ? forward_tiled4<D, 1>(p, t, stream)
-                                                                   : forward_tiled4<D, 0>(p, t, stream);
-    }
+    case 4:
+      return shape_for<Fwd4Traits<D, 0>>(p) == 1 ? forward_tiled4<D, 1>(p, t, stream) : forward_tiled4<D, 0>(p, t, stream);
     case 3: return forward_tiled3<D>(p, t, stream);
     case 2: return forward_tiled2<D>(p, t, stream);
     default: return forward_tiled1<D>(p, t, stream);

@@ -54,12 +54,7 @@ static cudaError_t lse_tiled3(const AttnProblem &p, const AttnTensors &t, cudaSt
 template <int D>
 static cudaError_t lse_tiled_v(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
   switch (stage_version(Stage::Lse)) {
-    case 3: {
-      using T = Lse3Traits<D, 0>;
-      const long long blocks0 = (long long)p.bh * ceil_div(p.nq, T::BQ);
-      return tile_config(blocks0, T::kMinBlocks, sm_count()) == 1 ? lse_tiled3<D, 1>(p, t, stream)
-                                                                   : lse_tiled3<D, 0>(p, t, stream);
-    }
+    case 3: return shape_for<Lse3Traits<D, 0>>(p) == 1 ? lse_tiled3<D, 1>(p, t, stream) : lse_tiled3<D, 0>(p, t, stream);
     case 2: return lse_tiled2<D>(p, t, stream);
     default: return lse_tiled1<D>(p, t, stream);
   }

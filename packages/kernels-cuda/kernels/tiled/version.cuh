@@ -7,6 +7,8 @@
 // whatever the setting.
 #pragma once
 #include <cstdlib>
+#include <cstring>
+#include "common.cuh"
 
 namespace attn_tiled {
 
@@ -39,11 +41,17 @@ inline int tile_config(long long blocks0, int resident0, int sms) {
   return 2 * blocks0 <= (long long)sms * resident0 ? 1 : 0;
 }
 
+// The shape of a kernel for problem p: tile_config's rule over the grid of its shape 0 (traits T0: BQ, kMinBlocks).
+template <class T0>
+inline int shape_for(const AttnProblem &p) {
+  return tile_config((long long)p.bh * ceil_div(p.nq, T0::BQ), T0::kMinBlocks, sm_count());
+}
+
 // Score products of lse v3 / forward v4 / backward v3 as one long mma chain over d (ATTN_CUDA_TILED_SCORES=long:
 // faster, less exact) instead of short chains (default). tf32_frags.cuh, mma3_score.
 inline bool long_score_chains() {
   static const char *s = std::getenv("ATTN_CUDA_TILED_SCORES");
-  static const bool on = s && s[0] == 'l' && s[1] == 'o' && s[2] == 'n' && s[3] == 'g' && !s[4];
+  static const bool on = s && std::strcmp(s, "long") == 0;
   return on;
 }
 

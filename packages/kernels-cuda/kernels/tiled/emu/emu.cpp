@@ -153,6 +153,12 @@ static void launch(unsigned grid, size_t smemBytes, const std::function<void()> 
 static void poison(std::vector<float> &v) { uint32_t x = 0x7fdead00; for (auto &f : v) memcpy(&f, &x, 4); }
 
 struct Case { int bh, nq, nk, d, dv; bool causal; };
+
+// f.template operator()<LONG>() with LONG = long_score_chains(): the launchers' choice of score chains.
+template <class F>
+static void with_chains(F &&f) {
+  if (long_score_chains()) f.template operator()<true>(); else f.template operator()<false>();
+}
 static bool gFwdOnly = false;  // "big" mode: stages 1 and 2 only (long key loops are where mma drift shows)
 
 template <int D>
@@ -167,10 +173,9 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
         using T3 = Lse3Traits<D, CFG>;
         unsigned g3;
         tile_grid(p.bh, ceil_div(p.nq, T3::BQ), &g3);
-        if (long_score_chains()) launch(g3, T3::bytes, [&] { lse_tiled_kernel3<D, CFG, true>(p, q.data(), k.data(), lse.data()); }, T3::NT);
-        else launch(g3, T3::bytes, [&] { lse_tiled_kernel3<D, CFG, false>(p, q.data(), k.data(), lse.data()); }, T3::NT);
+        with_chains([&]<bool LONG>() { launch(g3, T3::bytes, [&] { lse_tiled_kernel3<D, CFG, LONG>(p, q.data(), k.data(), lse.data()); }, T3::NT); });
       };
-      if (tile_config((long long)p.bh * ceil_div(p.nq, Lse3Traits<D, 0>::BQ), Lse3Traits<D, 0>::kMinBlocks, sm_count()) == 1) run.template operator()<1>(); else run.template operator()<0>();
+      if (shape_for<Lse3Traits<D, 0>>(p) == 1) run.template operator()<1>(); else run.template operator()<0>();
     } else if (stage_version(Stage::Lse) == 2) {
       unsigned g2;
       tile_grid(p.bh, ceil_div(p.nq, Lse2Traits<D>::BQ), &g2);
@@ -183,10 +188,9 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
         using T4 = Fwd4Traits<D, CFG>;
         unsigned g4;
         tile_grid(p.bh, ceil_div(p.nq, T4::BQ), &g4);
-        if (long_score_chains()) launch(g4, T4::bytes, [&] { forward_tiled_kernel4<D, CFG, true>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T4::NT);
-        else launch(g4, T4::bytes, [&] { forward_tiled_kernel4<D, CFG, false>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T4::NT);
+        with_chains([&]<bool LONG>() { launch(g4, T4::bytes, [&] { forward_tiled_kernel4<D, CFG, LONG>(p, q.data(), k.data(), v.data(), lse.data(), o.data()); }, T4::NT); });
       };
-      if (tile_config((long long)p.bh * ceil_div(p.nq, Fwd4Traits<D, 0>::BQ), Fwd4Traits<D, 0>::kMinBlocks, sm_count()) == 1) run.template operator()<1>(); else run.template operator()<0>();
+      if (shape_for<Fwd4Traits<D, 0>>(p) == 1) run.template operator()<1>(); else run.template operator()<0>();
     } else if (stage_version(Stage::Fwd) == 3) {
       using T3 = Fwd3Traits<D>;
       unsigned g3;
@@ -212,12 +216,12 @@ static void run_kernels(const AttnProblem &p, std::vector<float> &q, std::vector
     if (stage_version(Stage::Bwd) == 3) {
       using KV = BwdKV3Traits<D>;
       using Q3 = BwdQ3Traits<D>;
-      tile_grid(p.bh, ceil_div(p.nk, KV::BK), &g);
-      if (long_score_chains()) launch(g, KV::bytes, [&] { backward_dkdv_tiled_kernel3<D, true>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); }, KV::NT);
-      else launch(g, KV::bytes, [&] { backward_dkdv_tiled_kernel3<D, false>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); }, KV::NT);
-      tile_grid(p.bh, ceil_div(p.nq, Q3::BQ), &g);
-      if (long_score_chains()) launch(g, Q3::bytes, [&] { backward_dq_tiled_kernel3<D, true>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dq.data()); }, Q3::NT);
-      else launch(g, Q3::bytes, [&] { backward_dq_tiled_kernel3<D, false>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dq.data()); }, Q3::NT);
+      with_chains([&]<bool LONG>() {
+        tile_grid(p.bh, ceil_div(p.nk, KV::BK), &g);
+        launch(g, KV::bytes, [&] { backward_dkdv_tiled_kernel3<D, LONG>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dk.data(), dv.data()); }, KV::NT);
+        tile_grid(p.bh, ceil_div(p.nq, Q3::BQ), &g);
+        launch(g, Q3::bytes, [&] { backward_dq_tiled_kernel3<D, LONG>(p, q.data(), k.data(), v.data(), dO.data(), lse.data(), delta.data(), dq.data()); }, Q3::NT);
+      });
       return;
     }
     if (stage_version(Stage::Bwd) == 2) {
