@@ -317,6 +317,29 @@ step_final3() { # short score chains (the new default): verify, memcheck, the re
     --min-samples 5 --time-budget 100 --sample-rows 4 --no-report
 }
 
+# ---- session 3 (2026-11-25, evening): WGSL tiled kernels (issue 7) ------------------------------------------------
+wgsl_configs() { # dir-prefix, shapes (--n …), then "ENV…|label" configs: tiled WGSL fwd+bwd under each, one tarball
+  local prefix=$1 ns=$2 ds=$3; shift 3
+  local cfg env label
+  for cfg in "$@"; do
+    IFS='|' read -r env label <<< "$cfg"
+    ( export $env ATTN_STEP_SECONDS=${ATTN_CFG_SECONDS:-45}; sweep_to "$prefix-$label" --preset gpu --backends wgsl --variants tiled \
+        --pipelines fwd,bwd --n "$ns" --d "$ds" --causal no --bh 16 --min-samples 5 --time-budget 40 --sample-rows 4 --no-report >/dev/null ) || status=1
+    grep -h -E '^[0-9]+ records' "$out/$prefix-$label.log" | sed "s/^/$label: /"
+    rm -f "$out/$prefix-$label.tgz"
+  done
+  tar czf "$out/$prefix.tgz" -C /tmp $(cd /tmp && ls -d "$prefix"-* 2>/dev/null)
+  cat "$out/$prefix"-*.log > "$out/$prefix.log" 2>/dev/null; rm -f "$out/$prefix"-*.log
+}
+
+step_wgsl3() { # WGSL kernel 3 (register loops unrolled in the source): verify; kernels 2 vs 3, rows, robustness off
+  ATTN_WGSL_KERNEL=3 ATTN_STEP_SECONDS=90 sweep_to verify-wgsl3 --preset verify --backends wgsl --variants tiled \
+    --sample-rows 16 --no-report | tail -3
+  wgsl_configs k3 1024,4096 64,128 "ATTN_WGSL_KERNEL=2|k2" "ATTN_WGSL_KERNEL=3|k3" "ATTN_WGSL_KERNEL=3 ATTN_WGSL_ROWS=4|k3-rows4" \
+    "ATTN_WGSL_KERNEL=2 ATTN_DAWN_OPTIONS=enable-dawn-features=allow_unsafe_apis,disable_robustness|k2-norobust" \
+    "ATTN_WGSL_KERNEL=3 ATTN_DAWN_OPTIONS=enable-dawn-features=allow_unsafe_apis,disable_robustness|k3-norobust"
+}
+
 [ $# -gt 0 ] || set -- info verify sanitize
 for step in "$@"; do
   echo "######## $step"

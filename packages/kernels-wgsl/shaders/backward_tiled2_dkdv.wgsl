@@ -38,15 +38,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let ty = lid.y;
 
   var acc_k: array<vec4<f32>, RM * CD4>;
-  for (var u = 0u; u < RM * CD4; u++) { acc_k[u] = vec4<f32>(0.0); }
+  /*@unroll*/ for (var u = 0u; u < RM * CD4; u++) { acc_k[u] = vec4<f32>(0.0); }
   var acc_v: array<vec4<f32>, RM * CV4>;
-  for (var u = 0u; u < RM * CV4; u++) { acc_v[u] = vec4<f32>(0.0); }
+  /*@unroll*/ for (var u = 0u; u < RM * CV4; u++) { acc_v[u] = vec4<f32>(0.0); }
 
   let q_begin = (query_start(k0) / BC) * BC;
   for (var q0 = q_begin; q0 < params.nq; q0 += BC) {
     var lcol: array<f32, RN>;
     var dcol: array<f32, RN>;
-    for (var c = 0u; c < RN; c++) {
+    /*@unroll*/ for (var c = 0u; c < RN; c++) {
       let i = q0 + tx * RN + c;
       lcol[c] = 0.0;
       dcol[c] = 0.0;
@@ -56,7 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
     var sc: array<vec4<f32>, RM * RN4>;
-    for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
+    /*@unroll*/ for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
     for (var e0 = 0u; e0 < d_steps(); e0 += EC) {
       workgroupBarrier();
       // lanes take 8 consecutive columns of 4 rows: 32-byte global segments, and the transposed stores land in 32
@@ -81,21 +81,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var qb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { qb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
-        for (var r = 0u; r < RM; r++) {
+        /*@unroll*/ for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        /*@unroll*/ for (var u = 0u; u < RN4; u++) { qb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
+        /*@unroll*/ for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
-          for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, qb[u], sc[r * RN4 + u]); }
+          /*@unroll*/ for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, qb[u], sc[r * RN4 + u]); }
         }
       }
     }
     // P, transposed (query tx·RN + c holds this invocation's RM keys as RM4 vec4), written now so the scores'
     // registers are free during the dP GEMM
-    for (var c = 0u; c < RN; c++) {
+    /*@unroll*/ for (var c = 0u; c < RN; c++) {
       let i = q0 + tx * RN + c;
-      for (var u = 0u; u < RM4; u++) {
+      /*@unroll*/ for (var u = 0u; u < RM4; u++) {
         var p = vec4<f32>(0.0);
-        for (var w = 0u; w < 4u; w++) {
+        /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let r = 4u * u + w;
           let j = k0 + ty * RM + r;
           if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lcol[c]); }
@@ -104,7 +104,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
     var dp: array<vec4<f32>, RM * RN4>;
-    for (var u = 0u; u < RM * RN4; u++) { dp[u] = vec4<f32>(0.0); }
+    /*@unroll*/ for (var u = 0u; u < RM * RN4; u++) { dp[u] = vec4<f32>(0.0); }
     for (var e0 = 0u; e0 < dv_steps(); e0 += EC) {
       workgroupBarrier();
       for (var x = t; x < BR * EC; x += THREADS) {
@@ -127,21 +127,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var gb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { gb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
-        for (var r = 0u; r < RM; r++) {
+        /*@unroll*/ for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        /*@unroll*/ for (var u = 0u; u < RN4; u++) { gb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
+        /*@unroll*/ for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
-          for (var u = 0u; u < RN4; u++) { dp[r * RN4 + u] = fma(av, gb[u], dp[r * RN4 + u]); }
+          /*@unroll*/ for (var u = 0u; u < RN4; u++) { dp[r * RN4 + u] = fma(av, gb[u], dp[r * RN4 + u]); }
         }
       }
     }
     // dS = P·(dP − D) from this invocation's own P entries (no barrier needed)
-    for (var c = 0u; c < RN; c++) {
-      for (var u = 0u; u < RM4; u++) {
+    /*@unroll*/ for (var c = 0u; c < RN; c++) {
+      /*@unroll*/ for (var u = 0u; u < RM4; u++) {
         let at_c = ((tx * RN + c) * BRP + ty * RM) / 4u + u;
         let p = pt[at_c];
         var g = vec4<f32>(0.0);
-        for (var w = 0u; w < 4u; w++) { g[w] = p[w] * (dp[(4u * u + w) * RN4 + c / 4u][c % 4u] - dcol[c]); }
+        /*@unroll*/ for (var w = 0u; w < 4u; w++) { g[w] = p[w] * (dp[(4u * u + w) * RN4 + c / 4u][c % 4u] - dcol[c]); }
         dst[at_c] = g;
       }
     }
@@ -165,37 +165,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var ii = 0u; ii < jc_steps(); ii++) {
         var pa: array<vec4<f32>, RM4>;
         var ga: array<vec4<f32>, RM4>;
-        for (var u = 0u; u < RM4; u++) {
+        /*@unroll*/ for (var u = 0u; u < RM4; u++) {
           pa[u] = pt[((i0 + ii) * BRP + ty * RM) / 4u + u];
           ga[u] = dst[((i0 + ii) * BRP + ty * RM) / 4u + u];
         }
         var qb: array<vec4<f32>, CD4>;
-        for (var u = 0u; u < CD4; u++) { qb[u] = sh[(ii * DP) / 4u + tx * CD4 + u]; }
-        for (var r = 0u; r < RM; r++) {
+        /*@unroll*/ for (var u = 0u; u < CD4; u++) { qb[u] = sh[(ii * DP) / 4u + tx * CD4 + u]; }
+        /*@unroll*/ for (var r = 0u; r < RM; r++) {
           let gv = vec4<f32>(ga[r / 4u][r % 4u]);
-          for (var u = 0u; u < CD4; u++) { acc_k[r * CD4 + u] = fma(gv, qb[u], acc_k[r * CD4 + u]); }
+          /*@unroll*/ for (var u = 0u; u < CD4; u++) { acc_k[r * CD4 + u] = fma(gv, qb[u], acc_k[r * CD4 + u]); }
         }
         var ob: array<vec4<f32>, CV4>;
-        for (var u = 0u; u < CV4; u++) { ob[u] = sh[OC4 + (ii * DVP) / 4u + tx * CV4 + u]; }
-        for (var r = 0u; r < RM; r++) {
+        /*@unroll*/ for (var u = 0u; u < CV4; u++) { ob[u] = sh[OC4 + (ii * DVP) / 4u + tx * CV4 + u]; }
+        /*@unroll*/ for (var r = 0u; r < RM; r++) {
           let pv = vec4<f32>(pa[r / 4u][r % 4u]);
-          for (var u = 0u; u < CV4; u++) { acc_v[r * CV4 + u] = fma(pv, ob[u], acc_v[r * CV4 + u]); }
+          /*@unroll*/ for (var u = 0u; u < CV4; u++) { acc_v[r * CV4 + u] = fma(pv, ob[u], acc_v[r * CV4 + u]); }
         }
       }
     }
   }
 
-  for (var r = 0u; r < RM; r++) {
+  /*@unroll*/ for (var r = 0u; r < RM; r++) {
     let j = k0 + ty * RM + r;
     if (j < params.nk) {
-      for (var u = 0u; u < CD4; u++) {
-        for (var w = 0u; w < 4u; w++) {
+      /*@unroll*/ for (var u = 0u; u < CD4; u++) {
+        /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let col = (tx * CD4 + u) * 4u + w;
           if (col < D) { dk[(b * params.nk + j) * D + col] = acc_k[r * CD4 + u][w] * params.scale; }
         }
       }
-      for (var u = 0u; u < CV4; u++) {
-        for (var w = 0u; w < 4u; w++) {
+      /*@unroll*/ for (var u = 0u; u < CV4; u++) {
+        /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let col = (tx * CV4 + u) * 4u + w;
           if (col < DV) { dv[(b * params.nk + j) * DV + col] = acc_v[r * CV4 + u][w]; }
         }

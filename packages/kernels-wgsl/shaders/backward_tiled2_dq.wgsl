@@ -33,7 +33,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
   var lrow: array<f32, RM>;
   var drow: array<f32, RM>;
-  for (var r = 0u; r < RM; r++) {
+  /*@unroll*/ for (var r = 0u; r < RM; r++) {
     let i = q0 + ty * RM + r;
     lrow[r] = 0.0;
     drow[r] = 0.0;
@@ -43,12 +43,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
   var acc: array<vec4<f32>, RM * CD4>;
-  for (var u = 0u; u < RM * CD4; u++) { acc[u] = vec4<f32>(0.0); }
+  /*@unroll*/ for (var u = 0u; u < RM * CD4; u++) { acc[u] = vec4<f32>(0.0); }
 
   let k_end = key_end(min(q0 + BR, params.nq) - 1u);
   for (var k0 = 0u; k0 < k_end; k0 += BC) {
     var sc: array<vec4<f32>, RM * RN4>;
-    for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
+    /*@unroll*/ for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
     for (var e0 = 0u; e0 < d_steps(); e0 += EC) {
       workgroupBarrier();
       // lanes take 8 consecutive columns of 4 rows: 32-byte global segments, and the transposed stores land in 32
@@ -73,21 +73,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var kb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { kb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
-        for (var r = 0u; r < RM; r++) {
+        /*@unroll*/ for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        /*@unroll*/ for (var u = 0u; u < RN4; u++) { kb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
+        /*@unroll*/ for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
-          for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, kb[u], sc[r * RN4 + u]); }
+          /*@unroll*/ for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, kb[u], sc[r * RN4 + u]); }
         }
       }
     }
     // P, transposed (key tx·RN + c holds this invocation's RM rows as RM4 vec4), written now so the scores'
     // registers are free during the dP GEMM
-    for (var c = 0u; c < RN; c++) {
+    /*@unroll*/ for (var c = 0u; c < RN; c++) {
       let j = k0 + tx * RN + c;
-      for (var u = 0u; u < RM4; u++) {
+      /*@unroll*/ for (var u = 0u; u < RM4; u++) {
         var p = vec4<f32>(0.0);
-        for (var w = 0u; w < 4u; w++) {
+        /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let r = 4u * u + w;
           let i = q0 + ty * RM + r;
           if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lrow[r]); }
@@ -96,7 +96,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
     var dp: array<vec4<f32>, RM * RN4>;
-    for (var u = 0u; u < RM * RN4; u++) { dp[u] = vec4<f32>(0.0); }
+    /*@unroll*/ for (var u = 0u; u < RM * RN4; u++) { dp[u] = vec4<f32>(0.0); }
     for (var e0 = 0u; e0 < dv_steps(); e0 += EC) {
       workgroupBarrier();
       for (var x = t; x < BR * EC; x += THREADS) {
@@ -119,21 +119,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var vb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { vb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
-        for (var r = 0u; r < RM; r++) {
+        /*@unroll*/ for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        /*@unroll*/ for (var u = 0u; u < RN4; u++) { vb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
+        /*@unroll*/ for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
-          for (var u = 0u; u < RN4; u++) { dp[r * RN4 + u] = fma(av, vb[u], dp[r * RN4 + u]); }
+          /*@unroll*/ for (var u = 0u; u < RN4; u++) { dp[r * RN4 + u] = fma(av, vb[u], dp[r * RN4 + u]); }
         }
       }
     }
     // dS = P·(dP − D), in place over this invocation's own P entries (no barrier needed)
-    for (var c = 0u; c < RN; c++) {
-      for (var u = 0u; u < RM4; u++) {
+    /*@unroll*/ for (var c = 0u; c < RN; c++) {
+      /*@unroll*/ for (var u = 0u; u < RM4; u++) {
         let at_c = ((tx * RN + c) * BRP + ty * RM) / 4u + u;
         let p = dst[at_c];
         var g = vec4<f32>(0.0);
-        for (var w = 0u; w < 4u; w++) { g[w] = p[w] * (dp[(4u * u + w) * RN4 + c / 4u][c % 4u] - drow[4u * u + w]); }
+        /*@unroll*/ for (var w = 0u; w < 4u; w++) { g[w] = p[w] * (dp[(4u * u + w) * RN4 + c / 4u][c % 4u] - drow[4u * u + w]); }
         dst[at_c] = g;
       }
     }
@@ -150,21 +150,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var jj = 0u; jj < jc_steps(); jj++) {
         var ga: array<vec4<f32>, RM4>;
         var kb: array<vec4<f32>, CD4>;
-        for (var u = 0u; u < RM4; u++) { ga[u] = dst[((j0 + jj) * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < CD4; u++) { kb[u] = sh[(jj * DP) / 4u + tx * CD4 + u]; }
-        for (var r = 0u; r < RM; r++) {
+        /*@unroll*/ for (var u = 0u; u < RM4; u++) { ga[u] = dst[((j0 + jj) * BRP + ty * RM) / 4u + u]; }
+        /*@unroll*/ for (var u = 0u; u < CD4; u++) { kb[u] = sh[(jj * DP) / 4u + tx * CD4 + u]; }
+        /*@unroll*/ for (var r = 0u; r < RM; r++) {
           let gv = vec4<f32>(ga[r / 4u][r % 4u]);
-          for (var u = 0u; u < CD4; u++) { acc[r * CD4 + u] = fma(gv, kb[u], acc[r * CD4 + u]); }
+          /*@unroll*/ for (var u = 0u; u < CD4; u++) { acc[r * CD4 + u] = fma(gv, kb[u], acc[r * CD4 + u]); }
         }
       }
     }
   }
 
-  for (var r = 0u; r < RM; r++) {
+  /*@unroll*/ for (var r = 0u; r < RM; r++) {
     let i = q0 + ty * RM + r;
     if (i < params.nq) {
-      for (var u = 0u; u < CD4; u++) {
-        for (var w = 0u; w < 4u; w++) {
+      /*@unroll*/ for (var u = 0u; u < CD4; u++) {
+        /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let col = (tx * CD4 + u) * 4u + w;
           if (col < D) { dq[(b * params.nq + i) * D + col] = acc[r * CD4 + u][w] * params.scale; }
         }

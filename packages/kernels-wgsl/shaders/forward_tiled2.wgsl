@@ -31,18 +31,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let ty = lid.y;
 
   var lrow: array<f32, RM>;
-  for (var r = 0u; r < RM; r++) {
+  /*@unroll*/ for (var r = 0u; r < RM; r++) {
     let i = q0 + ty * RM + r;
     lrow[r] = 0.0;
     if (i < params.nq) { lrow[r] = lse[b * params.nq + i]; }
   }
   var acc: array<vec4<f32>, RM * CV4>;
-  for (var u = 0u; u < RM * CV4; u++) { acc[u] = vec4<f32>(0.0); }
+  /*@unroll*/ for (var u = 0u; u < RM * CV4; u++) { acc[u] = vec4<f32>(0.0); }
 
   let k_end = key_end(min(q0 + BR, params.nq) - 1u);
   for (var k0 = 0u; k0 < k_end; k0 += BC) {
     var sc: array<vec4<f32>, RM * RN4>;
-    for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
+    /*@unroll*/ for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
     for (var e0 = 0u; e0 < d_steps(); e0 += EC) {
       workgroupBarrier();
       // lanes take 8 consecutive columns of 4 rows: 32-byte global segments, and the transposed stores land in 32
@@ -67,20 +67,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var kb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { kb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
-        for (var r = 0u; r < RM; r++) {
+        /*@unroll*/ for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        /*@unroll*/ for (var u = 0u; u < RN4; u++) { kb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
+        /*@unroll*/ for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
-          for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, kb[u], sc[r * RN4 + u]); }
+          /*@unroll*/ for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, kb[u], sc[r * RN4 + u]); }
         }
       }
     }
     // P, transposed: key tx·RN + c holds the RM probabilities of this invocation's rows as RM4 vec4
-    for (var c = 0u; c < RN; c++) {
+    /*@unroll*/ for (var c = 0u; c < RN; c++) {
       let j = k0 + tx * RN + c;
-      for (var u = 0u; u < RM4; u++) {
+      /*@unroll*/ for (var u = 0u; u < RM4; u++) {
         var p = vec4<f32>(0.0);
-        for (var w = 0u; w < 4u; w++) {
+        /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let r = 4u * u + w;
           let i = q0 + ty * RM + r;
           if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lrow[r]); }
@@ -101,21 +101,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var jj = 0u; jj < jc_steps(); jj++) {
         var pa: array<vec4<f32>, RM4>;
         var vb: array<vec4<f32>, CV4>;
-        for (var u = 0u; u < RM4; u++) { pa[u] = pt[((j0 + jj) * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < CV4; u++) { vb[u] = sh[(jj * DVP) / 4u + tx * CV4 + u]; }
-        for (var r = 0u; r < RM; r++) {
+        /*@unroll*/ for (var u = 0u; u < RM4; u++) { pa[u] = pt[((j0 + jj) * BRP + ty * RM) / 4u + u]; }
+        /*@unroll*/ for (var u = 0u; u < CV4; u++) { vb[u] = sh[(jj * DVP) / 4u + tx * CV4 + u]; }
+        /*@unroll*/ for (var r = 0u; r < RM; r++) {
           let pv = vec4<f32>(pa[r / 4u][r % 4u]);
-          for (var u = 0u; u < CV4; u++) { acc[r * CV4 + u] = fma(pv, vb[u], acc[r * CV4 + u]); }
+          /*@unroll*/ for (var u = 0u; u < CV4; u++) { acc[r * CV4 + u] = fma(pv, vb[u], acc[r * CV4 + u]); }
         }
       }
     }
   }
 
-  for (var r = 0u; r < RM; r++) {
+  /*@unroll*/ for (var r = 0u; r < RM; r++) {
     let i = q0 + ty * RM + r;
     if (i < params.nq) {
-      for (var u = 0u; u < CV4; u++) {
-        for (var w = 0u; w < 4u; w++) {
+      /*@unroll*/ for (var u = 0u; u < CV4; u++) {
+        /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let col = (tx * CV4 + u) * 4u + w;
           if (col < DV) { o[(b * params.nq + i) * DV + col] = acc[r * CV4 + u][w]; }
         }

@@ -30,11 +30,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
   var m: array<f32, RM>;
   var l: array<f32, RM>;
-  for (var r = 0u; r < RM; r++) { m[r] = LOWEST; l[r] = 0.0; }
+  /*@unroll*/ for (var r = 0u; r < RM; r++) { m[r] = LOWEST; l[r] = 0.0; }
   let k_end = key_end(min(q0 + BR, params.nq) - 1u);
   for (var k0 = 0u; k0 < k_end; k0 += BC) {
     var sc: array<vec4<f32>, RM * RN4>;
-    for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
+    /*@unroll*/ for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
     for (var e0 = 0u; e0 < d_steps(); e0 += EC) {
       workgroupBarrier();
       // lanes take 8 consecutive columns of 4 rows: 32-byte global segments, and the transposed stores land in 32
@@ -59,19 +59,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var kb: array<vec4<f32>, RN4>;
-        for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
-        for (var u = 0u; u < RN4; u++) { kb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
-        for (var r = 0u; r < RM; r++) {
+        /*@unroll*/ for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
+        /*@unroll*/ for (var u = 0u; u < RN4; u++) { kb[u] = sh[BT4 + (ee * BCP + tx * RN) / 4u + u]; }
+        /*@unroll*/ for (var r = 0u; r < RM; r++) {
           let av = vec4<f32>(a[r / 4u][r % 4u]);
-          for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, kb[u], sc[r * RN4 + u]); }
+          /*@unroll*/ for (var u = 0u; u < RN4; u++) { sc[r * RN4 + u] = fma(av, kb[u], sc[r * RN4 + u]); }
         }
       }
     }
-    for (var r = 0u; r < RM; r++) {
+    /*@unroll*/ for (var r = 0u; r < RM; r++) {
       let i = q0 + ty * RM + r;
       var tmax = LOWEST;
       var seen = false;
-      for (var c = 0u; c < RN; c++) {
+      /*@unroll*/ for (var c = 0u; c < RN; c++) {
         let j = k0 + tx * RN + c;
         if (i < params.nq && j < params.nk && sees(i, j)) {
           tmax = max(tmax, sc[r * RN4 + c / 4u][c % 4u] * params.scale);
@@ -81,7 +81,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (seen) {
         let mn = max(m[r], tmax);
         var sum = 0.0;
-        for (var c = 0u; c < RN; c++) {
+        /*@unroll*/ for (var c = 0u; c < RN; c++) {
           let j = k0 + tx * RN + c;
           if (j < params.nk && sees(i, j)) { sum += exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - mn); }
         }
@@ -91,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
 
-  for (var r = 0u; r < RM; r++) {
+  /*@unroll*/ for (var r = 0u; r < RM; r++) {
     part_m[(ty * RM + r) * TX + tx] = m[r];
     part_l[(ty * RM + r) * TX + tx] = l[r];
   }

@@ -3,7 +3,7 @@ import type { Backend, BackendInfo, Limits, Problem, Session, Variant } from '@a
 import { BackendError, describeProblem, tensorSize } from '@attn/reference';
 import { BufferPool, STORAGE_USAGE } from './buffers.js';
 import type { GpuContext } from './dawn.js';
-import { gpuContext, releaseGpu } from './dawn.js';
+import { gpuContext, releaseGpu, robustnessOff } from './dawn.js';
 import { scoped } from './errors.js';
 import type { AnyTileConfig, BufferName, TiledLimits, TiledVersion, WgslVariant } from './plan.js';
 import { gridFor, scratchElements, stagePlan, tiledConfigs } from './plan.js';
@@ -13,7 +13,7 @@ import { VERSION } from './version.js';
 
 /**
  * Tuning knobs for trying tile shapes without code changes; each also reads an env variable (the option wins):
- * ATTN_WGSL_KERNEL (1 or 2), ATTN_WGSL_ROWS (4 or 8), ATTN_WGSL_WORKGROUP_BYTES, ATTN_WGSL_TILE_SIDE, ATTN_WGSL_UNROLL (1 or 0).
+ * ATTN_WGSL_KERNEL (1 to 4), ATTN_WGSL_ROWS (4 or 8), ATTN_WGSL_ROBUSTNESS (on or off, read by src/dawn.ts), ATTN_WGSL_WORKGROUP_BYTES, ATTN_WGSL_TILE_SIDE, ATTN_WGSL_UNROLL (1 or 0).
  */
 export interface WgslBackendOptions {
   /** tiled kernels: 2 (default, register tiles read as vec4, d-independent workgroup memory) or 1 (NOTES.md) */
@@ -61,9 +61,15 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   const maxWorkgroupBytes = options.maxWorkgroupBytes ?? envNumber('ATTN_WGSL_WORKGROUP_BYTES');
   const maxSide = options.maxTileSide ?? envNumber('ATTN_WGSL_TILE_SIDE');
   const kernel = options.kernel ?? envNumber('ATTN_WGSL_KERNEL') ?? 2;
-  if (kernel !== 1 && kernel !== 2) throw new BackendError(`ATTN_WGSL_KERNEL / kernel must be 1 or 2, got ${kernel}`);
+  if (kernel !== 1 && kernel !== 2 && kernel !== 3 && kernel !== 4) throw new BackendError(`ATTN_WGSL_KERNEL / kernel must be 1, 2, 3 or 4, got ${kernel}`);
   const rowsChoice = options.rowsPerInvocation ?? envNumber('ATTN_WGSL_ROWS');
   if (rowsChoice !== undefined && rowsChoice !== 4 && rowsChoice !== 8) throw new BackendError(`ATTN_WGSL_ROWS / rowsPerInvocation must be 4 or 8, got ${rowsChoice}`);
+  let robust: boolean;
+  try {
+    robust = !robustnessOff();
+  } catch (e) {
+    throw new BackendError((e as Error).message);
+  }
   const unrollEnv = process.env.ATTN_WGSL_UNROLL;
   const unroll = options.unroll ?? (unrollEnv === '1' ? true : unrollEnv === '0' ? false : undefined);
   const pool = new BufferPool();
@@ -200,8 +206,10 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
         maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
         maxBufferSize: limits.maxBufferSize,
         unrolledLoops: unroll ?? !cpuAdapter,
+        // Dawn's bounds clamps on every access (ATTN_WGSL_ROBUSTNESS=off removes them: src/dawn.ts)
+        robustness: robust,
         tiledKernel: kernel,
-        rowsPerInvocation: kernel === 2 ? rows() : null,
+        rowsPerInvocation: kernel >= 2 ? rows() : null,
         tiles: { d64: tilesFor(64), d128: tilesFor(128), d256: tilesFor(256) },
       },
     };

@@ -16,6 +16,22 @@ interface DawnModule {
 
 export const DAWN_OPTIONS = ['disable-dawn-features=timestamp_quantization'];
 
+/**
+ * ATTN_WGSL_ROBUSTNESS=off turns off Dawn's bounds clamps on every buffer and array access (Dawn's
+ * allow_unsafe_apis + disable_robustness). Our kernels bound-check every access themselves and are verified against
+ * the float64 reference; the clamps cost up to ~1.8× on the H100 (NOTES.md, kernel 3). Off only on request, and
+ * reported by info() so a report says which was measured.
+ */
+export function robustnessOff(env: string | undefined = process.env.ATTN_WGSL_ROBUSTNESS): boolean {
+  if (env === undefined || env === '' || env === 'on') return false;
+  if (env === 'off') return true;
+  throw new Error(`ATTN_WGSL_ROBUSTNESS must be 'on' or 'off', got '${env}'`);
+}
+
+export function dawnOptions(): string[] {
+  return robustnessOff() ? [...DAWN_OPTIONS, 'enable-dawn-features=allow_unsafe_apis,disable_robustness'] : DAWN_OPTIONS;
+}
+
 export interface GpuContext {
   adapter: GPUAdapter;
   device: GPUDevice;
@@ -46,7 +62,7 @@ async function initialise(): Promise<GpuContext | string> {
   for (const [key, value] of Object.entries(dawn.globals)) {
     if (!(key in globalThis)) (globalThis as Record<string, unknown>)[key] = value;
   }
-  gpuHolder = dawn.create(DAWN_OPTIONS);
+  gpuHolder = dawn.create(dawnOptions());
   const adapter = await gpuHolder.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
     const hint =

@@ -5,8 +5,8 @@ import { composeShader } from './shader-source.js';
 
 const cache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
-async function compile(ctx: GpuContext, file: string, entry: string, constants: string, label: string): Promise<GPUComputePipeline> {
-  const { code, prefixLines } = composeShader(file, constants);
+async function compile(ctx: GpuContext, file: string, entry: string, constants: string, label: string, unroll: boolean): Promise<GPUComputePipeline> {
+  const { code, prefixLines } = composeShader(file, constants, unroll);
   const module = ctx.device.createShaderModule({ code, label });
   const info = await module.getCompilationInfo();
   const errors = info.messages.filter((m) => m.type === 'error');
@@ -27,7 +27,14 @@ async function compile(ctx: GpuContext, file: string, entry: string, constants: 
   }
 }
 
-export function pipeline(ctx: GpuContext, file: string, entry: string, constants: string, tileKey: string): Promise<GPUComputePipeline> {
+export function pipeline(
+  ctx: GpuContext,
+  file: string,
+  entry: string,
+  constants: string,
+  tileKey: string,
+  unrollMarked = false,
+): Promise<GPUComputePipeline> {
   let perDevice = cache.get(ctx.device);
   if (!perDevice) {
     perDevice = new Map();
@@ -37,7 +44,7 @@ export function pipeline(ctx: GpuContext, file: string, entry: string, constants
   let p = perDevice.get(key);
   if (!p) {
     const label = `${file} (entry ${entry}${tileKey ? `, ${tileKey}` : ''})`;
-    p = compile(ctx, file, entry, constants, label);
+    p = compile(ctx, file, entry, constants, label, unrollMarked);
     // a failed compile is not cached, so a fixed shader or a retry compiles again
     p.catch(() => perDevice!.delete(key));
     perDevice.set(key, p);

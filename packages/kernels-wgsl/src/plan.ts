@@ -15,8 +15,13 @@ export const BINDING: Readonly<Record<BufferName, number>> = {
 
 export type WgslVariant = 'naive' | 'tiled';
 
-/** Which tiled kernels: 1 = shaders/*_tiled.wgsl (src/tiling.ts), 2 = shaders/*_tiled2*.wgsl (src/tiling2.ts). */
-export type TiledVersion = 1 | 2;
+/**
+ * Which tiled kernels: 1 = shaders/*_tiled.wgsl (src/tiling.ts), 2 = shaders/*_tiled2*.wgsl (src/tiling2.ts),
+ * 3 = kernel 2's shaders with their register loops unrolled in the source (src/unroll.ts), 4 = kernel 3 with vec4
+ * chunks fetched one chunk ahead (shaders/*_tiled4*.wgsl; kernels without a version-4 file, and head dims not
+ * ≡ 0 mod 4, run version 3).
+ */
+export type TiledVersion = 1 | 2 | 3 | 4;
 export type AnyTileConfig = TileConfig | Tile2Config;
 
 export function anyTileKey(c: AnyTileConfig): string {
@@ -80,37 +85,51 @@ export type TiledConfigs = Record<TiledKernel, AnyTileConfig>;
 export function tiledConfigs(p: Problem, limits: TiledLimits): TiledConfigs | TiledKernel {
   const out: Partial<TiledConfigs> = {};
   for (const kernel of ['lse', 'forward', 'dq', 'dkdv'] as const) {
-    const c = limits.version === 2 ? pickTiles2(kernel, p.d, p.dv, limits) : pickTiles(kernel, p.d, p.dv, limits);
+    const version = limits.version === 4 && !(kernel in FILES[4] && p.d % 4 === 0 && p.dv % 4 === 0) ? 3 : limits.version;
+    const c = version === 1 ? pickTiles(kernel, p.d, p.dv, limits) : pickTiles2(kernel, p.d, p.dv, { ...limits, version });
     if (!c) return kernel;
     out[kernel] = c;
   }
   return out as TiledConfigs;
 }
 
-const FILES: Readonly<Record<TiledVersion, Record<TiledKernel, string>>> = {
+const FILES: Readonly<Record<Exclude<TiledVersion, 4>, Record<TiledKernel, string>> & { 4: Partial<Record<TiledKernel, string>> }> = {
   1: { lse: 'lse_tiled.wgsl', forward: 'forward_tiled.wgsl', dq: 'backward_tiled_dq.wgsl', dkdv: 'backward_tiled_dkdv.wgsl' },
   2: { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' },
+  3: { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' },
+  4: { lse: 'lse_tiled4.wgsl', forward: 'forward_tiled4.wgsl' },
 };
 
+function tiledFile(c: AnyTileConfig, kernel: TiledKernel): string {
+  if (!('version' in c)) return FILES[1][kernel];
+  const file = FILES[c.version][kernel];
+  if (!file) throw new Error(`tiled kernel ${c.version} has no ${kernel} shader`);
+  return file;
+}
+
+/** Whether a dispatch's shader is compiled with its @unroll loops expanded. */
+export function unrollsMarkedLoops(c: AnyTileConfig | null): boolean {
+  return c !== null && 'version' in c && c.version >= 3;
+}
+
 function tiled(p: Problem, stage: KernelStage, t: TiledConfigs): Dispatch[] {
-  const files = FILES['version' in t.lse ? 2 : 1];
   switch (stage) {
     case 'lse':
-      return [{ file: files.lse, entry: 'main', bindings: ['params', 'q', 'k', 'lse'], tiles: t.lse, items: p.bh * cdiv(p.nq, t.lse.br) }];
+      return [{ file: tiledFile(t.lse, 'lse'), entry: 'main', bindings: ['params', 'q', 'k', 'lse'], tiles: t.lse, items: p.bh * cdiv(p.nq, t.lse.br) }];
     case 'forward':
       return [{
-        file: files.forward, entry: 'main', bindings: ['params', 'q', 'k', 'v', 'lse', 'o'], tiles: t.forward,
+        file: tiledFile(t.forward, 'forward'), entry: 'main', bindings: ['params', 'q', 'k', 'v', 'lse', 'o'], tiles: t.forward,
         items: p.bh * cdiv(p.nq, t.forward.br),
       }];
     case 'backward':
       return [
         delta(p),
         {
-          file: files.dkdv, entry: 'main', bindings: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dk', 'dv'],
+          file: tiledFile(t.dkdv, 'dkdv'), entry: 'main', bindings: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dk', 'dv'],
           tiles: t.dkdv, items: p.bh * cdiv(p.nk, t.dkdv.br),
         },
         {
-          file: files.dq, entry: 'main', bindings: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dq'],
+          file: tiledFile(t.dq, 'dq'), entry: 'main', bindings: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dq'],
           tiles: t.dq, items: p.bh * cdiv(p.nq, t.dq.br),
         },
       ];

@@ -18,10 +18,16 @@ export interface Tile2Limits extends TileLimits {
   rows?: number;
   /** budget for registerFloats2 (default 128); ignored when no tile meets it (d = 256) */
   maxRegisterFloats?: number;
+  /** 3: the same shaders with their register loops unrolled in the source (src/unroll.ts); 4: vec4 chunks fetched ahead; default 2 */
+  version?: 2 | 3 | 4;
 }
 
 export interface Tile2Config {
-  version: 2;
+  /**
+   * 2, or 3 = the same shaders and tiles with the loops marked @unroll expanded (src/unroll.ts), or 4 = kernel 3 with
+   * vec4 chunks fetched one chunk ahead (shaders/tiles4.wgsl; d, dv ≡ 0 mod 4)
+   */
+  version: 2 | 3 | 4;
   kernel: TiledKernel;
   d: number;
   dv: number;
@@ -98,7 +104,7 @@ export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: T
           const shape = { d, dv, br, bc, tx, ec, jc };
           const bytes = 4 * workgroupFloats2(kernel, shape);
           if (bytes <= limits.workgroupBytes) {
-            candidates.push({ version: 2, kernel, ...shape, ty, rm, rn, bytes, unroll: limits.unroll ?? true });
+            candidates.push({ version: limits.version ?? 2, kernel, ...shape, ty, rm, rn, bytes, unroll: limits.unroll ?? true });
           }
         }
       }
@@ -112,7 +118,7 @@ export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: T
 }
 
 export function tileKey2(c: Tile2Config): string {
-  return `v2:${c.kernel}:d${c.d}:dv${c.dv}:br${c.br}:bc${c.bc}:tx${c.tx}:ty${c.ty}:ec${c.ec}:jc${c.jc}${c.unroll ? ':unrolled' : ''}`;
+  return `v${c.version}:${c.kernel}:d${c.d}:dv${c.dv}:br${c.br}:bc${c.bc}:tx${c.tx}:ty${c.ty}:ec${c.ec}:jc${c.jc}${c.unroll ? ':unrolled' : ''}`;
 }
 
 /** WGSL constants the version-2 shaders are written against. */
@@ -142,6 +148,11 @@ export function tileConstants2(c: Tile2Config): string {
     ['SH4', sharedFloats2(c.kernel, c) / 4],
     ['BT4', (c.ec * (c.br + 4)) / 4],
     ['OC4', (c.jc * dp) / 4],
+    // kernel 4: vec4 slots per invocation of a chunk (Aᵀ [EC][BR], Bᵀ [EC][BC], [JC][DVP], [JC][DP])
+    ['CHA4', Math.ceil((c.br * c.ec) / 4 / (c.tx * c.ty))],
+    ['CHB4', Math.ceil((c.bc * c.ec) / 4 / (c.tx * c.ty))],
+    ['CHV4', Math.ceil((c.jc * dvp) / 4 / (c.tx * c.ty))],
+    ['CHD4', Math.ceil((c.jc * dp) / 4 / (c.tx * c.ty))],
   ];
   // Not unrolled (CPU adapters, where unrolling only makes compiles slow): the chunk loops get bounds the compiler
   // cannot fold (min(EC, nq + EC) is EC for every nq ≥ 1 that does not wrap), so LLVM keeps them as loops.
