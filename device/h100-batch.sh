@@ -324,7 +324,8 @@ wgsl_configs() { # dir-prefix, shapes (--n …), then "ENV…|label" configs: ti
   for cfg in "$@"; do
     IFS='|' read -r env label <<< "$cfg"
     ( export $env ATTN_STEP_SECONDS=${ATTN_CFG_SECONDS:-45}; sweep_to "$prefix-$label" --preset gpu --backends wgsl --variants tiled \
-        --pipelines fwd,bwd --n "$ns" --d "$ds" --causal no --bh 16 --min-samples 5 --time-budget 40 --sample-rows 4 --no-report >/dev/null ) || status=1
+        --pipelines "${ATTN_CFG_PIPELINES:-fwd,bwd}" --n "$ns" --d "$ds" --causal no --bh 16 --min-samples "${ATTN_CFG_SAMPLES:-5}" \
+        --time-budget 300 --sample-rows 4 --no-report >/dev/null ) || status=1
     grep -h -E '^[0-9]+ records' "$out/$prefix-$label.log" | sed "s/^/$label: /"
     rm -f "$out/$prefix-$label.tgz"
   done
@@ -338,6 +339,14 @@ step_wgsl3() { # WGSL kernel 3 (register loops unrolled in the source): verify; 
   wgsl_configs k3 1024,4096 64,128 "ATTN_WGSL_KERNEL=2|k2" "ATTN_WGSL_KERNEL=3|k3" "ATTN_WGSL_KERNEL=3 ATTN_WGSL_ROWS=4|k3-rows4" \
     "ATTN_WGSL_KERNEL=2 ATTN_DAWN_OPTIONS=enable-dawn-features=allow_unsafe_apis,disable_robustness|k2-norobust" \
     "ATTN_WGSL_KERNEL=3 ATTN_DAWN_OPTIONS=enable-dawn-features=allow_unsafe_apis,disable_robustness|k3-norobust"
+}
+
+step_wgsl4() { # WGSL kernel 4 lse + forward (vec4 chunks fetched ahead): verify; kernels 3 vs 4, robustness on/off
+  ATTN_WGSL_KERNEL=4 ATTN_STEP_SECONDS=60 sweep_to verify-wgsl4 --preset verify --backends wgsl --variants tiled \
+    --pipelines fwd --sample-rows 16 --no-report | tail -3
+  local off=ATTN_WGSL_ROBUSTNESS=off
+  ATTN_CFG_PIPELINES=fwd ATTN_CFG_SAMPLES=15 wgsl_configs k4 1024,4096 64,128 "ATTN_WGSL_KERNEL=3|k3" "ATTN_WGSL_KERNEL=4|k4" \
+    "ATTN_WGSL_KERNEL=4 ATTN_WGSL_ROWS=4|k4-rows4" "ATTN_WGSL_KERNEL=3 $off|k3-off" "ATTN_WGSL_KERNEL=4 $off|k4-off"
 }
 
 [ $# -gt 0 ] || set -- info verify sanitize
