@@ -323,7 +323,7 @@ wgsl_configs() { # dir-prefix, shapes (--n …), then "ENV…|label" configs: ti
   local cfg env label
   for cfg in "$@"; do
     IFS='|' read -r env label <<< "$cfg"
-    ( export $env ATTN_STEP_SECONDS=${ATTN_CFG_SECONDS:-45}; sweep_to "$prefix-$label" --preset gpu --backends wgsl --variants tiled \
+    ( export $env ATTN_STEP_SECONDS=${ATTN_CFG_SECONDS:-45}; sweep_to "$prefix-$label" --preset gpu --backends "${ATTN_CFG_BACKENDS:-wgsl}" --variants tiled \
         --pipelines "${ATTN_CFG_PIPELINES:-fwd,bwd}" --n "$ns" --d "$ds" --causal no --bh 16 --min-samples "${ATTN_CFG_SAMPLES:-5}" \
         --time-budget 300 --sample-rows 4 --no-report >/dev/null ) || status=1
     grep -h -E '^[0-9]+ records' "$out/$prefix-$label.log" | sed "s/^/$label: /"
@@ -347,6 +347,14 @@ step_wgsl4() { # WGSL kernel 4 lse + forward (vec4 chunks fetched ahead): verify
   local off=ATTN_WGSL_ROBUSTNESS=off
   ATTN_CFG_PIPELINES=fwd ATTN_CFG_SAMPLES=15 wgsl_configs k4 1024,4096 64,128 "ATTN_WGSL_KERNEL=3|k3" "ATTN_WGSL_KERNEL=4|k4" \
     "ATTN_WGSL_KERNEL=4 ATTN_WGSL_ROWS=4|k4-rows4" "ATTN_WGSL_KERNEL=3 $off|k3-off" "ATTN_WGSL_KERNEL=4 $off|k4-off"
+}
+
+step_wgsl5() { # WGSL kernel 4 in all stages: verify; kernels 3 vs 4 (robustness on/off, rows), CUDA in the same process
+  ATTN_WGSL_KERNEL=4 ATTN_STEP_SECONDS=90 sweep_to verify-wgsl5 --preset verify --backends wgsl --variants tiled \
+    --sample-rows 16 --no-report | tail -3
+  local off=ATTN_WGSL_ROBUSTNESS=off
+  ATTN_CFG_BACKENDS=cuda,wgsl ATTN_CFG_SAMPLES=15 ATTN_CFG_SECONDS=70 wgsl_configs k5 1024,4096 64,128 "ATTN_WGSL_KERNEL=3|k3" \
+    "ATTN_WGSL_KERNEL=4|k4" "ATTN_WGSL_KERNEL=4 $off|k4-off" "ATTN_WGSL_KERNEL=4 ATTN_WGSL_ROWS=4|k4-rows4"
 }
 
 [ $# -gt 0 ] || set -- info verify sanitize

@@ -97,7 +97,7 @@ const FILES: Readonly<Record<Exclude<TiledVersion, 4>, Record<TiledKernel, strin
   1: { lse: 'lse_tiled.wgsl', forward: 'forward_tiled.wgsl', dq: 'backward_tiled_dq.wgsl', dkdv: 'backward_tiled_dkdv.wgsl' },
   2: { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' },
   3: { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' },
-  4: { lse: 'lse_tiled4.wgsl', forward: 'forward_tiled4.wgsl' },
+  4: { lse: 'lse_tiled4.wgsl', forward: 'forward_tiled4.wgsl', dq: 'backward_tiled4_dq.wgsl', dkdv: 'backward_tiled4_dkdv.wgsl' },
 };
 
 function tiledFile(c: AnyTileConfig, kernel: TiledKernel): string {
