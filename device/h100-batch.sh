@@ -357,6 +357,15 @@ step_wgsl5() { # WGSL kernel 4 in all stages: verify; kernels 3 vs 4 (robustness
     "ATTN_WGSL_KERNEL=4|k4" "ATTN_WGSL_KERNEL=4 $off|k4-off" "ATTN_WGSL_KERNEL=4 ATTN_WGSL_ROWS=4|k4-rows4"
 }
 
+step_wgsl6() { # WGSL kernel 4 tile shapes: 8 keys per invocation, 128-invocation workgroups, robustness off (CUDA in process)
+  local off=ATTN_WGSL_ROBUSTNESS=off k4=ATTN_WGSL_KERNEL=4
+  ATTN_WGSL_COLS=8 ATTN_WGSL_KERNEL=4 ATTN_STEP_SECONDS=60 sweep_to verify-wgsl6 --preset verify --backends wgsl --variants tiled \
+    --sample-rows 16 --no-report | tail -2
+  ATTN_CFG_BACKENDS=cuda,wgsl ATTN_CFG_SAMPLES=15 ATTN_CFG_SECONDS=60 wgsl_configs k6 1024,4096 64,128 "$k4|k4" \
+    "$k4 ATTN_WGSL_COLS=8|k4-cols8" "$k4 ATTN_WGSL_THREADS=128|k4-t128" "$k4 ATTN_WGSL_THREADS=64|k4-t64" \
+    "$k4 ATTN_WGSL_COLS=8 ATTN_WGSL_ROWS=4|k4-cols8-rows4" "$k4 ATTN_WGSL_COLS=8 $off|k4-cols8-off" "$k4 $off|k4-off"
+}
+
 [ $# -gt 0 ] || set -- info verify sanitize
 for step in "$@"; do
   echo "######## $step"

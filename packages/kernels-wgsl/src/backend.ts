@@ -13,7 +13,7 @@ import { VERSION } from './version.js';
 
 /**
  * Tuning knobs for trying tile shapes without code changes; each also reads an env variable (the option wins):
- * ATTN_WGSL_KERNEL (1 to 4), ATTN_WGSL_ROWS (4 or 8), ATTN_WGSL_ROBUSTNESS (on or off, read by src/dawn.ts), ATTN_WGSL_WORKGROUP_BYTES, ATTN_WGSL_TILE_SIDE, ATTN_WGSL_UNROLL (1 or 0).
+ * ATTN_WGSL_KERNEL (1 to 4), ATTN_WGSL_ROWS (4 or 8), ATTN_WGSL_COLS (4 or 8), ATTN_WGSL_THREADS, ATTN_WGSL_REGISTER_BUDGET, ATTN_WGSL_ROBUSTNESS (on or off, read by src/dawn.ts), ATTN_WGSL_WORKGROUP_BYTES, ATTN_WGSL_TILE_SIDE, ATTN_WGSL_UNROLL (1 or 0).
  */
 export interface WgslBackendOptions {
   /** tiled kernels: 2 (default, register tiles read as vec4, d-independent workgroup memory) or 1 (NOTES.md) */
@@ -22,6 +22,12 @@ export interface WgslBackendOptions {
   rowsPerInvocation?: number;
   /** cap on the workgroup memory the tile picker may use, below the adapter's (to try smaller adapters' shapes) */
   maxWorkgroupBytes?: number;
+  /** streamed entries per invocation in tiled kernels 2–4: 4 (default) or 8 (ATTN_WGSL_COLS) */
+  colsPerInvocation?: number;
+  /** cap on invocations per tiled workgroup (ATTN_WGSL_THREADS) */
+  maxThreads?: number;
+  /** register budget of the tile picker, in live floats per invocation (ATTN_WGSL_REGISTER_BUDGET; default 128) */
+  registerBudget?: number;
   /** largest invocations per side of a tiled workgroup (default: 16 on a GPU, 8 on a CPU adapter; NOTES.md) */
   maxTileSide?: number;
   /** constant loop bounds in the tiled shaders; default: yes on a GPU, no on a CPU adapter (slow compiles there) */
@@ -63,6 +69,10 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   const kernel = options.kernel ?? envNumber('ATTN_WGSL_KERNEL') ?? 2;
   if (kernel !== 1 && kernel !== 2 && kernel !== 3 && kernel !== 4) throw new BackendError(`ATTN_WGSL_KERNEL / kernel must be 1, 2, 3 or 4, got ${kernel}`);
   const rowsChoice = options.rowsPerInvocation ?? envNumber('ATTN_WGSL_ROWS');
+  const cols = options.colsPerInvocation ?? envNumber('ATTN_WGSL_COLS');
+  if (cols !== undefined && cols !== 4 && cols !== 8) throw new BackendError(`ATTN_WGSL_COLS / colsPerInvocation must be 4 or 8, got ${cols}`);
+  const maxThreads = options.maxThreads ?? envNumber('ATTN_WGSL_THREADS');
+  const registerBudget = options.registerBudget ?? envNumber('ATTN_WGSL_REGISTER_BUDGET');
   if (rowsChoice !== undefined && rowsChoice !== 4 && rowsChoice !== 8) throw new BackendError(`ATTN_WGSL_ROWS / rowsPerInvocation must be 4 or 8, got ${rowsChoice}`);
   let robust: boolean;
   try {
@@ -103,6 +113,9 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   const tileLimits = (): TiledLimits => ({
     version: kernel,
     rows: rows(),
+    ...(cols === undefined ? {} : { cols }),
+    ...(maxThreads === undefined ? {} : { maxThreads }),
+    ...(registerBudget === undefined ? {} : { maxRegisterFloats: registerBudget }),
     workgroupBytes: Math.min(known.maxComputeWorkgroupStorageSize, maxWorkgroupBytes ?? Infinity),
     invocations: known.maxComputeInvocationsPerWorkgroup,
     // 8 × 8 invocations with twice the rows and keys each measured 1.5–2× faster on lavapipe (NOTES.md, tiled v2);
@@ -210,6 +223,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
         robustness: robust,
         tiledKernel: kernel,
         rowsPerInvocation: kernel >= 2 ? rows() : null,
+        colsPerInvocation: kernel >= 2 ? (cols ?? 4) : null,
         tiles: { d64: tilesFor(64), d128: tilesFor(128), d256: tilesFor(256) },
       },
     };

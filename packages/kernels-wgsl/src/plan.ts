@@ -3,9 +3,9 @@
  * many workgroup items (flattened over a 2-D grid by gridFor). Binding numbers are shared by all shaders.
  */
 import type { KernelStage, Problem } from '@attn/reference';
-import type { TileConfig, TileLimits, TiledKernel } from './tiling.js';
+import type { TileConfig, TiledKernel } from './tiling.js';
 import { pickTiles, tileConstants, tileKey } from './tiling.js';
-import type { Tile2Config } from './tiling2.js';
+import type { Tile2Config, Tile2Limits } from './tiling2.js';
 import { pickTiles2, tileConstants2, tileKey2 } from './tiling2.js';
 
 export type BufferName = 'params' | 'q' | 'k' | 'v' | 'dO' | 'lse' | 'o' | 'dq' | 'dk' | 'dv' | 'delta' | 's' | 'ds';
@@ -73,10 +73,9 @@ function delta(p: Problem): Dispatch {
   return { file: 'backward_delta.wgsl', entry: 'main', bindings: ['params', 'dO', 'o', 'delta'], tiles: null, items: cdiv(p.bh * p.nq, 64) };
 }
 
-export interface TiledLimits extends TileLimits {
+/** The adapter's limits and the tuning knobs: version 1 reads TileLimits, versions 2–4 the rest of Tile2Limits. */
+export interface TiledLimits extends Omit<Tile2Limits, 'version'> {
   version: TiledVersion;
-  /** rows per invocation of version 2 (4 or 8) */
-  rows?: number;
 }
 
 export type TiledConfigs = Record<TiledKernel, AnyTileConfig>;

@@ -18,6 +18,10 @@ export interface Tile2Limits extends TileLimits {
   rows?: number;
   /** budget for registerFloats2 (default 128); ignored when no tile meets it (d = 256) */
   maxRegisterFloats?: number;
+  /** streamed entries (keys, or queries for dK/dV) per invocation, RN: 4 (default) or 8 */
+  cols?: number;
+  /** most invocations per workgroup the picker may use (below the adapter's limit) */
+  maxThreads?: number;
   /** 3: the same shaders with their register loops unrolled in the source (src/unroll.ts); 4: vec4 chunks fetched ahead; default 2 */
   version?: 2 | 3 | 4;
 }
@@ -87,12 +91,13 @@ const SIDES = [16, 8, 4, 2, 1];
  * invocation limit; null when none does.
  */
 export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: Tile2Limits): Tile2Config | null {
-  const rn = 4;
+  const rn = limits.cols ?? 4;
   const maxSide = limits.maxSide ?? 16;
+  const invocations = Math.min(limits.invocations, limits.maxThreads ?? Infinity);
   const candidates: Tile2Config[] = [];
   for (const rm of [...new Set([limits.rows ?? 4, 4])]) for (const tx of SIDES) {
     for (const ty of SIDES) {
-      if (tx > maxSide || ty > maxSide || tx * ty > limits.invocations) continue;
+      if (tx > maxSide || ty > maxSide || tx * ty > invocations) continue;
       if (tx > 2 * ty || ty > 2 * tx) continue;
       const br = ty * rm;
       const bc = tx * rn;
