@@ -366,6 +366,14 @@ step_wgsl6() { # WGSL kernel 4 tile shapes: 8 keys per invocation, 128-invocatio
     "$k4 ATTN_WGSL_COLS=8 ATTN_WGSL_ROWS=4|k4-cols8-rows4" "$k4 ATTN_WGSL_COLS=8 $off|k4-cols8-off" "$k4 $off|k4-off"
 }
 
+step_wgsl7() { # WGSL kernel 5 (GEMM loops unrolled in the source, mask-free interior tiles, lse 8 keys per invocation)
+  local off=ATTN_WGSL_ROBUSTNESS=off
+  ATTN_WGSL_KERNEL=5 ATTN_STEP_SECONDS=80 sweep_to verify-wgsl7 --preset verify --backends wgsl --variants tiled \
+    --sample-rows 16 --no-report | tail -2
+  ATTN_CFG_BACKENDS=cuda,wgsl ATTN_CFG_SAMPLES=15 ATTN_CFG_SECONDS=60 wgsl_configs k7 1024,4096 64,128 "ATTN_WGSL_KERNEL=4|k4" \
+    "ATTN_WGSL_KERNEL=5|k5" "ATTN_WGSL_KERNEL=5 $off|k5-off" "ATTN_WGSL_KERNEL=5 ATTN_WGSL_UNROLL=0|k5-rolled"
+}
+
 [ $# -gt 0 ] || set -- info verify sanitize
 for step in "$@"; do
   echo "######## $step"

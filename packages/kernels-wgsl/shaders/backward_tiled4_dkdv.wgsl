@@ -118,6 +118,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var next_rows = RowChunk();
   if (q_begin < params.nq) { next_ab = fetch_kq(t, b, k0, q_begin, 0u); }
   for (var q0 = q_begin; q0 < params.nq; q0 += BC) {
+    // kernel 5: a tile every query of which sees every key skips the per-score masks
+    let visible = FAST_INTERIOR && all_visible(q0, BC, k0, BR);
     var lcol: array<f32, RN>;
     var dcol: array<f32, RN>;
     /*@unroll*/ for (var c = 0u; c < RN; c++) {
@@ -137,7 +139,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       workgroupBarrier();
       // fetch the next chunk: the next columns of S, else the first dP chunk
       if (e0 + EC < d_steps()) { next_ab = fetch_kq(t, b, k0, q0, e0 + EC); } else { next_ab = fetch_vo(t, b, k0, q0, 0u); }
-      for (var ee = 0u; ee < ec_steps(); ee++) {
+      /*@unroll-gpu EC*/ for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var qb: array<vec4<f32>, RN4>;
         /*@unroll*/ for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
@@ -157,7 +159,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let r = 4u * u + w;
           let j = k0 + ty * RM + r;
-          if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lcol[c]); }
+          if (visible || (i < params.nq && j < params.nk && sees(i, j))) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lcol[c]); }
         }
         pt[((tx * RN + c) * BRP + ty * RM) / 4u + u] = p;
       }
@@ -170,7 +172,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       workgroupBarrier();
       // fetch the next chunk: the next columns of dP, else the first Q/dO row chunk
       if (e0 + EC < dv_steps()) { next_ab = fetch_vo(t, b, k0, q0, e0 + EC); } else { next_rows = fetch_rows(t, b, q0, 0u); }
-      for (var ee = 0u; ee < ec_steps(); ee++) {
+      /*@unroll-gpu EC*/ for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var gb: array<vec4<f32>, RN4>;
         /*@unroll*/ for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
@@ -204,7 +206,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       workgroupBarrier();
       // fetch the next chunk: the next Q/dO rows, else the first S chunk of the next query tile
       if (i0 + JC < BC) { next_rows = fetch_rows(t, b, q0, i0 + JC); } else if (q0 + BC < params.nq) { next_ab = fetch_kq(t, b, k0, q0 + BC, 0u); }
-      for (var ii = 0u; ii < jc_steps(); ii++) {
+      /*@unroll-gpu JC*/ for (var ii = 0u; ii < jc_steps(); ii++) {
         var pa: array<vec4<f32>, RM4>;
         var ga: array<vec4<f32>, RM4>;
         /*@unroll*/ for (var u = 0u; u < RM4; u++) {

@@ -62,3 +62,9 @@ fn lse_value(s: Lse) -> f32 {
   if (s.l == 0.0) { return params.neg_inf; }
   return s.m + log(s.l);
 }
+
+// Whether every query of [i0, i0 + ni) exists and sees every key of [j0, j0 + nj), which also exist: such a tile
+// needs no mask (tiled kernel 5 skips the per-score tests there).
+fn all_visible(i0: u32, ni: u32, j0: u32, nj: u32) -> bool {
+  return i0 + ni <= params.nq && j0 + nj <= params.nk && (params.causal == 0u || j0 + nj - 1u + params.nq <= i0 + params.nk);
+}

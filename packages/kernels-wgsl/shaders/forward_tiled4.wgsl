@@ -77,6 +77,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var next_v: array<vec4<f32>, CHV4>;
   if (k_end > 0u) { next_qk = fetch_qk(t, b, q0, 0u, 0u); }
   for (var k0 = 0u; k0 < k_end; k0 += BC) {
+    // kernel 5: a tile every query of which sees every key skips the per-score masks
+    let visible = FAST_INTERIOR && all_visible(q0, BR, k0, BC);
     var sc: array<vec4<f32>, RM * RN4>;
     /*@unroll*/ for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
     for (var e0 = 0u; e0 < d_steps(); e0 += EC) {
@@ -92,7 +94,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       workgroupBarrier();
       // fetch the next chunk: the next columns of this key tile, else the first V chunk
       if (e0 + EC < d_steps()) { next_qk = fetch_qk(t, b, q0, k0, e0 + EC); } else { next_v = fetch_v(t, b, k0, 0u); }
-      for (var ee = 0u; ee < ec_steps(); ee++) {
+      /*@unroll-gpu EC*/ for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var kb: array<vec4<f32>, RN4>;
         /*@unroll*/ for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
@@ -111,7 +113,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let r = 4u * u + w;
           let i = q0 + ty * RM + r;
-          if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lrow[r]); }
+          if (visible || (i < params.nq && j < params.nk && sees(i, j))) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lrow[r]); }
         }
         pt[((tx * RN + c) * BRP + ty * RM) / 4u + u] = p;
       }
@@ -125,7 +127,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       workgroupBarrier();
       // fetch the next chunk: the next V rows, else the first Qᵀ/Kᵀ chunk of the next key tile
       if (j0 + JC < BC) { next_v = fetch_v(t, b, k0, j0 + JC); } else if (k0 + BC < k_end) { next_qk = fetch_qk(t, b, q0, k0 + BC, 0u); }
-      for (var jj = 0u; jj < jc_steps(); jj++) {
+      /*@unroll-gpu JC*/ for (var jj = 0u; jj < jc_steps(); jj++) {
         var pa: array<vec4<f32>, RM4>;
         var vb: array<vec4<f32>, CV4>;
         /*@unroll*/ for (var u = 0u; u < RM4; u++) { pa[u] = pt[((j0 + jj) * BRP + ty * RM) / 4u + u]; }

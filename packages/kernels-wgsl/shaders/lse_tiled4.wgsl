@@ -57,6 +57,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var next = Chunk();
   if (k_end > 0u) { next = fetch(t, b, q0, 0u, 0u); }
   for (var k0 = 0u; k0 < k_end; k0 += BC) {
+    // kernel 5: a tile every query of which sees every key skips the per-score masks
+    let visible = FAST_INTERIOR && all_visible(q0, BR, k0, BC);
     var sc: array<vec4<f32>, RM * RN4>;
     /*@unroll*/ for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
     for (var e0 = 0u; e0 < d_steps(); e0 += EC) {
@@ -75,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       var ne0 = e0 + EC;
       if (ne0 >= d_steps()) { nk0 = k0 + BC; ne0 = 0u; }
       if (nk0 < k_end) { next = fetch(t, b, q0, nk0, ne0); }
-      for (var ee = 0u; ee < ec_steps(); ee++) {
+      /*@unroll-gpu EC*/ for (var ee = 0u; ee < ec_steps(); ee++) {
         var a: array<vec4<f32>, RM4>;
         var kb: array<vec4<f32>, RN4>;
         /*@unroll*/ for (var u = 0u; u < RM4; u++) { a[u] = sh[(ee * BRP + ty * RM) / 4u + u]; }
@@ -92,7 +94,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       var seen = false;
       /*@unroll*/ for (var c = 0u; c < RN; c++) {
         let j = k0 + tx * RN + c;
-        if (i < params.nq && j < params.nk && sees(i, j)) {
+        if (visible || (i < params.nq && j < params.nk && sees(i, j))) {
           tmax = max(tmax, sc[r * RN4 + c / 4u][c % 4u] * params.scale);
           seen = true;
         }
@@ -102,7 +104,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var sum = 0.0;
         /*@unroll*/ for (var c = 0u; c < RN; c++) {
           let j = k0 + tx * RN + c;
-          if (j < params.nk && sees(i, j)) { sum += exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - mn); }
+          if (visible || (j < params.nk && sees(i, j))) { sum += exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - mn); }
         }
         l[r] = l[r] * exp(m[r] - mn) + sum;
         m[r] = mn;

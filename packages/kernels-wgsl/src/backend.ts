@@ -13,7 +13,7 @@ import { VERSION } from './version.js';
 
 /**
  * Tuning knobs for trying tile shapes without code changes; each also reads an env variable (the option wins):
- * ATTN_WGSL_KERNEL (1 to 4), ATTN_WGSL_ROWS (4 or 8), ATTN_WGSL_COLS (4 or 8), ATTN_WGSL_THREADS, ATTN_WGSL_REGISTER_BUDGET, ATTN_WGSL_ROBUSTNESS (on or off, read by src/dawn.ts), ATTN_WGSL_WORKGROUP_BYTES, ATTN_WGSL_TILE_SIDE, ATTN_WGSL_UNROLL (1 or 0).
+ * ATTN_WGSL_KERNEL (1 to 5), ATTN_WGSL_ROWS (4 or 8), ATTN_WGSL_COLS (4 or 8), ATTN_WGSL_THREADS, ATTN_WGSL_REGISTER_BUDGET, ATTN_WGSL_ROBUSTNESS (on or off, read by src/dawn.ts), ATTN_WGSL_WORKGROUP_BYTES, ATTN_WGSL_TILE_SIDE, ATTN_WGSL_UNROLL (1 or 0).
  */
 export interface WgslBackendOptions {
   /** tiled kernels: 2 (default, register tiles read as vec4, d-independent workgroup memory) or 1 (NOTES.md) */
@@ -57,6 +57,8 @@ type KnownLimits = typeof DEFAULT_LIMITS;
 const VARIANTS: readonly WgslVariant[] = ['naive', 'tiled'];
 const TENSORS = ['q', 'k', 'v', 'dO', 'lse', 'o', 'dq', 'dk', 'dv'] as const;
 
+const isTiledVersion = (k: number): k is TiledVersion => [1, 2, 3, 4, 5].includes(k);
+
 function isWgslVariant(v: string): v is WgslVariant {
   return (VARIANTS as readonly string[]).includes(v);
 }
@@ -66,8 +68,9 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   let cpuAdapter = false;
   const maxWorkgroupBytes = options.maxWorkgroupBytes ?? envNumber('ATTN_WGSL_WORKGROUP_BYTES');
   const maxSide = options.maxTileSide ?? envNumber('ATTN_WGSL_TILE_SIDE');
-  const kernel = options.kernel ?? envNumber('ATTN_WGSL_KERNEL') ?? 2;
-  if (kernel !== 1 && kernel !== 2 && kernel !== 3 && kernel !== 4) throw new BackendError(`ATTN_WGSL_KERNEL / kernel must be 1, 2, 3 or 4, got ${kernel}`);
+  const kernelChoice: number = options.kernel ?? envNumber('ATTN_WGSL_KERNEL') ?? 2;
+  if (!isTiledVersion(kernelChoice)) throw new BackendError(`ATTN_WGSL_KERNEL / kernel must be 1 to 5, got ${kernelChoice}`);
+  const kernel = kernelChoice;
   const rowsChoice = options.rowsPerInvocation ?? envNumber('ATTN_WGSL_ROWS');
   const cols = options.colsPerInvocation ?? envNumber('ATTN_WGSL_COLS');
   if (cols !== undefined && cols !== 4 && cols !== 8) throw new BackendError(`ATTN_WGSL_COLS / colsPerInvocation must be 4 or 8, got ${cols}`);

@@ -1,11 +1,12 @@
 /** Compiled pipelines, one per (shader file, entry point, tile config) per device; compile errors name the file. */
 import type { GpuContext } from './dawn.js';
 import { firstLine, scoped } from './errors.js';
+import type { UnrollChoice } from './shader-source.js';
 import { composeShader } from './shader-source.js';
 
 const cache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
-async function compile(ctx: GpuContext, file: string, entry: string, constants: string, label: string, unroll: boolean): Promise<GPUComputePipeline> {
+async function compile(ctx: GpuContext, file: string, entry: string, constants: string, label: string, unroll: UnrollChoice): Promise<GPUComputePipeline> {
   const { code, prefixLines } = composeShader(file, constants, unroll);
   const module = ctx.device.createShaderModule({ code, label });
   const info = await module.getCompilationInfo();
@@ -33,7 +34,7 @@ export function pipeline(
   entry: string,
   constants: string,
   tileKey: string,
-  unrollMarked = false,
+  unrollMarked: UnrollChoice = { unroll: false, gpu: false },
 ): Promise<GPUComputePipeline> {
   let perDevice = cache.get(ctx.device);
   if (!perDevice) {

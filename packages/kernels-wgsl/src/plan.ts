@@ -19,9 +19,10 @@ export type WgslVariant = 'naive' | 'tiled';
  * Which tiled kernels: 1 = shaders/*_tiled.wgsl (src/tiling.ts), 2 = shaders/*_tiled2*.wgsl (src/tiling2.ts),
  * 3 = kernel 2's shaders with their register loops unrolled in the source (src/unroll.ts), 4 = kernel 3 with vec4
  * chunks fetched one chunk ahead (shaders/*_tiled4*.wgsl; kernels without a version-4 file, and head dims not
- * ≡ 0 mod 4, run version 3).
+ * ≡ 0 mod 4, run version 3), 5 = kernel 4's shaders with the GEMM loops over a chunk unrolled too (on GPUs) and
+ * no per-score masks where a tile needs none.
  */
-export type TiledVersion = 1 | 2 | 3 | 4;
+export type TiledVersion = 1 | 2 | 3 | 4 | 5;
 export type AnyTileConfig = TileConfig | Tile2Config;
 
 export function anyTileKey(c: AnyTileConfig): string {
@@ -84,7 +85,7 @@ export type TiledConfigs = Record<TiledKernel, AnyTileConfig>;
 export function tiledConfigs(p: Problem, limits: TiledLimits): TiledConfigs | TiledKernel {
   const out: Partial<TiledConfigs> = {};
   for (const kernel of ['lse', 'forward', 'dq', 'dkdv'] as const) {
-    const version = limits.version === 4 && !(kernel in FILES[4] && p.d % 4 === 0 && p.dv % 4 === 0) ? 3 : limits.version;
+    const version = limits.version >= 4 && !(kernel in FILES[4] && p.d % 4 === 0 && p.dv % 4 === 0) ? 3 : limits.version;
     const c = version === 1 ? pickTiles(kernel, p.d, p.dv, limits) : pickTiles2(kernel, p.d, p.dv, { ...limits, version });
     if (!c) return kernel;
     out[kernel] = c;
@@ -92,11 +93,12 @@ export function tiledConfigs(p: Problem, limits: TiledLimits): TiledConfigs | Ti
   return out as TiledConfigs;
 }
 
-const FILES: Readonly<Record<Exclude<TiledVersion, 4>, Record<TiledKernel, string>> & { 4: Partial<Record<TiledKernel, string>> }> = {
+const FILES: Readonly<Record<1 | 2 | 3, Record<TiledKernel, string>> & Record<4 | 5, Partial<Record<TiledKernel, string>>>> = {
   1: { lse: 'lse_tiled.wgsl', forward: 'forward_tiled.wgsl', dq: 'backward_tiled_dq.wgsl', dkdv: 'backward_tiled_dkdv.wgsl' },
   2: { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' },
   3: { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' },
   4: { lse: 'lse_tiled4.wgsl', forward: 'forward_tiled4.wgsl', dq: 'backward_tiled4_dq.wgsl', dkdv: 'backward_tiled4_dkdv.wgsl' },
+  5: { lse: 'lse_tiled4.wgsl', forward: 'forward_tiled4.wgsl', dq: 'backward_tiled4_dq.wgsl', dkdv: 'backward_tiled4_dkdv.wgsl' },
 };
 
 function tiledFile(c: AnyTileConfig, kernel: TiledKernel): string {
@@ -106,9 +108,10 @@ function tiledFile(c: AnyTileConfig, kernel: TiledKernel): string {
   return file;
 }
 
-/** Whether a dispatch's shader is compiled with its @unroll loops expanded. */
-export function unrollsMarkedLoops(c: AnyTileConfig | null): boolean {
-  return c !== null && 'version' in c && c.version >= 3;
+/** How a dispatch's shader is compiled: its @unroll loops expanded (versions ≥ 3), its @unroll-gpu ones too (5, GPUs). */
+export function unrollChoice(c: AnyTileConfig | null): { unroll: boolean; gpu: boolean } {
+  const version = c !== null && 'version' in c ? c.version : 1;
+  return { unroll: version >= 3, gpu: version >= 5 && c !== null && c.unroll };
 }
 
 function tiled(p: Problem, stage: KernelStage, t: TiledConfigs): Dispatch[] {

@@ -7,7 +7,7 @@ import type { GpuContext } from './dawn.js';
 import { scoped, unlessLost } from './errors.js';
 import { pipeline } from './pipelines.js';
 import type { BufferName, Dispatch, TiledConfigs, WgslVariant } from './plan.js';
-import { BINDING, anyTileConstants, anyTileKey, gridFor, stagePlan, unrollsMarkedLoops } from './plan.js';
+import { BINDING, anyTileConstants, anyTileKey, gridFor, stagePlan, unrollChoice } from './plan.js';
 import { submitAndWait, timeStages } from './timing.js';
 
 const INPUTS: readonly InputName[] = ['q', 'k', 'v', 'dO', 'lse', 'o'];
@@ -113,7 +113,7 @@ export class WgslSession implements Session {
 
   private async prepareDispatch(stage: KernelStage, d: Dispatch): Promise<Prepared> {
     const constants = d.tiles ? anyTileConstants(d.tiles) : '';
-    const pipe = await pipeline(this.ctx, d.file, d.entry, constants, d.tiles ? anyTileKey(d.tiles) : '', unrollsMarkedLoops(d.tiles));
+    const pipe = await pipeline(this.ctx, d.file, d.entry, constants, d.tiles ? anyTileKey(d.tiles) : '', unrollChoice(d.tiles));
     const grid = gridFor(d.items, this.ctx.device.limits.maxComputeWorkgroupsPerDimension);
     if (!grid) throw new BackendError(`${this.where}: ${d.file} needs ${d.items} workgroups, more than the adapter can dispatch`);
     const bindGroup = await scoped(this.ctx, `${this.where}: bind group for ${d.file} ${d.entry} (stage ${stage})`, () =>

@@ -15,11 +15,19 @@ export function withIncludes(text: string): string {
 
 /**
  * The source of `file` with `constants` (WGSL const declarations, may be empty) in front; with `unroll`, the stage
- * file's loops marked @unroll are expanded (src/unroll.ts; compile errors then point into the expanded text).
+ * file's loops marked @unroll (and with `gpu`, @unroll-gpu) are expanded (src/unroll.ts; compile errors then point into the expanded text).
  */
-export function composeShader(file: string, constants: string, unroll = false): { code: string; prefixLines: number } {
-  const prefix = `// ---- generated constants\n${constants}// ---- common.wgsl\n${shaderFile('common.wgsl')}\n// ---- ${file}${unroll ? ' (register loops unrolled)' : ''}\n`;
+export interface UnrollChoice {
+  /** expand the loops marked @unroll */
+  unroll: boolean;
+  /** and those marked @unroll-gpu */
+  gpu: boolean;
+}
+
+export function composeShader(file: string, constants: string, choice: UnrollChoice = { unroll: false, gpu: false }): { code: string; prefixLines: number } {
+  const what = choice.unroll ? ` (loops unrolled: @unroll${choice.gpu ? ', @unroll-gpu' : ''})` : '';
+  const prefix = `// ---- generated constants\n${constants}// ---- common.wgsl\n${shaderFile('common.wgsl')}\n// ---- ${file}${what}\n`;
   const text = withIncludes(shaderFile(file));
-  const body = unroll ? unrollMarkedLoops(text, u32Constants(constants)) : text;
+  const body = choice.unroll ? unrollMarkedLoops(text, u32Constants(constants), choice.gpu) : text;
   return { code: prefix + body, prefixLines: prefix.split('\n').length - 1 };
 }

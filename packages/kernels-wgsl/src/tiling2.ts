@@ -23,15 +23,16 @@ export interface Tile2Limits extends TileLimits {
   /** most invocations per workgroup the picker may use (below the adapter's limit) */
   maxThreads?: number;
   /** 3: the same shaders with their register loops unrolled in the source (src/unroll.ts); 4: vec4 chunks fetched ahead; default 2 */
-  version?: 2 | 3 | 4;
+  version?: 2 | 3 | 4 | 5;
 }
 
 export interface Tile2Config {
   /**
    * 2, or 3 = the same shaders and tiles with the loops marked @unroll expanded (src/unroll.ts), or 4 = kernel 3 with
-   * vec4 chunks fetched one chunk ahead (shaders/tiles4.wgsl; d, dv ≡ 0 mod 4)
+   * vec4 chunks fetched one chunk ahead (shaders/tiles4.wgsl; d, dv ≡ 0 mod 4), or 5 = kernel 4's shaders with their
+   * GEMM loops over a chunk unrolled too (on GPUs) and no per-score masks in tiles that need none
    */
-  version: 2 | 3 | 4;
+  version: 2 | 3 | 4 | 5;
   kernel: TiledKernel;
   d: number;
   dv: number;
@@ -91,7 +92,9 @@ const SIDES = [16, 8, 4, 2, 1];
  * invocation limit; null when none does.
  */
 export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: Tile2Limits): Tile2Config | null {
-  const rn = limits.cols ?? 4;
+  // kernel 5's lse takes 8 keys per invocation (128 × 128 tiles on the H100: 1.25–1.3× over 4, NOTES.md); the
+  // kernels that also hold P or dS tiles in workgroup memory keep 4 (8 was slower)
+  const rn = limits.cols ?? ((limits.version ?? 2) >= 5 && kernel === 'lse' ? 8 : 4);
   const maxSide = limits.maxSide ?? 16;
   const invocations = Math.min(limits.invocations, limits.maxThreads ?? Infinity);
   const candidates: Tile2Config[] = [];
@@ -161,6 +164,7 @@ export function tileConstants2(c: Tile2Config): string {
   ];
   // Not unrolled (CPU adapters, where unrolling only makes compiles slow): the chunk loops get bounds the compiler
   // cannot fold (min(EC, nq + EC) is EC for every nq ≥ 1 that does not wrap), so LLVM keeps them as loops.
+  const flags = [`const FAST_INTERIOR: bool = ${c.version >= 5};`];
   const bounds = c.unroll
     ? ['fn d_steps() -> u32 { return D; }', 'fn dv_steps() -> u32 { return DV; }', 'fn ec_steps() -> u32 { return EC; }', 'fn jc_steps() -> u32 { return JC; }']
     : [
@@ -169,5 +173,5 @@ export function tileConstants2(c: Tile2Config): string {
         'fn ec_steps() -> u32 { return min(EC, params.nq + EC); }',
         'fn jc_steps() -> u32 { return min(JC, params.nq + JC); }',
       ];
-  return [...constants.map(([name, value]) => `const ${name}: u32 = ${value}u;`), ...bounds].join('\n') + '\n';
+  return [...constants.map(([name, value]) => `const ${name}: u32 = ${value}u;`), ...flags, ...bounds].join('\n') + '\n';
 }

@@ -1,5 +1,6 @@
 /**
- * Source-level unrolling of the loops a shader marks with the comment `/*@unroll*\/`:
+ * Source-level unrolling of the loops a shader marks with the comment `/*@unroll*\/` (or `/*@unroll-gpu BOUND*\/`,
+ * expanded only where `gpu` is set, BOUND copies, the loop's own bound being a runtime one for CPU adapters):
  *
  *   /*@unroll*\/ for (var r = 0u; r < RM; r++) { acc[r] = fma(a, b[r], acc[r]); }
  *
@@ -10,7 +11,7 @@
  * loops when unrolling is off, are left as they are (the marker is a comment, so the text stays valid WGSL).
  */
 
-const MARKER = '/*@unroll*/';
+const MARKER = /\/\*@unroll(?:-gpu (\w+))?\*\//;
 const HEADER = /^\s*for \(var (\w+) = ([\w]+); \1 < ([^;]+); \1\+\+\) \{/;
 
 /** `const NAME: u32 = 12u;` lines of the generated prefix, as a name → value map. */
@@ -73,24 +74,33 @@ function closingBrace(code: string, open: number): number {
 
 const MAX_COPIES = 256;
 
-/** `code` with every marked loop expanded (innermost bounds may use the outer loops' now literal counters). */
-export function unrollMarkedLoops(code: string, constants: ReadonlyMap<string, number>): string {
+/**
+ * `code` with every marked loop expanded (innermost bounds may use the outer loops' now literal counters); loops
+ * marked @unroll-gpu only when `gpu` is set (else they stay loops, their bodies still expanded).
+ */
+export function unrollMarkedLoops(code: string, constants: ReadonlyMap<string, number>, gpu = true): string {
   let out = '';
   let rest = code;
-  for (let at = rest.indexOf(MARKER); at >= 0; at = rest.indexOf(MARKER)) {
-    out += rest.slice(0, at);
-    const after = rest.slice(at + MARKER.length);
+  for (let m = MARKER.exec(rest); m; m = MARKER.exec(rest)) {
+    out += rest.slice(0, m.index);
+    const after = rest.slice(m.index + m[0].length);
     const header = HEADER.exec(after);
     if (!header) throw new Error(`@unroll must precede 'for (var x = start; x < bound; x++) {', got '${after.slice(0, 60).split('\n')[0]}'`);
-    const [text, name, start, bound] = header as unknown as [string, string, string, string];
+    const [text, name, start, loopBound] = header as unknown as [string, string, string, string];
+    const gpuBound = m[1];
+    if (gpuBound !== undefined && !gpu) {
+      out += m[0] + text;
+      rest = after.slice(text.length);
+      continue;
+    }
     const open = text.length - 1;
     const close = closingBrace(after, open);
     const body = after.slice(open + 1, close - 1);
     const from = evaluateBound(start, constants);
-    const to = evaluateBound(bound, constants);
+    const to = evaluateBound(gpuBound ?? loopBound, constants);
     if (to - from > MAX_COPIES) throw new Error(`@unroll: loop over ${name} would make ${to - from} copies (at most ${MAX_COPIES})`);
     const counter = new RegExp(`(?<![.\\w])${name}(?!\\w)`, 'g');
-    for (let i = from; i < to; i++) out += `{${unrollMarkedLoops(body.replace(counter, `${i}u`), constants)}}`;
+    for (let i = from; i < to; i++) out += `{${unrollMarkedLoops(body.replace(counter, `${i}u`), constants, gpu)}}`;
     rest = after.slice(close);
   }
   return out + rest;

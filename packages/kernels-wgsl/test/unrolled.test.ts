@@ -1,5 +1,5 @@
-// The unrolled form of the tiled shaders (constant loop bounds, full tiles: the GPU default) is correct too, for both
-// tiled kernels; the CPU adapter defaults to runtime bounds, so this file forces unrolling, on small tiles to keep
+// The unrolled form of the tiled shaders (constant loop bounds, full tiles: the GPU default; kernel 5 also expands its
+// @unroll-gpu loops) is correct too, for kernels 1, 2 and 5; the CPU adapter defaults to runtime bounds, so this file forces unrolling, on small tiles to keep
 // lavapipe's compile short.
 import { checkSession, freshSeed, makeProblem } from '@attn/reference';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,21 +9,23 @@ import { skipGpu } from './_helpers.js';
 const backends = {
   1: createWgslBackend({ kernel: 1, unroll: true, maxWorkgroupBytes: 6144, maxTileSide: 4 }),
   2: createWgslBackend({ kernel: 2, unroll: true, maxWorkgroupBytes: 6144, maxTileSide: 4 }),
+  5: createWgslBackend({ kernel: 5, unroll: true, maxWorkgroupBytes: 6144, maxTileSide: 4 }),
 };
 afterAll(async () => {
-  await backends[1].close();
-  await backends[2].close();
+  for (const b of Object.values(backends)) await b.close();
 });
 
 describe.skipIf(skipGpu)('tiled, unrolled', () => {
   it.each([
-    [1, false], [1, true], [2, false], [2, true],
-  ] as const)('kernel %i: backward on odd shapes, causal %s', async (kernel, causal) => {
-    for (const init of [{ bh: 2, nq: 19, nk: 7, d: 5, dv: 7 }, { bh: 1, nq: 9, nk: 30, d: 8 }]) {
+    [1, false], [1, true], [2, false], [2, true], [5, false], [5, true],
+  ] as const)('kernel %i: forward and backward on odd shapes, causal %s', async (kernel, causal) => {
+    // d = 5 runs kernel 3 under kernel 5 (vec4 chunks need d ≡ 0 mod 4); nq = 32, nk = 16 has mask-free tiles
+    for (const init of [{ bh: 2, nq: 19, nk: 7, d: 5, dv: 7 }, { bh: 1, nq: 9, nk: 30, d: 8 }, { bh: 1, nq: 32, nk: 16, d: 8, dv: 12 }]) {
       const p = makeProblem({ ...init, causal });
       const s = await backends[kernel].open(p, 'tiled');
       try {
         const seed = freshSeed();
+        expect((await checkSession(s, { pipeline: 'fwd', seed })).failures, `seed ${seed}`).toEqual([]);
         expect((await checkSession(s, { pipeline: 'bwd', seed })).failures, `seed ${seed}`).toEqual([]);
       } finally {
         await s.dispose();
