@@ -374,6 +374,15 @@ step_wgsl7() { # WGSL kernel 5 (GEMM loops unrolled in the source, mask-free int
     "ATTN_WGSL_KERNEL=5|k5" "ATTN_WGSL_KERNEL=5 $off|k5-off" "ATTN_WGSL_KERNEL=5 ATTN_WGSL_UNROLL=0|k5-rolled"
 }
 
+step_final4() { # the report's sweep with WGSL kernel 5 the default (verified in wgsl7), and WGSL without Dawn's clamps
+  ATTN_STEP_SECONDS=${ATTN_STEP_SECONDS:-420} \
+    sweep_to final4 --preset gpu --backends cuda,wgsl --n 1024,4096,16384 --d 64,128 --causal both --bh 16 \
+    --peers torch --min-samples 5 --time-budget 120 --sample-rows 8
+  ATTN_WGSL_ROBUSTNESS=off ATTN_STEP_SECONDS=100 \
+    sweep_to final4-unchecked --preset gpu --backends cuda,wgsl --variants tiled --n 1024,4096,16384 --d 64,128 --causal no \
+    --bh 16 --min-samples 5 --time-budget 100 --sample-rows 4 --no-report
+}
+
 [ $# -gt 0 ] || set -- info verify sanitize
 for step in "$@"; do
   echo "######## $step"

@@ -16,7 +16,10 @@ import { VERSION } from './version.js';
  * ATTN_WGSL_KERNEL (1 to 5), ATTN_WGSL_ROWS (4 or 8), ATTN_WGSL_COLS (4 or 8), ATTN_WGSL_THREADS, ATTN_WGSL_REGISTER_BUDGET, ATTN_WGSL_ROBUSTNESS (on or off, read by src/dawn.ts), ATTN_WGSL_WORKGROUP_BYTES, ATTN_WGSL_TILE_SIDE, ATTN_WGSL_UNROLL (1 or 0).
  */
 export interface WgslBackendOptions {
-  /** tiled kernels: 2 (default, register tiles read as vec4, d-independent workgroup memory) or 1 (NOTES.md) */
+  /**
+   * tiled kernels (NOTES.md): 5 (default: vec4 chunks fetched one ahead, GEMM loops unrolled in the source, mask-free
+   * interior tiles), 4, 3 (kernel 2 with register loops unrolled), 2 (register tiles read as vec4), 1
+   */
   kernel?: TiledVersion;
   /** query (or key) rows per invocation in tiled kernel 2: 4 or 8 (default: 8 on GPUs, 4 on CPU adapters) */
   rowsPerInvocation?: number;
@@ -68,7 +71,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   let cpuAdapter = false;
   const maxWorkgroupBytes = options.maxWorkgroupBytes ?? envNumber('ATTN_WGSL_WORKGROUP_BYTES');
   const maxSide = options.maxTileSide ?? envNumber('ATTN_WGSL_TILE_SIDE');
-  const kernelChoice: number = options.kernel ?? envNumber('ATTN_WGSL_KERNEL') ?? 2;
+  const kernelChoice: number = options.kernel ?? envNumber('ATTN_WGSL_KERNEL') ?? 5;
   if (!isTiledVersion(kernelChoice)) throw new BackendError(`ATTN_WGSL_KERNEL / kernel must be 1 to 5, got ${kernelChoice}`);
   const kernel = kernelChoice;
   const rowsChoice = options.rowsPerInvocation ?? envNumber('ATTN_WGSL_ROWS');
