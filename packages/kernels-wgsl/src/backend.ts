@@ -229,7 +229,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
         robustness: robust,
         tiledKernel: kernel,
         rowsPerInvocation: kernel >= 2 ? rows() : null,
-        colsPerInvocation: kernel >= 2 ? (cols ?? 4) : null,
+        colsPerInvocation: kernel >= 2 ? (cols ?? (kernel >= 5 ? 'lse 8, others 4' : 4)) : null,
         tiles: { d64: tilesFor(64), d128: tilesFor(128), d256: tilesFor(256) },
       },
     };

@@ -1,25 +1,33 @@
-// ATTN_WGSL_KERNEL and ATTN_WGSL_ROWS: read from the env, the option wins, a bad value is one clear error.
+// ATTN_WGSL_KERNEL, ATTN_WGSL_ROWS, ATTN_WGSL_COLS, ATTN_WGSL_ROBUSTNESS: read from the env, the option wins, a bad
+// value is one clear error.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWgslBackend } from '../src/index.js';
 import { skipGpu } from './_helpers.js';
 
-const saved = { kernel: process.env.ATTN_WGSL_KERNEL, rows: process.env.ATTN_WGSL_ROWS };
+const NAMES = ['ATTN_WGSL_KERNEL', 'ATTN_WGSL_ROWS', 'ATTN_WGSL_COLS', 'ATTN_WGSL_ROBUSTNESS'] as const;
+const saved = NAMES.map((name) => [name, process.env[name]] as const);
 afterEach(() => {
-  for (const [name, value] of [['ATTN_WGSL_KERNEL', saved.kernel], ['ATTN_WGSL_ROWS', saved.rows]] as const) {
+  for (const [name, value] of saved) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
 });
 
 describe('tiled kernel knobs', () => {
-  it('rejects a kernel other than 1 or 2, and rows other than 4 or 8', () => {
-    process.env.ATTN_WGSL_KERNEL = '3';
-    expect(() => createWgslBackend()).toThrow(/^ATTN_WGSL_KERNEL \/ kernel must be 1 or 2, got 3$/);
+  it('rejects a kernel outside 1 to 5, rows or cols other than 4 or 8, robustness other than on or off', () => {
+    process.env.ATTN_WGSL_KERNEL = '6';
+    expect(() => createWgslBackend()).toThrow(/^ATTN_WGSL_KERNEL \/ kernel must be 1 to 5, got 6$/);
     process.env.ATTN_WGSL_KERNEL = 'two';
     expect(() => createWgslBackend()).toThrow(/ATTN_WGSL_KERNEL must be a positive integer, got 'two'/);
     delete process.env.ATTN_WGSL_KERNEL;
     process.env.ATTN_WGSL_ROWS = '6';
     expect(() => createWgslBackend()).toThrow(/^ATTN_WGSL_ROWS \/ rowsPerInvocation must be 4 or 8, got 6$/);
+    delete process.env.ATTN_WGSL_ROWS;
+    process.env.ATTN_WGSL_COLS = '2';
+    expect(() => createWgslBackend()).toThrow(/^ATTN_WGSL_COLS \/ colsPerInvocation must be 4 or 8, got 2$/);
+    delete process.env.ATTN_WGSL_COLS;
+    process.env.ATTN_WGSL_ROBUSTNESS = 'no';
+    expect(() => createWgslBackend()).toThrow(/^ATTN_WGSL_ROBUSTNESS must be 'on' or 'off', got 'no'$/);
   });
 
   it.skipIf(skipGpu)('the env picks the kernel, the option wins over it', async () => {
@@ -29,6 +37,7 @@ describe('tiled kernel knobs', () => {
     try {
       expect((await fromEnv.info()).details?.tiledKernel).toBe(1);
       expect((await fromOption.info()).details?.tiledKernel).toBe(2);
+      expect((await fromOption.info()).details?.robustness).toBe(true);
     } finally {
       await fromEnv.close();
       await fromOption.close();

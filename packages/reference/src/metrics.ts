@@ -19,7 +19,7 @@ export interface TensorError {
   maxAbs: number;
   /** max |a − r| / max(|r|, relFloor) over finite pairs */
   maxRel: number;
-  /** ‖a − r‖ / ‖r‖ over finite pairs; ‖a − r‖ when ‖r‖ = 0 */
+  /** ‖a − r‖ / max(‖r‖, l2Floor·√finite pairs) over finite pairs; ‖a − r‖ when that is 0 */
   relL2: number;
   /** non-finite disagreements (see above) */
   nonFinite: number;
@@ -33,6 +33,13 @@ export interface CompareOptions {
    * Default: 1e-3 × the root mean square of the finite reference values (1e-30 if that is 0).
    */
   relFloor?: number;
+  /**
+   * Floor of the relative-L2 denominator per element: ‖a − r‖ / max(‖r‖, l2Floor·√count). compareOutputs sets 1 for
+   * lse: a logsumexp's float32 error is absolute (rounding of its terms, whose size does not shrink as lse → 0), so
+   * for |lse| < 1 it is compared as an absolute error (a 1 × 1 problem with lse = 4e-4 failed a purely relative test).
+   * Default 0.
+   */
+  l2Floor?: number;
 }
 
 /** Relative L2 tolerance of each output, float32 kernel vs float64 reference (algorithm.md). */
@@ -63,6 +70,7 @@ export function compareTensor(actual: FloatArray, reference: Float64Array, optio
   let ref2 = 0;
   let nonFinite = 0;
   let unwritten = 0;
+  let finite = 0;
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i]!;
     const r = reference[i]!;
@@ -84,7 +92,9 @@ export function compareTensor(actual: FloatArray, reference: Float64Array, optio
     if (rel > maxRel) maxRel = rel;
     diff2 += e * e;
     ref2 += r * r;
+    finite++;
   }
-  const relL2 = ref2 > 0 ? Math.sqrt(diff2) / Math.sqrt(ref2) : Math.sqrt(diff2);
+  const scale = Math.max(Math.sqrt(ref2), (options.l2Floor ?? 0) * Math.sqrt(finite));
+  const relL2 = scale > 0 ? Math.sqrt(diff2) / scale : Math.sqrt(diff2);
   return { count: actual.length, maxAbs, maxRel, relL2, nonFinite, unwritten };
 }

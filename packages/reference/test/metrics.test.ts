@@ -45,3 +45,13 @@ describe('compareTensor', () => {
     expect(() => compareTensor(new Float32Array(3), new Float64Array(4))).toThrow(/actual has 3 elements, reference 4/);
   });
 });
+
+describe('relative L2 floor (lse)', () => {
+  it('compares values below the floor as absolute errors, and leaves larger ones relative', () => {
+    const small = compareTensor(Float32Array.of(4.001e-4), Float64Array.of(4e-4), { l2Floor: 1 });
+    expect(small.relL2).toBeCloseTo(1e-7, 9);
+    const large = compareTensor(Float32Array.of(10.5), Float64Array.of(10), { l2Floor: 1 });
+    expect(large.relL2).toBeCloseTo(0.05, 12);
+    expect(compareTensor(Float32Array.of(4.001e-4), Float64Array.of(4e-4)).relL2).toBeCloseTo(2.5e-4, 6);
+  });
+});
