@@ -16,3 +16,40 @@ fn put_t(base: u32, rp: u32, row: u32, c: u32, val: vec4<f32>) {
     sh[s / 4u][s % 4u] = val[w];
   }
 }
+
+const NONE: u32 = 0xffffffffu;
+
+// Slot x of a transposed chunk of `rows` rows from row r0 of a row-major [n][width] head, columns e0..e0 + EC: the
+// vec4 index it reads within the head, or NONE past the chunk's slots, n or width (the slot then stays zero).
+fn t_src(x: u32, rows: u32, r0: u32, n: u32, e0: u32, width: u32) -> u32 {
+  let row = r0 + t_row(x, rows);
+  let e = e0 + t_col(x, rows);
+  if (x < rows * EC / 4u && row < n && e < width) { return (row * width + e) / 4u; }
+  return NONE;
+}
+
+// Slot x of a row-major chunk [JC][wp] (wp: width rounded up to 4·TX) from row r0 of a [n][width] head: as t_src.
+fn r_src(x: u32, r0: u32, n: u32, width: u32, wp: u32) -> u32 {
+  let row = r0 + x / (wp / 4u);
+  let col = 4u * (x % (wp / 4u));
+  if (x < JC * wp / 4u && row < n && col < width) { return (row * width + col) / 4u; }
+  return NONE;
+}
+
+// A GEMM chunk as this invocation's vec4 slots: Aᵀ [EC][BR] (rows of the resident tile), Bᵀ [EC][BC] (streamed).
+struct GemmChunk {
+  a: array<vec4<f32>, CHA4>,
+  b: array<vec4<f32>, CHB4>,
+}
+
+// Stores a fetched GEMM chunk: Aᵀ at sh[0..], Bᵀ at sh[BT4..].
+fn put_gemm(t: u32, c: GemmChunk) {
+  /*@unroll*/ for (var i = 0u; i < CHA4; i++) {
+    let x = t + i * THREADS;
+    if (x < BR * EC / 4u) { put_t(0u, BRP, t_row(x, BR), t_col(x, BR), c.a[i]); }
+  }
+  /*@unroll*/ for (var i = 0u; i < CHB4; i++) {
+    let x = t + i * THREADS;
+    if (x < BC * EC / 4u) { put_t(4u * BT4, BCP, t_row(x, BC), t_col(x, BC), c.b[i]); }
+  }
+}
