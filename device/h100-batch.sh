@@ -383,7 +383,7 @@ step_final4() { # the report's sweep with WGSL kernel 5 the default (verified in
     --bh 16 --min-samples 5 --time-budget 100 --sample-rows 4 --no-report
 }
 
-step_wgsl8() { # after folding kernel 4/5's fetch code into tiles4.wgsl: verify kernel 5 again, time it next to CUDA
+step_wgsl8() { # run 6: kernel 5 with its fetch code folded into tiles4.wgsl (commit c87bfab; 10-17 % slower, reverted)
   ATTN_STEP_SECONDS=50 sweep_to verify-wgsl8 --preset verify --backends wgsl --variants tiled --sample-rows 16 --no-report | tail -2
   ATTN_CFG_BACKENDS=cuda,wgsl ATTN_CFG_SAMPLES=10 ATTN_CFG_SECONDS=50 wgsl_configs k8 1024,4096 64,128 "ATTN_WGSL_KERNEL=5|k5"
 }

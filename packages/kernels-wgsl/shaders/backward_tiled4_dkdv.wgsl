@@ -21,32 +21,56 @@ var<workgroup> sh: array<vec4<f32>, SH4>;
 var<workgroup> pt: array<vec4<f32>, BC * BRP / 4u>;
 var<workgroup> dst: array<vec4<f32>, BC * BRP / 4u>;
 
-// The Kᵀ and Qᵀ chunk of key tile k0, query tile q0, columns e0..e0 + EC.
+// A GEMM chunk: rows of the key tile k0 (K or V) and of the query tile q0 (Q or dO), columns e0..e0 + EC, as this
+// invocation's vec4 slots of Aᵀ [EC][BR] and Bᵀ [EC][BC].
+struct GemmChunk {
+  a: array<vec4<f32>, CHA4>,
+  b: array<vec4<f32>, CHB4>,
+}
+
 fn fetch_kq(t: u32, b: u32, k0: u32, q0: u32, e0: u32) -> GemmChunk {
   var c: GemmChunk;
   /*@unroll*/ for (var i = 0u; i < CHA4; i++) {
-    let at = t_src(t + i * THREADS, BR, k0, params.nk, e0, D);
-    if (at != NONE) { c.a[i] = k[b * params.nk * D / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = t_row(x, BR);
+    let e = e0 + t_col(x, BR);
+    if (x < BR * EC / 4u && k0 + row < params.nk && e < D) { c.a[i] = k[((b * params.nk + k0 + row) * D + e) / 4u]; }
   }
   /*@unroll*/ for (var i = 0u; i < CHB4; i++) {
-    let at = t_src(t + i * THREADS, BC, q0, params.nq, e0, D);
-    if (at != NONE) { c.b[i] = q[b * params.nq * D / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = t_row(x, BC);
+    let e = e0 + t_col(x, BC);
+    if (x < BC * EC / 4u && q0 + row < params.nq && e < D) { c.b[i] = q[((b * params.nq + q0 + row) * D + e) / 4u]; }
   }
   return c;
 }
 
-// The Vᵀ and dOᵀ chunk of key tile k0, query tile q0, columns e0..e0 + EC.
 fn fetch_vo(t: u32, b: u32, k0: u32, q0: u32, e0: u32) -> GemmChunk {
   var c: GemmChunk;
   /*@unroll*/ for (var i = 0u; i < CHA4; i++) {
-    let at = t_src(t + i * THREADS, BR, k0, params.nk, e0, DV);
-    if (at != NONE) { c.a[i] = v[b * params.nk * DV / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = t_row(x, BR);
+    let e = e0 + t_col(x, BR);
+    if (x < BR * EC / 4u && k0 + row < params.nk && e < DV) { c.a[i] = v[((b * params.nk + k0 + row) * DV + e) / 4u]; }
   }
   /*@unroll*/ for (var i = 0u; i < CHB4; i++) {
-    let at = t_src(t + i * THREADS, BC, q0, params.nq, e0, DV);
-    if (at != NONE) { c.b[i] = dout[b * params.nq * DV / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = t_row(x, BC);
+    let e = e0 + t_col(x, BC);
+    if (x < BC * EC / 4u && q0 + row < params.nq && e < DV) { c.b[i] = dout[((b * params.nq + q0 + row) * DV + e) / 4u]; }
   }
   return c;
+}
+
+fn put_gemm(t: u32, c: GemmChunk) {
+  /*@unroll*/ for (var i = 0u; i < CHA4; i++) {
+    let x = t + i * THREADS;
+    if (x < BR * EC / 4u) { put_t(0u, BRP, t_row(x, BR), t_col(x, BR), c.a[i]); }
+  }
+  /*@unroll*/ for (var i = 0u; i < CHB4; i++) {
+    let x = t + i * THREADS;
+    if (x < BC * EC / 4u) { put_t(4u * BT4, BCP, t_row(x, BC), t_col(x, BC), c.b[i]); }
+  }
 }
 
 // Rows i0..i0 + JC of the Q and dO tiles at query q0, row-major [JC][DP] and [JC][DVP] (zero past nq, D, DV).
@@ -58,12 +82,16 @@ struct RowChunk {
 fn fetch_rows(t: u32, b: u32, q0: u32, i0: u32) -> RowChunk {
   var c: RowChunk;
   /*@unroll*/ for (var i = 0u; i < CHD4; i++) {
-    let at = r_src(t + i * THREADS, q0 + i0, params.nq, D, DP);
-    if (at != NONE) { c.q[i] = q[b * params.nq * D / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = q0 + i0 + x / (DP / 4u);
+    let col = 4u * (x % (DP / 4u));
+    if (x < JC * DP / 4u && row < params.nq && col < D) { c.q[i] = q[((b * params.nq + row) * D + col) / 4u]; }
   }
   /*@unroll*/ for (var i = 0u; i < CHV4; i++) {
-    let at = r_src(t + i * THREADS, q0 + i0, params.nq, DV, DVP);
-    if (at != NONE) { c.o[i] = dout[b * params.nq * DV / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = q0 + i0 + x / (DVP / 4u);
+    let col = 4u * (x % (DVP / 4u));
+    if (x < JC * DVP / 4u && row < params.nq && col < DV) { c.o[i] = dout[((b * params.nq + row) * DV + col) / 4u]; }
   }
   return c;
 }

@@ -18,40 +18,66 @@
 var<workgroup> sh: array<vec4<f32>, SH4>;
 var<workgroup> dst: array<vec4<f32>, BC * BRP / 4u>;
 
-// The Qᵀ and Kᵀ chunk of query tile q0, key tile k0, columns e0..e0 + EC.
+// A GEMM chunk: rows of the query tile q0 (Q or dO) and of the key tile k0 (K or V), columns e0..e0 + EC, as this
+// invocation's vec4 slots of Aᵀ [EC][BR] and Bᵀ [EC][BC].
+struct GemmChunk {
+  a: array<vec4<f32>, CHA4>,
+  b: array<vec4<f32>, CHB4>,
+}
+
 fn fetch_qk(t: u32, b: u32, q0: u32, k0: u32, e0: u32) -> GemmChunk {
   var c: GemmChunk;
   /*@unroll*/ for (var i = 0u; i < CHA4; i++) {
-    let at = t_src(t + i * THREADS, BR, q0, params.nq, e0, D);
-    if (at != NONE) { c.a[i] = q[b * params.nq * D / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = t_row(x, BR);
+    let e = e0 + t_col(x, BR);
+    if (x < BR * EC / 4u && q0 + row < params.nq && e < D) { c.a[i] = q[((b * params.nq + q0 + row) * D + e) / 4u]; }
   }
   /*@unroll*/ for (var i = 0u; i < CHB4; i++) {
-    let at = t_src(t + i * THREADS, BC, k0, params.nk, e0, D);
-    if (at != NONE) { c.b[i] = k[b * params.nk * D / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = t_row(x, BC);
+    let e = e0 + t_col(x, BC);
+    if (x < BC * EC / 4u && k0 + row < params.nk && e < D) { c.b[i] = k[((b * params.nk + k0 + row) * D + e) / 4u]; }
   }
   return c;
 }
 
-// The dOᵀ and Vᵀ chunk of query tile q0, key tile k0, columns e0..e0 + EC.
 fn fetch_ov(t: u32, b: u32, q0: u32, k0: u32, e0: u32) -> GemmChunk {
   var c: GemmChunk;
   /*@unroll*/ for (var i = 0u; i < CHA4; i++) {
-    let at = t_src(t + i * THREADS, BR, q0, params.nq, e0, DV);
-    if (at != NONE) { c.a[i] = dout[b * params.nq * DV / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = t_row(x, BR);
+    let e = e0 + t_col(x, BR);
+    if (x < BR * EC / 4u && q0 + row < params.nq && e < DV) { c.a[i] = dout[((b * params.nq + q0 + row) * DV + e) / 4u]; }
   }
   /*@unroll*/ for (var i = 0u; i < CHB4; i++) {
-    let at = t_src(t + i * THREADS, BC, k0, params.nk, e0, DV);
-    if (at != NONE) { c.b[i] = v[b * params.nk * DV / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = t_row(x, BC);
+    let e = e0 + t_col(x, BC);
+    if (x < BC * EC / 4u && k0 + row < params.nk && e < DV) { c.b[i] = v[((b * params.nk + k0 + row) * DV + e) / 4u]; }
   }
   return c;
+}
+
+fn put_gemm(t: u32, c: GemmChunk) {
+  /*@unroll*/ for (var i = 0u; i < CHA4; i++) {
+    let x = t + i * THREADS;
+    if (x < BR * EC / 4u) { put_t(0u, BRP, t_row(x, BR), t_col(x, BR), c.a[i]); }
+  }
+  /*@unroll*/ for (var i = 0u; i < CHB4; i++) {
+    let x = t + i * THREADS;
+    if (x < BC * EC / 4u) { put_t(4u * BT4, BCP, t_row(x, BC), t_col(x, BC), c.b[i]); }
+  }
 }
 
 // Rows j0..j0 + JC of the K tile at key k0, row-major [JC][DP] (zero past nk and D), as this invocation's slots.
 fn fetch_krows(t: u32, b: u32, k0: u32, j0: u32) -> array<vec4<f32>, CHD4> {
   var c: array<vec4<f32>, CHD4>;
   /*@unroll*/ for (var i = 0u; i < CHD4; i++) {
-    let at = r_src(t + i * THREADS, k0 + j0, params.nk, D, DP);
-    if (at != NONE) { c[i] = k[b * params.nk * D / 4u + at]; }
+    let x = t + i * THREADS;
+    let j = k0 + j0 + x / (DP / 4u);
+    let col = 4u * (x % (DP / 4u));
+    if (x < JC * DP / 4u && j < params.nk && col < D) { c[i] = k[((b * params.nk + j) * D + col) / 4u]; }
   }
   return c;
 }

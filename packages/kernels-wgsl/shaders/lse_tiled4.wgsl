@@ -14,16 +14,25 @@ var<workgroup> sh: array<vec4<f32>, SH4>;
 var<workgroup> part_m: array<f32, BR * TX>;
 var<workgroup> part_l: array<f32, BR * TX>;
 
-// The Qᵀ and Kᵀ chunk of query tile q0, key tile k0, columns e0..e0 + EC.
-fn fetch(t: u32, b: u32, q0: u32, k0: u32, e0: u32) -> GemmChunk {
-  var c: GemmChunk;
+// A Qᵀ chunk and a Kᵀ chunk (query tile q0, key tile k0, columns e0..e0 + EC) as this invocation's vec4 slots.
+struct Chunk {
+  q: array<vec4<f32>, CHA4>,
+  k: array<vec4<f32>, CHB4>,
+}
+
+fn fetch(t: u32, b: u32, q0: u32, k0: u32, e0: u32) -> Chunk {
+  var c: Chunk;
   /*@unroll*/ for (var i = 0u; i < CHA4; i++) {
-    let at = t_src(t + i * THREADS, BR, q0, params.nq, e0, D);
-    if (at != NONE) { c.a[i] = q[b * params.nq * D / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = t_row(x, BR);
+    let e = e0 + t_col(x, BR);
+    if (x < BR * EC / 4u && q0 + row < params.nq && e < D) { c.q[i] = q[((b * params.nq + q0 + row) * D + e) / 4u]; }
   }
   /*@unroll*/ for (var i = 0u; i < CHB4; i++) {
-    let at = t_src(t + i * THREADS, BC, k0, params.nk, e0, D);
-    if (at != NONE) { c.b[i] = k[b * params.nk * D / 4u + at]; }
+    let x = t + i * THREADS;
+    let row = t_row(x, BC);
+    let e = e0 + t_col(x, BC);
+    if (x < BC * EC / 4u && k0 + row < params.nk && e < D) { c.k[i] = k[((b * params.nk + k0 + row) * D + e) / 4u]; }
   }
   return c;
 }
@@ -45,7 +54,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let k_end = key_end(min(q0 + BR, params.nq) - 1u);
 
   // the chunk in registers, fetched one chunk ahead
-  var next = GemmChunk();
+  var next = Chunk();
   if (k_end > 0u) { next = fetch(t, b, q0, 0u, 0u); }
   for (var k0 = 0u; k0 < k_end; k0 += BC) {
     // kernel 5: a tile every query of which sees every key skips the per-score masks
@@ -54,7 +63,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     /*@unroll*/ for (var u = 0u; u < RM * RN4; u++) { sc[u] = vec4<f32>(0.0); }
     for (var e0 = 0u; e0 < d_steps(); e0 += EC) {
       workgroupBarrier();
-      put_gemm(t, next);
+      /*@unroll*/ for (var i = 0u; i < CHA4; i++) {
+        let x = t + i * THREADS;
+        if (x < BR * EC / 4u) { put_t(0u, BRP, t_row(x, BR), t_col(x, BR), next.q[i]); }
+      }
+      /*@unroll*/ for (var i = 0u; i < CHB4; i++) {
+        let x = t + i * THREADS;
+        if (x < BC * EC / 4u) { put_t(4u * BT4, BCP, t_row(x, BC), t_col(x, BC), next.k[i]); }
+      }
       workgroupBarrier();
       // fetch the next chunk: the next columns of this key tile, else the first of the next key tile
       var nk0 = k0;
