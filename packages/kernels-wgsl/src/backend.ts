@@ -21,11 +21,11 @@ export interface WgslBackendOptions {
    * interior tiles), 4, 3 (kernel 2 with register loops unrolled), 2 (register tiles read as vec4), 1
    */
   kernel?: TiledVersion;
-  /** query (or key) rows per invocation in tiled kernel 2: 4 or 8 (default: 8 on GPUs, 4 on CPU adapters) */
+  /** query (or key) rows per invocation in tiled kernels 2–5: 4 or 8 (default: 8 on GPUs, 4 on CPU adapters) */
   rowsPerInvocation?: number;
   /** cap on the workgroup memory the tile picker may use, below the adapter's (to try smaller adapters' shapes) */
   maxWorkgroupBytes?: number;
-  /** streamed entries per invocation in tiled kernels 2–4: 4 (default) or 8 (ATTN_WGSL_COLS) */
+  /** streamed entries per invocation in tiled kernels 2–5: 4 or 8 (ATTN_WGSL_COLS; default 4, kernel 5's lse 8) */
   colsPerInvocation?: number;
   /** cap on invocations per tiled workgroup (ATTN_WGSL_THREADS) */
   maxThreads?: number;
@@ -62,6 +62,11 @@ const TENSORS = ['q', 'k', 'v', 'dO', 'lse', 'o', 'dq', 'dk', 'dv'] as const;
 
 const isTiledVersion = (k: number): k is TiledVersion => [1, 2, 3, 4, 5].includes(k);
 
+function fourOrEight(name: string, value: number | undefined): number | undefined {
+  if (value !== undefined && value !== 4 && value !== 8) throw new BackendError(`${name} must be 4 or 8, got ${value}`);
+  return value;
+}
+
 function isWgslVariant(v: string): v is WgslVariant {
   return (VARIANTS as readonly string[]).includes(v);
 }
@@ -74,18 +79,11 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   const kernelChoice: number = options.kernel ?? envNumber('ATTN_WGSL_KERNEL') ?? 5;
   if (!isTiledVersion(kernelChoice)) throw new BackendError(`ATTN_WGSL_KERNEL / kernel must be 1 to 5, got ${kernelChoice}`);
   const kernel = kernelChoice;
-  const rowsChoice = options.rowsPerInvocation ?? envNumber('ATTN_WGSL_ROWS');
-  const cols = options.colsPerInvocation ?? envNumber('ATTN_WGSL_COLS');
-  if (cols !== undefined && cols !== 4 && cols !== 8) throw new BackendError(`ATTN_WGSL_COLS / colsPerInvocation must be 4 or 8, got ${cols}`);
+  const rowsChoice = fourOrEight('ATTN_WGSL_ROWS / rowsPerInvocation', options.rowsPerInvocation ?? envNumber('ATTN_WGSL_ROWS'));
+  const cols = fourOrEight('ATTN_WGSL_COLS / colsPerInvocation', options.colsPerInvocation ?? envNumber('ATTN_WGSL_COLS'));
   const maxThreads = options.maxThreads ?? envNumber('ATTN_WGSL_THREADS');
   const registerBudget = options.registerBudget ?? envNumber('ATTN_WGSL_REGISTER_BUDGET');
-  if (rowsChoice !== undefined && rowsChoice !== 4 && rowsChoice !== 8) throw new BackendError(`ATTN_WGSL_ROWS / rowsPerInvocation must be 4 or 8, got ${rowsChoice}`);
-  let robust: boolean;
-  try {
-    robust = !robustnessOff();
-  } catch (e) {
-    throw new BackendError((e as Error).message);
-  }
+  const robust = !robustnessOff();
   const unrollEnv = process.env.ATTN_WGSL_UNROLL;
   const unroll = options.unroll ?? (unrollEnv === '1' ? true : unrollEnv === '0' ? false : undefined);
   const pool = new BufferPool();

@@ -6,6 +6,7 @@
  * while a device lives the process dies in native code (../shared/notes/stack.md).
  */
 import { createRequire } from 'node:module';
+import { BackendError } from '@attn/reference';
 import type { DriverChoice } from './environment.js';
 import { FETCH_SCRIPT, prepareVulkanEnvironment } from './environment.js';
 
@@ -25,7 +26,7 @@ export const DAWN_OPTIONS = ['disable-dawn-features=timestamp_quantization'];
 export function robustnessOff(env: string | undefined = process.env.ATTN_WGSL_ROBUSTNESS): boolean {
   if (env === undefined || env === '' || env === 'on') return false;
   if (env === 'off') return true;
-  throw new Error(`ATTN_WGSL_ROBUSTNESS must be 'on' or 'off', got '${env}'`);
+  throw new BackendError(`ATTN_WGSL_ROBUSTNESS must be 'on' or 'off', got '${env}'`);
 }
 
 export function dawnOptions(): string[] {

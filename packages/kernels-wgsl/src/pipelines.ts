@@ -34,7 +34,7 @@ export function pipeline(
   entry: string,
   constants: string,
   tileKey: string,
-  unrollMarked: UnrollChoice = { unroll: false, gpu: false },
+  unroll: UnrollChoice = { unroll: false, gpu: false },
 ): Promise<GPUComputePipeline> {
   let perDevice = cache.get(ctx.device);
   if (!perDevice) {
@@ -45,7 +45,7 @@ export function pipeline(
   let p = perDevice.get(key);
   if (!p) {
     const label = `${file} (entry ${entry}${tileKey ? `, ${tileKey}` : ''})`;
-    p = compile(ctx, file, entry, constants, label, unrollMarked);
+    p = compile(ctx, file, entry, constants, label, unroll);
     // a failed compile is not cached, so a fixed shader or a retry compiles again
     p.catch(() => perDevice!.delete(key));
     perDevice.set(key, p);

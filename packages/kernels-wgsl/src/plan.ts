@@ -3,6 +3,7 @@
  * many workgroup items (flattened over a 2-D grid by gridFor). Binding numbers are shared by all shaders.
  */
 import type { KernelStage, Problem } from '@attn/reference';
+import type { UnrollChoice } from './shader-source.js';
 import type { TileConfig, TiledKernel } from './tiling.js';
 import { pickTiles, tileConstants, tileKey } from './tiling.js';
 import type { Tile2Config, Tile2Limits } from './tiling2.js';
@@ -18,8 +19,7 @@ export type WgslVariant = 'naive' | 'tiled';
 /**
  * Which tiled kernels: 1 = shaders/*_tiled.wgsl (src/tiling.ts), 2 = shaders/*_tiled2*.wgsl (src/tiling2.ts),
  * 3 = kernel 2's shaders with their register loops unrolled in the source (src/unroll.ts), 4 = kernel 3 with vec4
- * chunks fetched one chunk ahead (shaders/*_tiled4*.wgsl; kernels without a version-4 file, and head dims not
- * ≡ 0 mod 4, run version 3), 5 = kernel 4's shaders with the GEMM loops over a chunk unrolled too (on GPUs) and
+ * chunks fetched one chunk ahead (shaders/*_tiled4*.wgsl; head dims not ≡ 0 mod 4 run version 3), 5 = kernel 4's shaders with the GEMM loops over a chunk unrolled too (on GPUs) and
  * no per-score masks where a tile needs none.
  */
 export type TiledVersion = 1 | 2 | 3 | 4 | 5;
@@ -74,7 +74,7 @@ function delta(p: Problem): Dispatch {
   return { file: 'backward_delta.wgsl', entry: 'main', bindings: ['params', 'dO', 'o', 'delta'], tiles: null, items: cdiv(p.bh * p.nq, 64) };
 }
 
-/** The adapter's limits and the tuning knobs: version 1 reads TileLimits, versions 2–4 the rest of Tile2Limits. */
+/** The adapter's limits and the tuning knobs: version 1 reads TileLimits, versions 2–5 the rest of Tile2Limits. */
 export interface TiledLimits extends Omit<Tile2Limits, 'version'> {
   version: TiledVersion;
 }
@@ -85,7 +85,7 @@ export type TiledConfigs = Record<TiledKernel, AnyTileConfig>;
 export function tiledConfigs(p: Problem, limits: TiledLimits): TiledConfigs | TiledKernel {
   const out: Partial<TiledConfigs> = {};
   for (const kernel of ['lse', 'forward', 'dq', 'dkdv'] as const) {
-    const version = limits.version >= 4 && !(kernel in FILES[4] && p.d % 4 === 0 && p.dv % 4 === 0) ? 3 : limits.version;
+    const version = limits.version >= 4 && (p.d % 4 !== 0 || p.dv % 4 !== 0) ? 3 : limits.version;
     const c = version === 1 ? pickTiles(kernel, p.d, p.dv, limits) : pickTiles2(kernel, p.d, p.dv, { ...limits, version });
     if (!c) return kernel;
     out[kernel] = c;
@@ -93,23 +93,21 @@ export function tiledConfigs(p: Problem, limits: TiledLimits): TiledConfigs | Ti
   return out as TiledConfigs;
 }
 
-const FILES: Readonly<Record<1 | 2 | 3, Record<TiledKernel, string>> & Record<4 | 5, Partial<Record<TiledKernel, string>>>> = {
+const KERNEL2_FILES = { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' };
+const KERNEL4_FILES = { lse: 'lse_tiled4.wgsl', forward: 'forward_tiled4.wgsl', dq: 'backward_tiled4_dq.wgsl', dkdv: 'backward_tiled4_dkdv.wgsl' };
+/** Versions 3 and 5 compile the shaders of 2 and 4 differently (unrollChoice, FAST_INTERIOR), not other files. */
+const FILES: Readonly<Record<TiledVersion, Record<TiledKernel, string>>> = {
   1: { lse: 'lse_tiled.wgsl', forward: 'forward_tiled.wgsl', dq: 'backward_tiled_dq.wgsl', dkdv: 'backward_tiled_dkdv.wgsl' },
-  2: { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' },
-  3: { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' },
-  4: { lse: 'lse_tiled4.wgsl', forward: 'forward_tiled4.wgsl', dq: 'backward_tiled4_dq.wgsl', dkdv: 'backward_tiled4_dkdv.wgsl' },
-  5: { lse: 'lse_tiled4.wgsl', forward: 'forward_tiled4.wgsl', dq: 'backward_tiled4_dq.wgsl', dkdv: 'backward_tiled4_dkdv.wgsl' },
+  2: KERNEL2_FILES,
+  3: KERNEL2_FILES,
+  4: KERNEL4_FILES,
+  5: KERNEL4_FILES,
 };
 
-function tiledFile(c: AnyTileConfig, kernel: TiledKernel): string {
-  if (!('version' in c)) return FILES[1][kernel];
-  const file = FILES[c.version][kernel];
-  if (!file) throw new Error(`tiled kernel ${c.version} has no ${kernel} shader`);
-  return file;
-}
+const tiledFile = (c: AnyTileConfig, kernel: TiledKernel): string => FILES['version' in c ? c.version : 1][kernel];
 
 /** How a dispatch's shader is compiled: its @unroll loops expanded (versions ≥ 3), its @unroll-gpu ones too (5, GPUs). */
-export function unrollChoice(c: AnyTileConfig | null): { unroll: boolean; gpu: boolean } {
+export function unrollChoice(c: AnyTileConfig | null): UnrollChoice {
   const version = c !== null && 'version' in c ? c.version : 1;
   return { unroll: version >= 3, gpu: version >= 5 && c !== null && c.unroll };
 }

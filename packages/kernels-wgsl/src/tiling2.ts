@@ -18,11 +18,11 @@ export interface Tile2Limits extends TileLimits {
   rows?: number;
   /** budget for registerFloats2 (default 128); ignored when no tile meets it (d = 256) */
   maxRegisterFloats?: number;
-  /** streamed entries (keys, or queries for dK/dV) per invocation, RN: 4 (default) or 8 */
+  /** streamed entries (keys, or queries for dK/dV) per invocation, RN: 4 or 8 (default 4; kernel 5's lse 8) */
   cols?: number;
   /** most invocations per workgroup the picker may use (below the adapter's limit) */
   maxThreads?: number;
-  /** 3: the same shaders with their register loops unrolled in the source (src/unroll.ts); 4: vec4 chunks fetched ahead; default 2 */
+  /** which shaders the tile is for (Tile2Config.version); default 2 */
   version?: 2 | 3 | 4 | 5;
 }
 
