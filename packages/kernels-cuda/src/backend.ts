@@ -89,7 +89,7 @@ export class CudaBackend implements Backend {
       variants: this.variants,
       maxD: { naive: NAIVE_MAX_D, tiled: addon?.tiledMaxD ?? 0 },
       totalMemoryBytes: 'device' in p ? p.device.totalMemoryBytes : null,
-      scratchBytes: (problem, variant) => (addon && variant !== 'exact' ? addon.scratchBytes(problem, variant) : 0),
+      scratchBytes: (problem, variant) => (addon && (variant === 'naive' || variant === 'tiled') ? addon.scratchBytes(problem, variant) : 0),
     };
   }
 

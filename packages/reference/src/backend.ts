@@ -10,8 +10,18 @@ import type { Problem, TensorName } from './problem.js';
 
 export type FloatArray = Float32Array | Float64Array;
 
-/** naive: scores in global memory (O(N²) extra). tiled: tiles on chip (O(N)). exact: the float64 reference. */
-export type Variant = 'naive' | 'tiled' | 'exact';
+/**
+ * What runs: a base name the backend lists in `Backend.variants` — naive (scores in global memory, O(N²) extra),
+ * tiled (tiles on chip, O(N)), exact (the float64 reference); a peer lists its own (torch: efficient, math, …) —
+ * optionally followed by '@' and a choice the backend parses (kernel versions, knobs), e.g. 'tiled@fwd3'.
+ */
+export type Variant = string;
+
+/** 'tiled@fwd3' → { base: 'tiled', choice: 'fwd3' }; 'naive' → { base: 'naive', choice: null }. */
+export function splitVariant(variant: Variant): { base: string; choice: string | null } {
+  const at = variant.indexOf('@');
+  return at < 0 ? { base: variant, choice: null } : { base: variant.slice(0, at), choice: variant.slice(at + 1) };
+}
 
 /** The three stages of the algorithm (../shared/notes/algorithm.md). 'backward' includes the D = rowsum(dO∘O) pre-pass. */
 export type KernelStage = 'lse' | 'forward' | 'backward';
