@@ -84,6 +84,8 @@ export interface PointRecord {
   scoreStd?: number;
   /** 'full' or the number of query rows checked per bh */
   checked?: 'full' | number;
+  /** what each stage ran (Session.kernels: versions after fallbacks, tile shapes) */
+  kernels?: Partial<Record<'lse' | 'forward' | 'backward', string>>;
   /** per output name (lse, o, dq, dk, dv) */
   error: Record<string, ErrorStats> | null;
   timing: TimingStats | null;

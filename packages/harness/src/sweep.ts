@@ -4,7 +4,7 @@
  * unit is written to results.json at once, so a crash or Ctrl-C loses nothing already measured.
  */
 import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, RuleInput, RuleResult, Session, Variant } from '@attn/reference';
-import { applyRule, describeRule, flops, PIPELINE_STAGES, randomInputs, STAGE_OUTPUTS, TOLERANCE } from '@attn/reference';
+import { applyRule, describeRule, flops, PIPELINE_STAGES, randomInputs, splitVariant, STAGE_OUTPUTS, TOLERANCE } from '@attn/reference';
 import type { BackendName } from './backends.js';
 import type { ShapeBlock, TimingDefaults } from './presets.js';
 import type { Progress } from './progress.js';
@@ -154,7 +154,7 @@ export class Sweep {
   }
 
   private variantsOf(backend: Backend): Variant[] {
-    return this.config.variants.filter((v) => backend.variants.includes(v));
+    return this.config.variants.filter((v) => backend.variants.includes(splitVariant(v).base));
   }
 
   private aborted(): boolean {
@@ -323,6 +323,7 @@ export class Sweep {
         status: failed ? 'failed' : 'passed',
         ...(failed ? { reason: `${reasons.join('; ')} (seed ${base.seed})` } : {}),
         ...(reference instanceof Error ? {} : { checked: reference.checked }),
+        ...(session.kernels ? { kernels: session.kernels } : {}),
         error,
         timing,
         tflops: timing ? flops(problem, stage) / (timing.medianMs * 1e-3) / 1e12 : null,
