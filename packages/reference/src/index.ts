@@ -11,6 +11,7 @@ export * from './jobs.js';
 export * from './parallel.js';
 export * from './stages.js';
 export * from './sample-rows.js';
+export * from './shapes.js';
 export * from './reference-outputs.js';
 export * from './accuracy.js';
 export * from './textbook.js';
