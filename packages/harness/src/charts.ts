@@ -145,6 +145,12 @@ export function logTicks(min: number, max: number, powersOfTwo: boolean): number
   return coarse.length >= 3 ? coarse : decade([1, 2, 3, 4, 5, 6, 7, 8, 9]);
 }
 
+/** x rounded (down or up) to a value m × 10^k with m in 1…10. */
+function roundLog(x: number, round: (m: number) => number): number {
+  const p = 10 ** Math.floor(Math.log10(x));
+  return Number((round(Number((x / p).toPrecision(12))) * p).toPrecision(6));
+}
+
 function axis(log: boolean | undefined, title: string, isX: boolean, markers: Marker[] = []) {
   const values = markers.map((m) => m.value).filter((v) => !log || v > 0);
   return {
@@ -155,6 +161,15 @@ function axis(log: boolean | undefined, title: string, isX: boolean, markers: Ma
     grid: { color: '#e6e6e6' },
     ...(log
       ? {
+          // a value axis ends on 1…9 × 10^k, so that even a narrow range (errors within one decade) gets 3 labels
+          ...(isX
+            ? {}
+            : {
+                bounds: 'data' as const, // chart.js's own ticks would move the ends (float rounding: 3.9e-8 for 4e-8)
+                afterDataLimits(scale: { min: number; max: number }) {
+                  if (scale.min > 0) [scale.min, scale.max] = [roundLog(scale.min, Math.floor), roundLog(scale.max, Math.ceil)];
+                },
+              }),
           afterBuildTicks(scale: { min: number; max: number; ticks: { value: number }[] }) {
             scale.ticks = logTicks(scale.min, scale.max, isX).map((value) => ({ value }));
           },
@@ -192,6 +207,7 @@ export async function renderChart(spec: ChartSpec): Promise<Buffer> {
           borderDash: s.dashed ? DASH : [],
           pointRadius: 3.5,
           tension: 0,
+          order: spec.series.length - i, // the last series on top (chart.js draws the highest order first)
         };
       }),
     },
@@ -213,12 +229,10 @@ export async function renderChart(spec: ChartSpec): Promise<Buffer> {
             usePointStyle: true,
             pointStyleWidth: 36,
             generateLabels: (chart) =>
-              Chart.defaults.plugins.legend.labels.generateLabels(chart).map((item) => ({
-                ...item,
-                pointStyle: 'line' as const,
-                lineWidth: 2,
-                lineDash: spec.series[item.datasetIndex!]?.dashed ? LEGEND_DASH : [],
-              })),
+              Chart.defaults.plugins.legend.labels
+                .generateLabels(chart)
+                .sort((a, b) => a.datasetIndex! - b.datasetIndex!)
+                .map((item) => ({ ...item, pointStyle: 'line' as const, lineWidth: 2, lineDash: spec.series[item.datasetIndex!]?.dashed ? LEGEND_DASH : [] })),
           },
         },
       },
