@@ -195,9 +195,15 @@ export function chartSpecs(results: Results): Chart[] {
   const memRows = atBh.filter((r) => r.stage === memStage && r.d === dMem && !r.causal && r.bytes !== null && r.bytes > 0 && !isPeer(r));
   if (memRows.length) {
     const names = uniq(memRows.map(seriesName));
-    const series: Series[] = names.map((name, ci) => ({ label: name, points: dedupeX(memRows.filter((r) => seriesName(r) === name).map((r) => ({ x: r.nq, y: r.bytes! }))), colorIndex: ci }));
+    const backends = uniq(memRows.map((r) => r.backend));
+    // lines of every backend after the first dashed: two backends' tiled sessions can allocate the same bytes, and a
+    // solid line drawn over another would hide it
+    const series: Series[] = names.map((name, ci) => {
+      const rows = memRows.filter((r) => seriesName(r) === name);
+      return { label: name, points: dedupeX(rows.map((r) => ({ x: r.nq, y: r.bytes! }))), colorIndex: ci, dashed: backends.indexOf(rows[0]!.backend) > 0 };
+    });
     const vLines: Marker[] = [];
-    for (const backend of uniq(memRows.map((r) => r.backend))) {
+    for (const backend of backends) {
       const oom = atBh.filter((r) => r.backend === backend && r.variant === 'naive' && r.d === dMem && isOom(r)).map((r) => r.nq);
       if (oom.length) vLines.push({ value: Math.min(...oom), label: `${backend}/naive out of memory at N=${Math.min(...oom)}` });
     }
