@@ -22,6 +22,11 @@ out=${OUT:-./device-out}
 mkdir -p "$out"
 bundle=${ATTN_BUNDLE:-.device}
 status=0
+# A partial bundle (an older attn.mjs + addon packed for a same-run comparison) borrows node, the JS packages and the
+# loader .debs of .device.
+if [ "$bundle" != .device ]; then
+  for part in bin node_modules debs; do [ -e "$bundle/$part" ] || ln -s "$PWD/.device/$part" "$bundle/$part"; done
+fi
 
 attn() { bash "$bundle/run.sh" "$@"; }
 
