@@ -15,3 +15,4 @@ export * from './reference-outputs.js';
 export * from './check.js';
 export * from './npy.js';
 export * from './reference-backend.js';
+export * from './finite.js';
