@@ -92,7 +92,11 @@ export interface Session {
   readonly kernels?: Partial<Record<KernelStage, string>>;
   /** bytes of device memory this session allocated: inputs, outputs and scratch (naive's score matrices) */
   readonly deviceBytes: number;
-  /** Copy tensors to the device. q, k, v (and dO before backward); lse and o may be written to run a later stage alone. */
+  /**
+   * Copy tensors to the device. q, k, v (and dO before backward); lse and o may be written to run a later stage alone.
+   * Any float is taken, NaN and ±inf included, as a kernel would take it: the caller owns the non-finite policy
+   * (finite.ts has the shared scans; attn run refuses non-finite inputs unless --allow-nonfinite).
+   */
   write(tensors: Partial<Record<InputName, FloatArray>>): Promise<void>;
   /** Fill every output (lse, o, dq, dk, dv) with NaN, so an element a kernel forgets to write is caught. */
   poison(): Promise<void>;

@@ -19,3 +19,4 @@ export * from './textbook-outputs.js';
 export * from './check.js';
 export * from './npy.js';
 export * from './reference-backend.js';
+export * from './finite.js';

@@ -3,8 +3,8 @@ import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { availableParallelism, hostname, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Pipeline, Variant } from '@attn/reference';
+import { parseFlags } from '../args.js';
 import type { BackendName } from '../backends.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { integerList, nameList, positiveList, positiveNumber } from '../cli-options.js';
@@ -57,36 +57,30 @@ Options (each list replaces the preset's):
 const VARIANTS: readonly Variant[] = ['naive', 'tiled', 'exact'];
 const PIPELINES: readonly Pipeline[] = ['lse', 'fwd', 'bwd'];
 
+const FLAGS = {
+  preset: { type: 'string' },
+  backends: { type: 'string' },
+  variants: { type: 'string' },
+  pipelines: { type: 'string' },
+  n: { type: 'string' },
+  pairs: { type: 'string' },
+  d: { type: 'string' },
+  causal: { type: 'string' },
+  bh: { type: 'string' },
+  'score-std': { type: 'string' },
+  seed: { type: 'string' },
+  'time-budget': { type: 'string' },
+  'min-samples': { type: 'string' },
+  'sample-rows': { type: 'string' },
+  'no-timing': { type: 'boolean' },
+  peers: { type: 'string' },
+  name: { type: 'string' },
+  out: { type: 'string' },
+  'no-report': { type: 'boolean' },
+} as const;
+
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        preset: { type: 'string' },
-        backends: { type: 'string' },
-        variants: { type: 'string' },
-        pipelines: { type: 'string' },
-        n: { type: 'string' },
-        pairs: { type: 'string' },
-        d: { type: 'string' },
-        causal: { type: 'string' },
-        bh: { type: 'string' },
-        'score-std': { type: 'string' },
-        seed: { type: 'string' },
-        'time-budget': { type: 'string' },
-        'min-samples': { type: 'string' },
-        'sample-rows': { type: 'string' },
-        'no-timing': { type: 'boolean' },
-        peers: { type: 'string' },
-        name: { type: 'string' },
-        out: { type: 'string' },
-        'no-report': { type: 'boolean' },
-      },
-    }).values;
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]} (see attn sweep --help)`);
-  }
+  return parseFlags(argv, FLAGS, false, 'attn sweep --help').values;
 }
 
 function parsePairs(raw: string | undefined): [number, number][] | undefined {
