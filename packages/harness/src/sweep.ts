@@ -80,6 +80,18 @@ const PIPELINE_RECORDS: Readonly<Record<Pipeline, readonly { stage: RecordStage;
   bwd: [{ stage: 'backward', outputs: ['dq', 'dk', 'dv'] }],
 };
 
+type RecordPlan = readonly { stage: RecordStage; outputs: readonly OutputName[] }[];
+
+/**
+ * The records a pipeline yields on one backend variant. A fused forward (a peer: FusedForward) has no lse-only pass
+ * and no lse/forward split, and its fwd record is judged on the outputs it computes itself.
+ */
+export function recordPlan(backend: Backend, variant: Variant, pipeline: Pipeline): RecordPlan {
+  const fused = backend.fusedForward;
+  if (!fused || pipeline === 'bwd') return PIPELINE_RECORDS[pipeline];
+  return pipeline === 'lse' ? [] : [{ stage: 'fwd', outputs: fused.ownOutputs(variant) }];
+}
+
 /** The stages timed for a pipeline. bwd times the backward alone: lse and O are on the device from the check. */
 const TIMED_STAGES: Readonly<Record<Pipeline, readonly KernelStage[]>> = {
   lse: ['lse'],
@@ -128,6 +140,8 @@ function pick(errors: Partial<Record<OutputName, ErrorStats>>, names: readonly O
 }
 
 const isOutOfMemory = (message: string): boolean => /out of memory|\boom\b|cannot allocate|allocation|too large|exceeds/i.test(message);
+/** A peer's kernel that does not take the problem says so at open (torch: 'SDPA refuses it: …'): a skip. */
+const isRefusal = (message: string): boolean => isOutOfMemory(message) || /\brefuses\b/.test(message);
 
 export class Sweep {
   readonly records: PointRecord[] = [];
@@ -155,7 +169,11 @@ export class Sweep {
   private variantsOf(backend: Backend): Variant[] {
     // naive first: the tiled variant's FlashAttention rule needs its errors on the same inputs
     const order: Variant[] = ['naive', 'exact', 'tiled'];
-    return order.filter((v) => this.config.variants.includes(v) && backend.variants.includes(v));
+    const ours = order.filter((v) => this.config.variants.includes(v) && backend.variants.includes(v));
+    // a peer's own variants (torch's SDPA backends): those asked for, else all of them
+    const own = backend.variants.filter((v) => !order.includes(v));
+    const asked = own.filter((v) => this.config.variants.includes(v));
+    return [...ours, ...(asked.length ? asked : own)];
   }
 
   private aborted(): boolean {
@@ -203,10 +221,10 @@ export class Sweep {
     return { backend, variant, nq: problem.nq, nk: problem.nk, d: problem.d, bh: problem.bh, causal: problem.causal, dtype, seed };
   }
 
-  private skipAll(base: ReturnType<Sweep['base']>, status: 'skipped' | 'failed', reason: string, bytes: number | null = null): PointRecord[] {
+  private skipAll(plan: (p: Pipeline) => RecordPlan, base: ReturnType<Sweep['base']>, status: 'skipped' | 'failed', reason: string, bytes: number | null = null): PointRecord[] {
     const out: PointRecord[] = [];
     for (const pipeline of this.config.pipelines) {
-      for (const { stage } of PIPELINE_RECORDS[pipeline]) {
+      for (const { stage } of plan(pipeline)) {
         out.push({ ...base, pipeline, stage, status, reason, error: null, timing: null, tflops: null, bytes, flashRule: null });
       }
     }
@@ -230,10 +248,11 @@ export class Sweep {
     const finishAll = (outcome: string): void => {
       for (let u = 0; u < units; u++) progress?.step(label, outcome);
     };
+    const plan = (pipeline: Pipeline): RecordPlan => recordPlan(backend, variant, pipeline);
 
     const refused = backend.check(problem, variant);
     if (refused) {
-      this.add(this.skipAll(base, 'skipped', refused));
+      this.add(this.skipAll(plan, base, 'skipped', refused));
       finishAll(`skipped: ${refused}`);
       return;
     }
@@ -243,8 +262,8 @@ export class Sweep {
       session = await backend.open(problem, variant);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      const status = isOutOfMemory(message) ? 'skipped' : 'failed';
-      this.add(this.skipAll(base, status, `open: ${message}`));
+      const status = isRefusal(message) ? 'skipped' : 'failed';
+      this.add(this.skipAll(plan, base, status, `open: ${message}`));
       finishAll(`${status}: ${message}`);
       return;
     }
@@ -253,8 +272,12 @@ export class Sweep {
       for (const pipeline of this.config.pipelines) {
         if (this.aborted()) break;
         const unitLabel = `${name}/${variant} ${pipeline} ${problemLabel(problem)}`;
+        if (plan(pipeline).length === 0) {
+          progress?.step(unitLabel, `no ${pipeline} pass: nothing to record`);
+          continue;
+        }
         progress?.start(unitLabel);
-        const records = await this.runPipeline(session, base, pipeline, reference);
+        const records = await this.runPipeline(session, base, pipeline, plan(pipeline), reference);
         this.add(records);
         const failed = records.find((r) => r.status !== 'passed');
         const main = records[0]!;
@@ -265,13 +288,19 @@ export class Sweep {
       }
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      this.add(this.skipAll(base, 'failed', `${label}: ${message}`, session.deviceBytes));
+      this.add(this.skipAll(plan, base, 'failed', `${label}: ${message}`, session.deviceBytes));
     } finally {
       await session.dispose().catch(() => undefined);
     }
   }
 
-  private async runPipeline(session: Session, base: ReturnType<Sweep['base']>, pipeline: Pipeline, reference: ReferenceCheck | Error): Promise<PointRecord[]> {
+  private async runPipeline(
+    session: Session,
+    base: ReturnType<Sweep['base']>,
+    pipeline: Pipeline,
+    plan: RecordPlan,
+    reference: ReferenceCheck | Error,
+  ): Promise<PointRecord[]> {
     const problem = session.problem;
     const stages = PIPELINE_STAGES[pipeline];
     const bytes = session.deviceBytes;
@@ -303,7 +332,7 @@ export class Sweep {
       }
     }
 
-    return PIPELINE_RECORDS[pipeline].map(({ stage, outputs: judged }) => {
+    return plan.map(({ stage, outputs: judged }) => {
       const error = errors ? pick(errors, judged) : null;
       const rule = error && naive ? flashRule(error, pick(naive, judged)) : null;
       let timing: TimingStats | null = null;
