@@ -234,7 +234,7 @@ const L2_TEXT = { cold: 'a buffer of twice the L2 is overwritten before every sa
 function timingLine(results: Results): string | null {
   const t = results.metadata.timing;
   const timedRecords = results.records.filter((r) => r.timing);
-  if (!t) return timedRecords.length ? 'Timing: L2 mode not recorded (swept before the --l2 option, which times warm).' : null;
+  if (!t) return timedRecords.length ? 'Timing: L2 warm (this file predates the --l2 option: no backend scrubbed the cache).' : null;
   const other = timedRecords.filter((r) => (r.timing!.l2 ?? 'warm') !== t.l2);
   const odd = other.length ? ` ${other.length} timed record${other.length === 1 ? '' : 's'} ran ${t.l2 === 'cold' ? 'warm: their backend does not scrub' : 'cold'} (${uniq(other.map(seriesName)).join(', ')}).` : '';
   return `Timing: L2 **${t.l2}** (${L2_TEXT[t.l2]}); ${t.warmup} warm-up runs, at least ${t.minSamples} samples and ${t.budgetMs} ms per point.${odd}`;
@@ -318,8 +318,8 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
     const shapes = uniq(rows.map((r) => `${r.bh}|${r.nq}|${r.nk}|${r.d}|${r.causal}`));
     const header = ['bh', 'N', 'd', 'causal', 'naive ms', 'tiled ms', 'speed-up', 'tiled TF/s', 'best peer', 'vs best peer'];
     if (ceilings?.fp32Simt) header.push(`of ${Number(ceilings.fp32Simt.toPrecision(3))} TF/s`);
-    if (ceilings?.tf32) header.push(`of ${ceilings.tf32} tf32`);
-    if (ceilings?.bandwidth) header.push(`of ${ceilings.bandwidth} TB/s`);
+    if (ceilings?.tf32) header.push(`of ${Number(ceilings.tf32.toPrecision(3))} tf32`);
+    if (ceilings?.bandwidth) header.push(`of ${Number(ceilings.bandwidth.toPrecision(3))} TB/s`);
     header.push('naive mem', 'tiled mem', 'tiled relL2', 'flash rule');
     out.push(`### ${backend} — ${stageName(stage)}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
     for (const s of shapes) {
@@ -344,9 +344,10 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
 
   if (peers.length) {
     out.push('## Peers', '', 'Each peer ran on the sweep\'s own inputs, timed like ours, its outputs checked against the same float64 reference ' +
-      '(“checked”: full, or query rows sampled per bh; lse judged only where the peer computes it itself). “best” marks the fastest passing peer of its dtype, pass and shape.', '');
+      '(“checked”: full, or query rows sampled per bh; lse judged only where the peer computes it itself). “best” marks the fastest passing peer of its dtype, pass and shape; ' +
+      'skipped peers are listed under Skipped.', '');
     out.push('| peer | dtype | stage | bh | N | d | causal | ms | TF/s | checked | worst rel L2 | max abs | status |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const p of peers) {
+    for (const p of peers.filter((x) => x.status !== 'skipped')) {
       const errs = Object.values(p.error ?? {});
       const maxAbs = errs.length ? Math.max(...errs.map((e) => e.maxAbs ?? NaN)) : null;
       const isBest = bestPeer(peers, p) === p;
@@ -370,7 +371,7 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
     out.push('');
   }
 
-  const skipped = results.records.filter((r) => r.status === 'skipped' && !isPeer(r));
+  const skipped = results.records.filter((r) => r.status === 'skipped');
   if (skipped.length) {
     out.push(`## Skipped (${skipped.length})`, '');
     const reasons = new Map<string, PointRecord[]>();

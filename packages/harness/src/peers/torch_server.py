@@ -296,8 +296,10 @@ STAGE_SETS = {FORWARD, BOTH, BACKWARD}
 
 
 def serve():
-    proto = sys.stdout
-    sys.stdout = sys.stderr  # whatever torch prints must not break the protocol
+    # the protocol gets its own copy of fd 1; fd 1 itself (C++ printf, Python print) goes to stderr
+    proto = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
 
     def reply(obj):
         proto.write(json.dumps(obj) + "\n")
