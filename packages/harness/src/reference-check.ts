@@ -5,8 +5,8 @@
  * seeded random rows); lse, O and dQ of the sampled query rows are computed once, while sampled dK, dV depend on the
  * kernel's own lse and O (reference-outputs.ts says why) and so are recomputed per kernel — O(rows·N·d), cheap.
  */
-import type { FloatArray, OutputName, Pipeline, Problem, RandomInputs, ReferenceOptions, ReferenceOutputs, RowSample, TensorError } from '@attn/reference';
-import { compareOutputs, compareTextbook, referenceOutputs, sampleRows, textbookOutputs } from '@attn/reference';
+import type { FloatArray, OutputName, Pipeline, Problem, RandomInputs, ReferenceOptions, ReferenceOutputs, RowSample, TensorError, TextbookError } from '@attn/reference';
+import { compareOutputs, referenceOutputs, sampleRows, textbookErrors } from '@attn/reference';
 import type { ErrorStats } from './results.js';
 
 export interface ReferenceCheck {
@@ -29,9 +29,10 @@ function maxFiniteAbs(a: Float64Array): number {
 }
 
 type Errors = Partial<Record<OutputName, TensorError>>;
+type Yardstick = Partial<Record<OutputName, TextbookError>>;
 const finite = (e: TensorError): boolean => e.count - e.nonFinite - e.unwritten > 0;
 
-function toStats(errors: Errors, textbook: Errors, ref: ReferenceOutputs): Partial<Record<OutputName, ErrorStats>> {
+function toStats(errors: Errors, textbook: Yardstick, ref: ReferenceOutputs): Partial<Record<OutputName, ErrorStats>> {
   const out: Partial<Record<OutputName, ErrorStats>> = {};
   for (const [name, e] of Object.entries(errors) as [OutputName, TensorError][]) {
     const t = textbook[name];
@@ -43,6 +44,10 @@ function toStats(errors: Errors, textbook: Errors, ref: ReferenceOutputs): Parti
       refMaxAbs: maxFiniteAbs(ref.tensors[name]!),
       textbookMaxAbs: t && finite(t) ? t.maxAbs : null,
       textbookRelL2: t && finite(t) ? t.relL2 : null,
+      l2: finite(e) ? e.l2 : null,
+      textbookL2: t && finite(t) ? t.l2 : null,
+      finite: e.finite,
+      ...(t ? { termScale: t.termScale } : {}),
     };
   }
   return out;
@@ -51,8 +56,7 @@ function toStats(errors: Errors, textbook: Errors, ref: ReferenceOutputs): Parti
 /** The float64 reference and the float32 textbook's error against it, over the same rows. */
 async function yardsticks(problem: Problem, inputs: RandomInputs, need: Pipeline, sample?: RowSample, options?: ReferenceOptions) {
   const ref = await referenceOutputs(problem, inputs, need, sample, options);
-  const textbook = compareTextbook(await textbookOutputs(problem, inputs, need, sample, options), ref);
-  return { ref, textbook };
+  return { ref, textbook: await textbookErrors(ref, inputs, sample, options) };
 }
 
 /** The reference restricted to the outputs a pipeline read back (an lse run is compared on lse alone). */
@@ -72,7 +76,7 @@ export async function referenceCheck(
   rowsPerSide: number,
   seed: number,
 ): Promise<ReferenceCheck> {
-  const against = (y: { ref: ReferenceOutputs; textbook: Errors }, outputs: Partial<Record<OutputName, FloatArray>>): Partial<Record<OutputName, ErrorStats>> => {
+  const against = (y: { ref: ReferenceOutputs; textbook: Yardstick }, outputs: Partial<Record<OutputName, FloatArray>>): Partial<Record<OutputName, ErrorStats>> => {
     const r = only(y.ref, Object.keys(outputs));
     return toStats(compareOutputs(outputs, r), y.textbook, r);
   };

@@ -370,7 +370,7 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
     out.push('## Correctness', '', 'Worst output per point vs the float64 reference (rel L2 = ‖x − ref‖/‖ref‖; “checked” = full or query rows sampled per bh; ' +
       'σ = std of the scaled scores the inputs were drawn for). ' +
       (textbookRule
-        ? 'Flash rule: max|error| ≤ 2 × the float32 textbook’s max|error| + floor, and rel L2 ≤ 2 × its rel L2 + floor, worst output (ratio ≤ 1 passes); “textbook rel L2” is the yardstick’s own error on the same rows.'
+        ? 'Flash rule: max|error| and ‖error‖₂ each ≤ 2 × the float32 textbook’s (the largest over four summation orders) + 4 float32 ulps of the largest sum of |terms| behind one element (×√n for the L2 norm), worst output (ratio ≤ 1 passes); “textbook rel L2” is the yardstick’s own error on the same rows.'
         : 'Flash rule: tiled max|error| ≤ 2 × naive max|error| + floor (ratio ≤ 1 passes).'), '');
     out.push('| backend/variant | stage | bh | N | d | causal | σ | checked | max abs | rel L2 | textbook rel L2 | non-finite | unwritten | flash rule | status |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of checked) {

@@ -3,7 +3,7 @@
  * variant × pipeline check the outputs against it and (unless correctness-only) time the stages. Every finished
  * unit is written to results.json at once, so a crash or Ctrl-C loses nothing already measured.
  */
-import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, RuleInput, RuleResult, Session, Variant } from '@attn/reference';
+import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, RuleInput, Session, Variant } from '@attn/reference';
 import { applyRule, describeRule, flops, PIPELINE_STAGES, randomInputs, splitVariant, STAGE_OUTPUTS, TOLERANCE } from '@attn/reference';
 import type { BackendName } from './backends.js';
 import type { ShapeBlock, TimingDefaults } from './presets.js';
@@ -112,12 +112,14 @@ export function textbookRule(errors: Record<string, ErrorStats>): FlashRule | nu
   const inputs: Partial<Record<OutputName, RuleInput>> = {};
   for (const [name, e] of Object.entries(errors)) {
     if (e.textbookMaxAbs === undefined) continue;
-    inputs[name as OutputName] = { maxAbs: e.maxAbs, textbookMaxAbs: e.textbookMaxAbs, relL2: e.relL2, textbookRelL2: e.textbookRelL2 ?? null, refMaxAbs: e.refMaxAbs ?? 0 };
+    inputs[name as OutputName] = {
+      maxAbs: e.maxAbs, textbookMaxAbs: e.textbookMaxAbs, l2: e.l2 ?? null, textbookL2: e.textbookL2 ?? null, n: e.finite ?? 0, termScale: e.termScale ?? 0,
+    };
   }
   const r = applyRule(inputs);
   return r && {
     ratio: r.ratio, passed: r.passed, output: r.output, floor: r.floor, yardstick: 'textbook-float32', metric: r.metric,
-    maxAbs: r.maxAbs, textbookMaxAbs: r.textbookMaxAbs, relL2: r.relL2, textbookRelL2: r.textbookRelL2,
+    maxAbs: r.maxAbs, textbookMaxAbs: r.textbookMaxAbs, l2: r.l2, textbookL2: r.textbookL2,
   };
 }
 
@@ -344,7 +346,7 @@ export class Sweep {
       if (reference instanceof Error) reasons.push(`not checked: ${reference.message}`);
       const bad = error ? judge(error, base.scoreStd ?? 1) : null;
       if (bad) reasons.push(bad);
-      if (rule && !rule.passed) reasons.push(`FlashAttention rule: ${describeRule(rule as RuleResult)}`);
+      if (rule && !rule.passed) reasons.push(`FlashAttention rule: ${describeRule({ ...rule, output: rule.output as OutputName, metric: rule.metric!, maxAbs: rule.maxAbs!, textbookMaxAbs: rule.textbookMaxAbs!, l2: rule.l2!, textbookL2: rule.textbookL2! })}`);
       if (timingError) reasons.push(`timing failed: ${timingError}`);
       const failed = reasons.length > 0;
       const record: PointRecord = {

@@ -9,6 +9,7 @@
 import type { Problem } from './problem.js';
 import type { RowInputs } from './rows.js';
 import { dkdvBlock, dqBlock, forwardBlock, logSumExp, scoreBlock } from './rows.js';
+import type { SumOrder } from './textbook.js';
 import { textbookDkdvRow, textbookDqRow, textbookForwardRow } from './textbook.js';
 
 interface JobBase {
@@ -55,32 +56,41 @@ export interface DkDvJob extends JobBase {
   dv: Float64Array;
 }
 
-/** the float32 textbook (textbook.ts), query side: lse, softmax statistics (m, l) and O of each row */
+/** the float32 textbook (textbook.ts), query side: lse, softmax statistics (m, l), O and O's term scale of each row */
 export interface TextbookForwardJob extends JobBase {
   kind: 'textbookForward';
+  order: SumOrder;
   lse: Float64Array;
   m: Float64Array;
   l: Float64Array;
   o: Float64Array;
+  oTerms: Float64Array;
 }
-/** the float32 textbook: dQ of each row given its m, l and D (packed) */
+/** the float32 textbook: dQ (and its term scale) of each row given its m, l, D and D's terms (packed) */
 export interface TextbookDqJob extends JobBase {
   kind: 'textbookDq';
+  order: SumOrder;
   dO: Float64Array;
   m: Float64Array;
   l: Float64Array;
   delta: Float64Array;
+  deltaB: Float64Array;
   dq: Float64Array;
+  dqTerms: Float64Array;
 }
-/** the float32 textbook: dK, dV of each key row given m, l and D of every query row (full, by flat query row) */
+/** the float32 textbook: dK, dV (and term scales) of each key row given m, l, D, D's terms of every query row */
 export interface TextbookDkDvJob extends JobBase {
   kind: 'textbookDkdv';
+  order: SumOrder;
   dO: Float64Array;
   queryM: Float64Array;
   queryL: Float64Array;
   queryDelta: Float64Array;
+  queryDeltaB: Float64Array;
   dk: Float64Array;
   dv: Float64Array;
+  dkTerms: Float64Array;
+  dvTerms: Float64Array;
 }
 
 export type Job = LseJob | ForwardJob | LseForwardJob | DqJob | DkDvJob | TextbookForwardJob | TextbookDqJob | TextbookDkDvJob;
@@ -160,20 +170,29 @@ export function runJobRange(job: Job, start: number, end: number): void {
       });
       return;
     case 'textbookForward': {
-      const s = new Float64Array(p.nk);
-      for (let pos = start; pos < end; pos++) textbookForwardRow(p, x, job.rows ? job.rows[pos]! : pos, s, pos, job);
+      const probs = new Float64Array(p.nk);
+      for (let pos = start; pos < end; pos++) textbookForwardRow(p, x, job.rows ? job.rows[pos]! : pos, job.order, probs, pos, job);
       return;
     }
-    case 'textbookDq':
+    case 'textbookDq': {
+      const ds = new Float64Array(p.nk);
+      const w = new Float64Array(p.nk);
       for (let pos = start; pos < end; pos++) {
         const stats = { m: job.m[pos]!, l: job.l[pos]! };
-        textbookDqRow(p, x, job.dO, job.rows ? job.rows[pos]! : pos, stats, job.delta[pos]!, job.dq, pos);
+        const r = job.rows ? job.rows[pos]! : pos;
+        job.dqTerms[pos] = textbookDqRow(p, x, job.dO, r, stats, job.delta[pos]!, job.deltaB[pos]!, job.order, ds, w, job.dq, pos);
       }
       return;
-    case 'textbookDkdv':
+    }
+    case 'textbookDkdv': {
+      const scratch = { prob: new Float64Array(p.nq), ds: new Float64Array(p.nq), w: new Float64Array(p.nq) };
+      const stats = { m: job.queryM, l: job.queryL, delta: job.queryDelta, deltaB: job.queryDeltaB };
       for (let pos = start; pos < end; pos++) {
-        textbookDkdvRow(p, x, job.dO, job.rows ? job.rows[pos]! : pos, job.queryM, job.queryL, job.queryDelta, job.dk, job.dv, pos);
+        const t = textbookDkdvRow(p, x, job.dO, job.rows ? job.rows[pos]! : pos, stats, job.order, scratch, job.dk, job.dv, pos);
+        job.dkTerms[pos] = t.dk;
+        job.dvTerms[pos] = t.dv;
       }
       return;
+    }
   }
 }

@@ -21,6 +21,10 @@ export interface TensorError {
   maxRel: number;
   /** ‖a − r‖ / max(‖r‖, l2Floor·√finite pairs) over finite pairs; ‖a − r‖ when that is 0 */
   relL2: number;
+  /** ‖a − r‖ over finite pairs (absolute) */
+  l2: number;
+  /** finite pairs compared */
+  finite: number;
   /** non-finite disagreements (see above) */
   nonFinite: number;
   /** elements still holding the poison pattern */
@@ -96,5 +100,5 @@ export function compareTensor(actual: FloatArray, reference: Float64Array, optio
   }
   const scale = Math.max(Math.sqrt(ref2), (options.l2Floor ?? 0) * Math.sqrt(finite));
   const relL2 = scale > 0 ? Math.sqrt(diff2) / scale : Math.sqrt(diff2);
-  return { count: actual.length, maxAbs, maxRel, relL2, nonFinite, unwritten };
+  return { count: actual.length, maxAbs, maxRel, relL2, l2: Math.sqrt(diff2), finite, nonFinite, unwritten };
 }

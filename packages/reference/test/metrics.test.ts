@@ -5,7 +5,7 @@ import { compareTensor, poisonArray } from '../src/index.js';
 describe('compareTensor', () => {
   it('measures max abs, max rel and relative L2 of finite pairs', () => {
     const e = compareTensor(new Float32Array([1, 2.5, -4]), new Float64Array([1, 2, -4]), { relFloor: 1e-9 });
-    expect(e).toEqual({ count: 3, maxAbs: 0.5, maxRel: 0.25, relL2: 0.5 / Math.sqrt(1 + 4 + 16), nonFinite: 0, unwritten: 0 });
+    expect(e).toEqual({ count: 3, maxAbs: 0.5, maxRel: 0.25, relL2: 0.5 / Math.sqrt(1 + 4 + 16), l2: 0.5, finite: 3, nonFinite: 0, unwritten: 0 });
   });
 
   it('counts poisoned elements as unwritten and a computed NaN as non-finite, leaving both out of the metrics', () => {
