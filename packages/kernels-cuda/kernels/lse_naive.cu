@@ -47,7 +47,7 @@ cudaError_t attn_lse_naive(const AttnProblem &p, const AttnTensors &t, cudaStrea
   float *s = static_cast<float *>(t.scratch);
   ATTN_TRY(pair_dot(PairOut::kScores, p, t.q, t.k, p.d, nullptr, s, stream));
   const size_t rows = static_cast<size_t>(p.bh) * p.nq;
-  row_lse_kernel<<<blocks_for(rows * kWarp, kBlock), kBlock, 0, stream>>>(p, s, t.lse);
+  ATTN_LAUNCH(row_lse_kernel, blocks_for(rows * kWarp, kBlock), kBlock, 0, stream)(p, s, t.lse);
   ATTN_TRY_LAUNCH();
   return cudaSuccess;
 }

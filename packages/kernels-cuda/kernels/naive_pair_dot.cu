@@ -86,7 +86,7 @@ template <PairOut kWhat>
 cudaError_t launch(const AttnProblem &p, const float *a, const float *b, int len, const float *row, float *scratch,
                    cudaStream_t stream) {
   const size_t total = static_cast<size_t>(p.bh) * ((p.nq + kRows - 1) / kRows) * p.nk;
-  pair_dot_kernel<kWhat><<<blocks_for(total, kBlock), kBlock, 0, stream>>>(p, a, b, len, row, scratch);
+  ATTN_LAUNCH(pair_dot_kernel<kWhat>, blocks_for(total, kBlock), kBlock, 0, stream)(p, a, b, len, row, scratch);
   ATTN_TRY_LAUNCH();
   return cudaSuccess;
 }

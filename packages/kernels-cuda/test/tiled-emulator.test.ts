@@ -16,7 +16,10 @@ const binary = join(mkdtempSync(join(tmpdir(), 'attn-emu-')), 'attn_emu');
 
 describe.skipIf(!hasGxx)('tiled kernels on the CPU emulator (g++)', () => {
   beforeAll(() => {
-    const r = spawnSync('g++', ['-std=c++20', '-O2', '-pthread', '-Ishim', '-I../..', '-o', binary, 'emu.cpp'], {
+    const naive = ['lse_naive', 'forward_naive', 'backward_naive', 'naive_pair_dot', 'naive_matmul', 'backward_delta'];
+    const args = ['-std=c++20', '-O2', '-pthread', '-ffp-contract=off', '-Ishim', '-I../..', '-o', binary];
+    args.push('emu.cpp', 'runtime.cpp', 'check.cpp', '-x', 'c++', ...naive.map((f) => `../../${f}.cu`));
+    const r = spawnSync('g++', args, {
       cwd: emuDir,
       encoding: 'utf8',
     });
