@@ -199,4 +199,17 @@ __device__ __forceinline__ float exp2_ftz(float x) {
 #endif
 }
 
+constexpr float kLog2e = 1.4426950408889634f;
+
+// Stage 1's term exp(S_raw·scale − ref) = 2^((S_raw·scale − ref)·log2e), ref finite (lse_pair.cuh).
+__device__ __forceinline__ float exp2_score(float sRaw, float scale, float ref) {
+  return exp2_ftz(__fmul_rn(fmaf(sRaw, scale, -ref), kLog2e));
+}
+
+// Stages 2 and 3: P = exp((S_raw·scale − hi) − lo) = 2^((S_raw·scale − hi)·log2e − lo2), lo2 = lo·log2e (lse_pair.cuh).
+// hi = +inf gives 0 (the backward's padded rows).
+__device__ __forceinline__ float exp2_score(float sRaw, float scale, float hi, float lo2) {
+  return exp2_ftz(fmaf(fmaf(sRaw, scale, -hi), kLog2e, -lo2));
+}
+
 }  // namespace attn_tiled

@@ -103,67 +103,66 @@ Tensors64 reference64(const AttnProblem &p, const Inputs &x) {
   return r;
 }
 
-Tensors32 textbook32(const AttnProblem &p, const Inputs &x) {
+namespace {
+
+// sum_i a[i sa] b[i sb], i < n, in float32 (fmaf) in one of the orders a plain implementation may use.
+float dot32(const float *a, size_t sa, const float *b, size_t sb, int n, SumOrder o) {
+  float acc = 0.f;
+  switch (o) {
+    case SumOrder::kForward:
+      for (int i = 0; i < n; ++i) acc = std::fma(a[i * sa], b[i * sb], acc);
+      return acc;
+    case SumOrder::kReverse:
+      for (int i = n - 1; i >= 0; --i) acc = std::fma(a[i * sa], b[i * sb], acc);
+      return acc;
+    case SumOrder::kPairwise:
+      if (n <= 8) return dot32(a, sa, b, sb, n, SumOrder::kForward);
+      return dot32(a, sa, b, sb, n / 2, o) + dot32(a + n / 2 * sa, sa, b + n / 2 * sb, sb, n - n / 2, o);
+    case SumOrder::kBlocked8:
+      for (int i0 = 0; i0 < n; i0 += 8) acc += dot32(a + i0 * sa, sa, b + i0 * sb, sb, std::min(8, n - i0), SumOrder::kForward);
+      return acc;
+  }
+  return acc;
+}
+
+}  // namespace
+
+Tensors32 textbook32(const AttnProblem &p, const Inputs &x, SumOrder order) {
   const int nq = p.nq, nk = p.nk, d = p.d, dv = p.dv;
   const size_t bh = p.bh;
   Tensors32 r{std::vector<float>(bh * nq), std::vector<float>(bh * nq * dv, 0.f), std::vector<float>(bh * nq * d, 0.f),
               std::vector<float>(bh * nk * d, 0.f), std::vector<float>(bh * nk * dv, 0.f)};
   std::vector<float> P((size_t)nq * nk), dS((size_t)nq * nk);
+  const float one = 1.f;
   for (int b = 0; b < p.bh; ++b) {
     std::fill(P.begin(), P.end(), 0.f);
     std::fill(dS.begin(), dS.end(), 0.f);
+    const float *kb = &x.k[(size_t)b * nk * d], *vb = &x.v[(size_t)b * nk * dv];
+    const float *qb = &x.q[(size_t)b * nq * d], *dob = &x.dO[(size_t)b * nq * dv];
     for (int i = 0; i < nq; ++i) {
       const size_t row = (size_t)b * nq + i;
       const int cnt = visible_count(p, i);
-      const float *qi = &x.q[row * d], *doi = &x.dO[row * dv];
+      const float *qi = &qb[(size_t)i * d], *doi = &dob[(size_t)i * dv];
       float *pi = &P[(size_t)i * nk], *dsi = &dS[(size_t)i * nk];
       float m = -INFINITY;
       for (int j = 0; j < cnt; ++j) {
-        const float *kj = &x.k[((size_t)b * nk + j) * d];
-        float acc = 0.f;
-        for (int e = 0; e < d; ++e) acc = std::fma(qi[e], kj[e], acc);
-        pi[j] = acc * p.scale;
+        pi[j] = dot32(qi, 1, &kb[(size_t)j * d], 1, d, order) * p.scale;
         m = std::max(m, pi[j]);
       }
-      float l = 0.f;
-      for (int j = 0; j < cnt; ++j) {
-        pi[j] = std::exp(pi[j] - m);
-        l += pi[j];
-      }
+      for (int j = 0; j < cnt; ++j) pi[j] = std::exp(pi[j] - m);
+      const float l = dot32(pi, 1, &one, 0, cnt, order);
       r.lse[row] = cnt ? m + std::log(l) : -INFINITY;
       for (int j = 0; j < cnt; ++j) pi[j] /= l;
       float *o = &r.o[row * dv];
-      for (int c = 0; c < dv; ++c) {
-        float acc = 0.f;
-        for (int j = 0; j < cnt; ++j) acc = std::fma(pi[j], x.v[((size_t)b * nk + j) * dv + c], acc);
-        o[c] = acc;
-      }
-      float D = 0.f;
-      for (int c = 0; c < dv; ++c) D = std::fma(doi[c], o[c], D);
-      for (int j = 0; j < cnt; ++j) {
-        const float *vj = &x.v[((size_t)b * nk + j) * dv];
-        float dp = 0.f;
-        for (int c = 0; c < dv; ++c) dp = std::fma(doi[c], vj[c], dp);
-        dsi[j] = pi[j] * (dp - D);
-      }
-      for (int e = 0; e < d; ++e) {
-        float acc = 0.f;
-        for (int j = 0; j < cnt; ++j) acc = std::fma(dsi[j], x.k[((size_t)b * nk + j) * d + e], acc);
-        r.dq[row * d + e] = acc * p.scale;
-      }
+      for (int c = 0; c < dv; ++c) o[c] = dot32(pi, 1, &vb[c], dv, cnt, order);
+      const float D = dot32(doi, 1, o, 1, dv, order);
+      for (int j = 0; j < cnt; ++j) dsi[j] = pi[j] * (dot32(doi, 1, &vb[(size_t)j * dv], 1, dv, order) - D);
+      for (int e = 0; e < d; ++e) r.dq[row * d + e] = dot32(dsi, 1, &kb[e], d, cnt, order) * p.scale;
     }
     for (int j = 0; j < nk; ++j) {
       const size_t key = (size_t)b * nk + j;
-      for (int e = 0; e < d; ++e) {
-        float acc = 0.f;
-        for (int i = 0; i < nq; ++i) acc = std::fma(dS[(size_t)i * nk + j], x.q[((size_t)b * nq + i) * d + e], acc);
-        r.dk[key * d + e] = acc * p.scale;
-      }
-      for (int c = 0; c < dv; ++c) {
-        float acc = 0.f;
-        for (int i = 0; i < nq; ++i) acc = std::fma(P[(size_t)i * nk + j], x.dO[((size_t)b * nq + i) * dv + c], acc);
-        r.dv[key * dv + c] = acc;
-      }
+      for (int e = 0; e < d; ++e) r.dk[key * d + e] = dot32(&dS[j], nk, &qb[e], d, nq, order) * p.scale;
+      for (int c = 0; c < dv; ++c) r.dv[key * dv + c] = dot32(&P[j], nk, &dob[c], dv, nq, order);
     }
   }
   return r;
@@ -182,7 +181,10 @@ OutputError output_error(const std::vector<float> &x, const std::vector<double> 
       continue;
     }
     const double e = std::fabs((double)x[i] - ref[i]);
-    r.maxAbs = std::max(r.maxAbs, e);
+    if (e > r.maxAbs) {
+      r.maxAbs = e;
+      r.worst = i;
+    }
     r.refMax = std::max(r.refMax, std::fabs(ref[i]));
     num += e * e;
     den += ref[i] * ref[i];

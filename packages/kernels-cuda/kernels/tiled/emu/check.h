@@ -25,17 +25,23 @@ Inputs make_inputs(const AttnProblem &p, double sigma, unsigned seed);
 // Exact attention in float64 (rows a query sees no key: lse = -inf, O = dQ = 0).
 Tensors64 reference64(const AttnProblem &p, const Inputs &x);
 
-// Textbook float32 attention: S = Q Kᵀ accumulated in float (fmaf, in d order), s = fl(S · scale), the softmax of
-// each row with its max subtracted (expf, float sum), P = e / l, O = P V; lse = m + logf(l); backward: dP = dO Vᵀ,
+// The order of a float32 sum: forward or reverse fmaf chains, pairwise (halves down to 8 terms), or blocks of 8
+// added in turn (as a GEMM's k loop). A plain implementation may use any of them; none is the right one.
+enum class SumOrder { kForward, kReverse, kPairwise, kBlocked8 };
+constexpr SumOrder kSumOrders[] = {SumOrder::kForward, SumOrder::kReverse, SumOrder::kPairwise, SumOrder::kBlocked8};
+
+// Textbook float32 attention: S = Q Kᵀ summed in float (fmaf, in `order`), s = fl(S · scale), the softmax of each
+// row with its max subtracted (expf, float sum), P = e / l, O = P V; lse = m + logf(l); backward: dP = dO Vᵀ,
 // D = rowsum(dO ∘ O) from this O, dS = P ∘ (dP − D), dQ = scale · dS K, dK = scale · dSᵀ Q, dV = Pᵀ dO, every
-// product a float fmaf chain. What a plain float32 implementation gets: the yardstick of the rule below.
-Tensors32 textbook32(const AttnProblem &p, const Inputs &x);
+// sum a float fmaf sum in `order`. What a plain float32 implementation gets: the yardstick of the rule below.
+Tensors32 textbook32(const AttnProblem &p, const Inputs &x, SumOrder order);
 
 // Error of one output against the float64 reference.
 struct OutputError {
   double maxAbs = 0;    // max |x − ref| over entries with a finite reference
   double relL2 = 0;     // ‖x − ref‖ / ‖ref‖ (‖x − ref‖ when ‖ref‖ = 0), finite entries
-  double refMax = 0;    // max |ref| (finite entries): the output's scale
+  double refMax = 0;    // max |ref| (finite entries)
+  size_t worst = 0;     // index of the largest error (ATTN_EMU_WORST=1 prints it)
   int bad = 0;          // non-finite x where ref is finite, or x != ref where ref is ±inf (a masked row's lse)
 };
 OutputError output_error(const std::vector<float> &x, const std::vector<double> &ref);

@@ -231,19 +231,27 @@ float trunc_to_float(double x) {
   if (std::fabs((double)f) > std::fabs(x)) f = std::nextafter(f, 0.f);
   return f;
 }
+double pow2(int e) {  // 2^e for -1022 <= e <= 1023
+  const uint64_t bits = (uint64_t)(e + 1023) << 52;
+  double x;
+  std::memcpy(&x, &bits, 8);
+  return x;
+}
 float tc_sum(float c, const float *a, const float *b) {
-  double t[9];
+  double t[9], plain = c;
   t[0] = c;
-  for (int kk = 0; kk < 8; ++kk) t[kk + 1] = (double)a[kk] * (double)b[kk];  // exact: tf32 x tf32 fits 22 bits
+  for (int kk = 0; kk < 8; ++kk) plain += t[kk + 1] = (double)a[kk] * (double)b[kk];  // exact: tf32 x tf32
+  if (!std::isfinite(plain)) return (float)plain;  // NaN (poison read by a kernel) or inf: let it show
   double mx = 0;
   for (double x : t) mx = std::max(mx, std::fabs(x));
   if (mx == 0) return 0.f;
-  int e;
-  std::frexp(mx, &e);  // mx in [2^(e-1), 2^e)
-  const double unit = std::ldexp(1.0, e - 1 - 23 - mma_extra());
-  double sum = 0;
-  for (double x : t) sum += std::trunc(x / unit) * unit;  // exact in double (< 2^29 units)
-  return trunc_to_float(sum);
+  uint64_t bits;
+  std::memcpy(&bits, &mx, 8);
+  const int e = (int)((bits >> 52) & 0x7ff) - 1023 - 23 - mma_extra();  // unit 2^e: 24 + extra bits below mx's lead
+  const double inv = pow2(-e);
+  int64_t units = 0;
+  for (double x : t) units += (int64_t)(x * inv);  // truncation toward zero, exact (< 2^29 units)
+  return trunc_to_float((double)units * pow2(e));
 }
 
 // Per warp, double-buffered by generation parity: every lane's fragments, then every lane's result.

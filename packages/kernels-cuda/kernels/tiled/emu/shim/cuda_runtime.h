@@ -28,6 +28,7 @@ inline int min(int a, int b) { return a < b ? a : b; }
 // Round-to-nearest product and sum that nvcc never fuses into an FMA (the emulator is built with -ffp-contract=off).
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
 enum { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
 template <class K> inline cudaError_t cudaFuncSetAttribute(K, int, int) { return cudaSuccess; }
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
