@@ -68,8 +68,9 @@ describe.skipIf(!hasGxx)('CUDA kernels on the CPU emulator (g++)', () => {
 
   // The odd shapes take a fresh seed each run (indexing and mask mistakes show on any input). The scores suite keeps
   // the emulator's default seed: at sigma >= 128 one or two near-tied rows set each max, and a kernel as accurate as a
-  // float32 attention still exceeds 2x the worst of the four textbook orders in about 1 case in 400 by rounding luck
-  // (seeds 101-124: naive 2 of 840, the tiled versions 0 of 3300; NOTES.md), so a fresh seed would only add flakes.
+  // float32 attention still exceeds 2x the worst of the four textbook orders in about 1 case in 500-1000 by rounding
+  // luck (seeds 101-124 x 40 cases: naive 2, the tensor-core versions 1; NOTES.md), so a fresh seed would only add
+  // flakes.
   for (const config of configs) {
     it(`${config.name}: the rule holds on every case`, () => {
       for (const [suite, cases] of Object.entries(config.suites)) {

@@ -121,7 +121,7 @@ __global__ void __launch_bounds__(BwdKV2Traits<D>::NT)
     // Pᵀ first and dV += Pᵀ dO, then dPᵀ, dSᵀ and dK += dSᵀ Q: Sᵀ and dPᵀ are never live together (registers).
     {
       float s[BQ / 8][4];
-      warp_scores<D, BQ>(s, sK, LD, sQ, LD, w0);  // Sᵀ: rows keys, columns queries
+      warp_scores<D, BQ, true>(s, sK, LD, sQ, LD, w0);  // Sᵀ: rows keys, columns queries (S's rounding)
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int r = w0 + g + 8 * half;  // key (tile row)
@@ -140,7 +140,7 @@ __global__ void __launch_bounds__(BwdKV2Traits<D>::NT)
     warp_acc_kn<BQ, D, T::kUnroll>(accV, sP, LDP, w0, sdO, LD);
     {
       float dp[BQ / 8][4];
-      warp_scores<D, BQ>(dp, sV, LD, sdO, LD, w0);  // dPᵀ
+      warp_scores<D, BQ, true>(dp, sV, LD, sdO, LD, w0);  // dPᵀ
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int r = w0 + g + 8 * half;

@@ -200,7 +200,8 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
     __syncthreads();  // the tile (and K, V, first time) ready
     if (it + 1 < nQ) fetch(q0 + BQ);
 
-    // Sᵀ = K Qᵀ and dPᵀ = V dOᵀ for the warp's 16 keys x QW queries: one chain per score over d
+    // Sᵀ = K Qᵀ and dPᵀ = V dOᵀ for the warp's 16 keys x QW queries: one chain per score over d, the products in the
+    // forward's order (mma3_score_t: Sᵀ is the forward's S bit for bit)
     float s[QJ][4], dp[QJ][4];
 #pragma unroll
     for (int j = 0; j < QJ; ++j)
@@ -211,10 +212,10 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
       uint32_t ah[4], al[4];
       load_a_frag(sKhi, sKlo, (kg * KD + ks) * 32 + lane, ah, al);
 #pragma unroll
-      for (int j = 0; j < QJ; ++j) mma3_score<LONG>(s[j], ah, al, sQnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
+      for (int j = 0; j < QJ; ++j) mma3_score_t<LONG>(s[j], ah, al, sQnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
       load_a_frag(sVhi, sVlo, (kg * KD + ks) * 32 + lane, ah, al);
 #pragma unroll
-      for (int j = 0; j < QJ; ++j) mma3_rn(dp[j], ah, al, sOnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
+      for (int j = 0; j < QJ; ++j) mma3_rn_t(dp[j], ah, al, sOnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
     }
 
     // Pᵀ = exp2((Sᵀ · scale - lse_q) · log2e - lse_lo_q · log2e); dSᵀ = Pᵀ ∘ (dPᵀ - delta_q) (in dp). Causal mask
