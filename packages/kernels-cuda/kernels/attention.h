@@ -1,8 +1,11 @@
 // attention.h — the C++ interface between the kernel files (kernels/*.cu) and the Node binding (src/binding/*.cpp).
 //
-// Layout (row-major, float32): Q [bh, nq, d], K [bh, nk, d], V [bh, nk, dv], dO and O [bh, nq, dv], lse and
+// Layout (row-major, float32): Q [bh, nq, d], K [bh, nk, d], V [bh, nk, dv], dO and O [bh, nq, dv], lse, lse_lo and
 // delta [bh, nq]. Causal is bottom-right aligned: query i sees key j iff j <= i + (nk - nq); a row that sees no key
-// has lse = -inf, O = 0, dQ = 0. Contract in full: ../../shared/notes/algorithm.md (and packages/reference).
+// has lse = -inf (lse_lo = 0), O = 0, dQ = 0. Contract in full: packages/reference.
+// lse is kept as a double-float pair: lse (the public value, fl(m + log l)) and lse_lo, its rounding error, so that
+// P = exp(s - lse) stays float32-exact when |lse| is large (lse_pair.cuh says why and how every kernel uses it).
+// Stage 1 writes both; stages 2 and 3 read both. A caller that sets lse itself sets lse_lo to 0.
 //
 // Every launcher enqueues its kernels on `stream`, checks the launch, and returns the first CUDA error (never
 // exits, never synchronizes). Scratch memory is the caller's: ask the *_scratch_bytes function first.
@@ -18,7 +21,8 @@ struct AttnProblem {
 
 struct AttnTensors {
   const float *q, *k, *v, *dO;  // inputs (dO only for backward)
-  float *lse;                   // stage 1 output, read by stages 2 and 3
+  float *lse;                   // stage 1 output, read by stages 2 and 3: hi part of the lse pair [bh, nq]
+  float *lse_lo;                // its lo part [bh, nq] (the binding's lse buffer is 2 * bh * nq: hi, then lo)
   float *o;                     // stage 2 output, read by stage 3 (for delta)
   float *dq, *dk, *dv;          // stage 3 outputs
   float *delta;                 // [bh, nq] stage 3 pre-pass: delta_i = dO_i . O_i

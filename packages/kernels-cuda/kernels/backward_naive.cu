@@ -2,7 +2,7 @@
 //
 // version 1 (this file): the delta pre-pass (attn_backward_delta: delta_i = dO_i . O_i, backward_delta.cu, as in the
 // tiled launcher), then five kernels over one scratch matrix [bh, nq, nk], given lse (stage 1):
-//   1. pair_dot kProbs:    scratch = P = exp(scale Q K^T - lse)          (0 where masked)
+//   1. pair_dot kProbs:    scratch = P = exp((scale Q K^T - lse) - lse_lo) (0 where masked; lse_pair.cuh)
 //   2. scratch_matmul T:   dV = P^T dO                                   (output rows: keys)
 //   3. pair_dot kDScores:  scratch = dS = P * (dO V^T - delta), in place (dP is never stored on its own: each
 //                          element of dP is used once, right where it is computed)
@@ -18,9 +18,9 @@ cudaError_t attn_backward_naive(const AttnProblem &p, const AttnTensors &t, cuda
   if (t.scratchBytes < attn_naive_scratch_bytes(p)) return cudaErrorInvalidValue;
   float *s = static_cast<float *>(t.scratch);
   ATTN_TRY(attn_backward_delta(p, t, stream));
-  ATTN_TRY(pair_dot(PairOut::kProbs, p, t.q, t.k, p.d, t.lse, s, stream));
+  ATTN_TRY(pair_dot(PairOut::kProbs, p, t.q, t.k, p.d, t.lse, t.lse_lo, s, stream));
   ATTN_TRY(scratch_matmul(true, p, s, t.dO, p.dv, 1.0f, t.dv, stream));
-  ATTN_TRY(pair_dot(PairOut::kDScores, p, t.dO, t.v, p.dv, t.delta, s, stream));
+  ATTN_TRY(pair_dot(PairOut::kDScores, p, t.dO, t.v, p.dv, t.delta, nullptr, s, stream));
   ATTN_TRY(scratch_matmul(false, p, s, t.k, p.d, p.scale, t.dq, stream));
   ATTN_TRY(scratch_matmul(true, p, s, t.q, p.d, p.scale, t.dk, stream));
   return cudaSuccess;

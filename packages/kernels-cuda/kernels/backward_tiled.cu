@@ -36,11 +36,11 @@ static cudaError_t backward_tiled1(const AttnProblem &p, const AttnTensors &t, c
   e = attn_backward_delta(p, t, stream);
   if (e != cudaSuccess) return e;
   backward_dkdv_tiled_kernel1<D><<<gridKV, kThreads, BwdKVSmem<D>::bytes, stream>>>(
-      p, t.q, t.k, t.v, t.dO, t.lse, t.delta, t.dk, t.dv);
+      p, t.q, t.k, t.v, t.dO, t.lse, t.lse_lo, t.delta, t.dk, t.dv);
   e = cudaGetLastError();
   if (e != cudaSuccess) return e;
   backward_dq_tiled_kernel1<D><<<gridQ, kThreads, BwdQSmem<D>::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse,
-                                                                                t.delta, t.dq);
+                                                                                t.lse_lo, t.delta, t.dq);
   return cudaGetLastError();
 }
 
@@ -58,11 +58,12 @@ static cudaError_t backward_tiled2(const AttnProblem &p, const AttnTensors &t, c
 
   e = attn_backward_delta(p, t, stream);
   if (e != cudaSuccess) return e;
-  backward_dkdv_tiled_kernel2<D><<<gridKV, KV::NT, KV::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.delta,
-                                                                        t.dk, t.dv);
+  backward_dkdv_tiled_kernel2<D><<<gridKV, KV::NT, KV::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.lse_lo,
+                                                                        t.delta, t.dk, t.dv);
   e = cudaGetLastError();
   if (e != cudaSuccess) return e;
-  backward_dq_tiled_kernel2<D><<<gridQ, Q::NT, Q::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.delta, t.dq);
+  backward_dq_tiled_kernel2<D><<<gridQ, Q::NT, Q::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.lse_lo, t.delta,
+                                                                   t.dq);
   return cudaGetLastError();
 }
 
@@ -83,10 +84,10 @@ static cudaError_t backward_tiled3(const AttnProblem &p, const AttnTensors &t, c
 
   e = attn_backward_delta(p, t, stream);
   if (e != cudaSuccess) return e;
-  dkdv<<<gridKV, KV::NT, KV::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.delta, t.dk, t.dv);
+  dkdv<<<gridKV, KV::NT, KV::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.lse_lo, t.delta, t.dk, t.dv);
   e = cudaGetLastError();
   if (e != cudaSuccess) return e;
-  dq<<<gridQ, Q::NT, Q::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.delta, t.dq);
+  dq<<<gridQ, Q::NT, Q::bytes, stream>>>(p, t.q, t.k, t.v, t.dO, t.lse, t.lse_lo, t.delta, t.dq);
   return cudaGetLastError();
 }
 

@@ -14,6 +14,14 @@
 // Check the launch just enqueued (bad configuration, missing image for this card).
 #define ATTN_TRY_LAUNCH() ATTN_TRY(cudaGetLastError())
 
+// kernel<<<grid, block, smem, stream>>>, spelled as a macro so that the CPU emulator (tiled/emu) runs these kernels too:
+// ATTN_LAUNCH(kernel, grid, block, smem, stream)(args...).
+#ifdef ATTN_TILED_EMU
+#define ATTN_LAUNCH(kernel, grid, block, smem, stream) attn_emu_launch(kernel, grid, block, smem)
+#else
+#define ATTN_LAUNCH(kernel, grid, block, smem, stream) kernel<<<grid, block, smem, stream>>>
+#endif
+
 namespace attn {
 
 constexpr int kWarp = 32;

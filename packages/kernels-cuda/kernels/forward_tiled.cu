@@ -9,7 +9,7 @@
 //     block, cp.async double-buffered K/V, 8 warps (D = 64: 128 query rows; D = 128: warp pairs split keys/columns).
 //   version 4 (forward_tiled_kernel4, tiled/forward_kernel4.cuh): every operand pre-split in mma fragment order
 //     (one LDS.128 + 3 mma per B fragment), P kept in registers, one mma chain per score / per output tile, masks
-//     only on boundary tiles, exp2 with the scale folded in.
+//     only on boundary tiles, P = exp2 of (S·scale - lse)·log2e - lse_lo·log2e (two fmaf; lse_pair.cuh).
 // Selection: ATTN_CUDA_TILED_FWD=N, else ATTN_CUDA_TILED_KERNEL=N (tiled/version.cuh; read once).
 // Head dims are bucketed to 32/64/128/256 (tiled/traits.cuh); d, dv <= 256.
 // Compile alone: nvcc -std=c++17 -O3 -gencode arch=compute_90,code=sm_90 -Xptxas -v -c forward_tiled.cu
@@ -28,7 +28,8 @@ static cudaError_t forward_tiled1(const AttnProblem &p, const AttnTensors &t, cu
   if (!tile_grid(p.bh, ceil_div(p.nq, FwdTraits<D>::BQ), &grid)) return cudaErrorInvalidConfiguration;
   const cudaError_t e = allow_smem(forward_tiled_kernel1<D>, FwdSmem<D>::bytes);
   if (e != cudaSuccess) return e;
-  forward_tiled_kernel1<D><<<grid, kThreads, FwdSmem<D>::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
+  forward_tiled_kernel1<D><<<grid, kThreads, FwdSmem<D>::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.lse_lo,
+                                                                           t.o);
   return cudaGetLastError();
 }
 
@@ -39,7 +40,7 @@ static cudaError_t forward_tiled2(const AttnProblem &p, const AttnTensors &t, cu
   if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
   const cudaError_t e = allow_smem(forward_tiled_kernel2<D>, T::bytes);
   if (e != cudaSuccess) return e;
-  forward_tiled_kernel2<D><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
+  forward_tiled_kernel2<D><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
   return cudaGetLastError();
 }
 
@@ -51,7 +52,7 @@ static cudaError_t forward_tiled3(const AttnProblem &p, const AttnTensors &t, cu
   const auto kernel = fwd3_vec(p, t.k, t.v) ? forward_tiled_kernel3<D, true> : forward_tiled_kernel3<D, false>;
   const cudaError_t e = allow_smem(kernel, T::bytes);
   if (e != cudaSuccess) return e;
-  kernel<<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
+  kernel<<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
   return cudaGetLastError();
 }
 
@@ -63,7 +64,7 @@ static cudaError_t forward_tiled4(const AttnProblem &p, const AttnTensors &t, cu
   const auto kernel = long_score_chains() ? forward_tiled_kernel4<D, CFG, true> : forward_tiled_kernel4<D, CFG, false>;
   const cudaError_t e = allow_smem(kernel, T::bytes);
   if (e != cudaSuccess) return e;
-  kernel<<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.o);
+  kernel<<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
   return cudaGetLastError();
 }
 

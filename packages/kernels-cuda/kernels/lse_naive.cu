@@ -1,13 +1,15 @@
-// lse_naive.cu — stage 1, naive: lse_i = log sum_j exp(S_ij) with S = scale Q K^T materialised in global memory.
+// lse_naive.cu — stage 1, naive: lse_i = log sum_j exp(S_ij) with S_raw = Q K^T materialised in global memory.
 //
 // version 1 (this file): two kernels.
-//   1. pair_dot (naive_pair_dot.cu) writes S [bh, nq, nk] into scratch, -inf where masked.
-//   2. row_lse_kernel: one warp per query row reads its visible scores twice (max, then sum of exp(s - max)),
-//      lanes striding along the row (coalesced). lse = max + log(sum), or -inf when the row sees no key.
+//   1. pair_dot (naive_pair_dot.cu) writes S_raw [bh, nq, nk] (unscaled) into scratch, -inf where masked.
+//   2. row_lse_kernel: one warp per query row reads its visible scores twice (m = max of fl(S_raw scale), then
+//      l = sum of exp(S_raw scale - m), one fmaf each), lanes striding along the row (coalesced). The lse pair
+//      (hi = fl(m + log l), lo; lse_pair.cuh) goes to lse and lse_lo; a row that sees no key gets (-inf, 0).
 // The two-pass max/sum is the same safe logaddexp as the tiled version's running merge, done over the whole row.
 // Limits: any d; scratch is bh * nq * nk floats (attn_naive_scratch_bytes); warps loop over rows (1-D grid).
 #include <cmath>
 #include "common.cuh"
+#include "lse_pair.cuh"
 #include "naive.h"
 
 namespace attn {
@@ -15,7 +17,8 @@ namespace {
 
 constexpr unsigned kBlock = 256;  // 8 warps, 8 rows in flight per block
 
-__global__ void row_lse_kernel(const AttnProblem p, const float *__restrict__ s, float *__restrict__ lse) {
+__global__ void row_lse_kernel(const AttnProblem p, const float *__restrict__ s, float *__restrict__ lse,
+                               float *__restrict__ lse_lo) {
   const int lane = threadIdx.x % kWarp;
   const size_t rows = static_cast<size_t>(p.bh) * p.nq;
   const size_t warps = static_cast<size_t>(gridDim.x) * (blockDim.x / kWarp);
@@ -23,14 +26,14 @@ __global__ void row_lse_kernel(const AttnProblem p, const float *__restrict__ s,
     const int visible = visible_keys(p, static_cast<int>(r % p.nq));
     const float *row = s + r * p.nk;
     float m = -INFINITY;
-    for (int j = lane; j < visible; j += kWarp) m = fmaxf(m, row[j]);
+    for (int j = lane; j < visible; j += kWarp) m = fmaxf(m, __fmul_rn(row[j], p.scale));
     m = warp_max(m);
     float sum = 0.0f;
     if (m != -INFINITY) {
-      for (int j = lane; j < visible; j += kWarp) sum += expf(row[j] - m);
+      for (int j = lane; j < visible; j += kWarp) sum += exp_score(row[j], p.scale, m);
     }
     sum = warp_sum(sum);
-    if (lane == 0) lse[r] = m == -INFINITY ? -INFINITY : m + logf(sum);
+    if (lane == 0) lse_pair(m, logf(sum), lse[r], lse_lo[r]);
   }
 }
 
@@ -45,9 +48,9 @@ cudaError_t attn_lse_naive(const AttnProblem &p, const AttnTensors &t, cudaStrea
   using namespace attn;
   if (t.scratchBytes < attn_naive_scratch_bytes(p)) return cudaErrorInvalidValue;
   float *s = static_cast<float *>(t.scratch);
-  ATTN_TRY(pair_dot(PairOut::kScores, p, t.q, t.k, p.d, nullptr, s, stream));
+  ATTN_TRY(pair_dot(PairOut::kScores, p, t.q, t.k, p.d, nullptr, nullptr, s, stream));
   const size_t rows = static_cast<size_t>(p.bh) * p.nq;
-  row_lse_kernel<<<blocks_for(rows * kWarp, kBlock), kBlock, 0, stream>>>(p, s, t.lse);
+  ATTN_LAUNCH(row_lse_kernel, blocks_for(rows * kWarp, kBlock), kBlock, 0, stream)(p, s, t.lse, t.lse_lo);
   ATTN_TRY_LAUNCH();
   return cudaSuccess;
 }

@@ -2,11 +2,13 @@
 //
 // Kernels (numbered, llm.c style; the launcher picks one):
 //   version 1 (lse_tiled_kernel1, tiled/lse_kernel.cuh): SIMT fp32, Q tile in shared memory, key tiles streamed,
-//     register micro-tiles, running (max, sum) per row. Exact to fp32 (expf/logf, fp32 FMA), no tensor cores.
+//     register micro-tiles, running (max, sum) per row, the lse pair (hi, lo; lse_pair.cuh). Exact to fp32
+//     (expf/logf, fp32 FMA), no tensor cores.
 //   version 2 (lse_tiled_kernel2, tiled/lse_kernel2.cuh): scores on tensor cores (mma.sync 3xTF32, short chains),
 //     4 warps x 16 query rows, buckets D = 64 and 128 only (others run version 1).
 //   version 3 (lse_tiled_kernel3, tiled/lse_kernel3.cuh): operands pre-split in mma fragment order (tiled/tf32_frags.cuh),
-//     one mma chain per score over d, masks only on boundary tiles, exp2 with the scale folded in.
+//     one mma chain per score over d, masks only on boundary tiles, exp2 of (S·scale - max)·log2e, the lse pair
+//     (lse_pair.cuh).
 // Selection: ATTN_CUDA_TILED_LSE=N, else ATTN_CUDA_TILED_KERNEL=N (tiled/version.cuh).
 // Head dims are bucketed to 32/64/128/256 (tiled/traits.cuh); d <= attn_tiled_max_d() = 256.
 // Compile alone: nvcc -std=c++17 -O3 -gencode arch=compute_90,code=sm_90 -Xptxas -v -c lse_tiled.cu
@@ -24,7 +26,7 @@ static cudaError_t lse_tiled1(const AttnProblem &p, const AttnTensors &t, cudaSt
   if (!tile_grid(p.bh, ceil_div(p.nq, FwdTraits<D>::BQ), &grid)) return cudaErrorInvalidConfiguration;
   const cudaError_t e = allow_smem(lse_tiled_kernel1<D>, LseSmem<D>::bytes);
   if (e != cudaSuccess) return e;
-  lse_tiled_kernel1<D><<<grid, kThreads, LseSmem<D>::bytes, stream>>>(p, t.q, t.k, t.lse);
+  lse_tiled_kernel1<D><<<grid, kThreads, LseSmem<D>::bytes, stream>>>(p, t.q, t.k, t.lse, t.lse_lo);
   return cudaGetLastError();
 }
 
@@ -35,7 +37,7 @@ static cudaError_t lse_tiled2(const AttnProblem &p, const AttnTensors &t, cudaSt
   if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
   const cudaError_t e = allow_smem(lse_tiled_kernel2<D>, T::bytes);
   if (e != cudaSuccess) return e;
-  lse_tiled_kernel2<D><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.lse);
+  lse_tiled_kernel2<D><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.lse, t.lse_lo);
   return cudaGetLastError();
 }
 
@@ -47,7 +49,7 @@ static cudaError_t lse_tiled3(const AttnProblem &p, const AttnTensors &t, cudaSt
   const auto kernel = long_score_chains() ? lse_tiled_kernel3<D, CFG, true> : lse_tiled_kernel3<D, CFG, false>;
   const cudaError_t e = allow_smem(kernel, T::bytes);
   if (e != cudaSuccess) return e;
-  kernel<<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.lse);
+  kernel<<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.lse, t.lse_lo);
   return cudaGetLastError();
 }
 

@@ -10,13 +10,15 @@ namespace attn {
 
 // What pair_dot writes into scratch at (b, i, j), from x = A_i . B_j (A rows are queries, B rows keys):
 enum class PairOut {
-  kScores,   // S = scale * x, -inf where masked                          (A = Q, B = K)
-  kProbs,    // P = exp(scale * x - lse_i), 0 where masked or lse_i = -inf  (A = Q, B = K, row = lse)
+  kScores,   // S_raw = x (not scaled: stage 1 scales it, lse_pair.cuh), -inf where masked   (A = Q, B = K)
+  kProbs,    // P = exp((scale x - lse_i) - lse_lo_i), 0 where masked or lse_i = -inf
+             //                                                   (A = Q, B = K, row = lse, row2 = lse_lo)
   kDScores,  // in place over P: dS = P * (x - delta_i), 0 where masked      (A = dO, B = V, row = delta)
 };
 
+// row2: lse_lo for kProbs, else unused (may be null).
 cudaError_t pair_dot(PairOut what, const AttnProblem &p, const float *a, const float *b, int len, const float *row,
-                     float *scratch, cudaStream_t stream);
+                     const float *row2, float *scratch, cudaStream_t stream);
 
 // out = alpha * scratch @ b       (out rows: queries; b [bh, nk, cols]), e.g. O = P V, dQ = scale dS K
 // out = alpha * scratch^T @ b     (out rows: keys;    b [bh, nq, cols]), e.g. dV = P^T dO, dK = scale dS^T Q

@@ -73,9 +73,9 @@ cudaError_t scratch_matmul(bool transposed, const AttnProblem &p, const float *s
   const size_t total = static_cast<size_t>(p.bh) * ((rows + kRows - 1) / kRows) * cols;
   const unsigned grid = blocks_for(total, kBlock);
   if (transposed) {
-    scratch_matmul_kernel<true><<<grid, kBlock, 0, stream>>>(p, scratch, b, cols, alpha, out);
+    ATTN_LAUNCH(scratch_matmul_kernel<true>, grid, kBlock, 0, stream)(p, scratch, b, cols, alpha, out);
   } else {
-    scratch_matmul_kernel<false><<<grid, kBlock, 0, stream>>>(p, scratch, b, cols, alpha, out);
+    ATTN_LAUNCH(scratch_matmul_kernel<false>, grid, kBlock, 0, stream)(p, scratch, b, cols, alpha, out);
   }
   ATTN_TRY_LAUNCH();
   return cudaSuccess;

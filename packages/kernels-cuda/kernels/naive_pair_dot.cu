@@ -1,18 +1,21 @@
 // naive_pair_dot.cu — every (query i, key j) dot product of a stage, written to the score matrix in global memory.
 //
-// Used by all three naive stages: S = scale Q K^T (lse), P = exp(S - lse) (forward, backward), and
-// dS = P * (dO V^T - delta) in place over P (backward). See naive.h for the three outputs.
+// Used by all three naive stages: S_raw = Q K^T (lse), P = exp(S - lse) with the lse pair (forward, backward;
+// lse_pair.cuh), and dS = P * (dO V^T - delta) in place over P (backward). See naive.h for the three outputs.
 //
 // Tiling: none on chip (this is the naive variant). Each thread owns a small register tile of kRows = 4 consecutive
 // query rows times one key j: it streams B_j (a K or V row) once and reuses each element for 4 rows, so the 4 rows of
 // A are broadcast loads (all lanes of a warp share them) and the key rows are read through L1, as float4 when
 // len % 4 == 0 (each warp request still touches 32 rows: this is the naive variant's main cost besides memory).
+// There each row keeps four partial sums (one per float4 lane), added pairwise at the end: four chains of len/4
+// fmaf instead of one of len, so the dot product (a score, or dP) rounds about half as much as a plain float32 loop.
 // Lanes run along j, so every write of the [bh, nq, nk] matrix is coalesced. 1-D grid, grid-stride loop, size_t
 // indices: any bh * nq * nk that fits in memory. Any head dim (the dot loops over len).
 // Causal: a tile whose rows all miss key j skips the dot; masked elements are still written (-inf or 0), so later
 // kernels may read the whole row.
 #include <cmath>
 #include "common.cuh"
+#include "lse_pair.cuh"
 #include "naive.h"
 
 namespace attn {
@@ -23,7 +26,8 @@ constexpr unsigned kBlock = 256;
 
 template <PairOut kWhat>
 __global__ void pair_dot_kernel(const AttnProblem p, const float *__restrict__ a, const float *__restrict__ b,
-                                int len, const float *__restrict__ row_term, float *__restrict__ out) {
+                                int len, const float *__restrict__ row_term, const float *__restrict__ row_term2,
+                                float *__restrict__ out) {
   const int groups = (p.nq + kRows - 1) / kRows;
   const size_t total = static_cast<size_t>(p.bh) * groups * p.nk;
   const size_t stride = static_cast<size_t>(gridDim.x) * blockDim.x;
@@ -46,14 +50,20 @@ __global__ void pair_dot_kernel(const AttnProblem p, const float *__restrict__ a
         // 16-byte loads: lanes read 32 different key rows, so fewer, wider requests matter (rows stay 16-B aligned:
         // cudaMalloc bases are 256-B aligned and every row offset is a multiple of len).
         const float4 *b4 = reinterpret_cast<const float4 *>(brow);
+        float4 part[kRows] = {};
         for (int c4 = 0; c4 < len / 4; c4++) {
           const float4 bv = b4[c4];
 #pragma unroll
           for (int r = 0; r < kRows; r++) {
             const float4 av = reinterpret_cast<const float4 *>(arow[r])[c4];
-            acc[r] = fmaf(av.x, bv.x, fmaf(av.y, bv.y, fmaf(av.z, bv.z, fmaf(av.w, bv.w, acc[r]))));
+            part[r].x = fmaf(av.x, bv.x, part[r].x);
+            part[r].y = fmaf(av.y, bv.y, part[r].y);
+            part[r].z = fmaf(av.z, bv.z, part[r].z);
+            part[r].w = fmaf(av.w, bv.w, part[r].w);
           }
         }
+#pragma unroll
+        for (int r = 0; r < kRows; r++) acc[r] = (part[r].x + part[r].y) + (part[r].z + part[r].w);
       } else {
         for (int c = 0; c < len; c++) {
           const float bv = brow[c];
@@ -71,10 +81,10 @@ __global__ void pair_dot_kernel(const AttnProblem p, const float *__restrict__ a
       const bool visible = j < visible_keys(p, i);
       float *dst = o + static_cast<size_t>(r) * p.nk;
       if (kWhat == PairOut::kScores) {
-        *dst = visible ? p.scale * acc[r] : -INFINITY;
+        *dst = visible ? acc[r] : -INFINITY;
       } else if (kWhat == PairOut::kProbs) {
-        const float lse = row_term[bi * p.nq + i];
-        *dst = (visible && lse != -INFINITY) ? expf(p.scale * acc[r] - lse) : 0.0f;
+        const float hi = row_term[bi * p.nq + i], lo = row_term2[bi * p.nq + i];
+        *dst = (visible && hi != -INFINITY) ? exp_score(acc[r], p.scale, hi, lo) : 0.0f;
       } else {
         *dst = visible ? *dst * (acc[r] - row_term[bi * p.nq + i]) : 0.0f;
       }
@@ -83,10 +93,10 @@ __global__ void pair_dot_kernel(const AttnProblem p, const float *__restrict__ a
 }
 
 template <PairOut kWhat>
-cudaError_t launch(const AttnProblem &p, const float *a, const float *b, int len, const float *row, float *scratch,
-                   cudaStream_t stream) {
+cudaError_t launch(const AttnProblem &p, const float *a, const float *b, int len, const float *row, const float *row2,
+                   float *scratch, cudaStream_t stream) {
   const size_t total = static_cast<size_t>(p.bh) * ((p.nq + kRows - 1) / kRows) * p.nk;
-  pair_dot_kernel<kWhat><<<blocks_for(total, kBlock), kBlock, 0, stream>>>(p, a, b, len, row, scratch);
+  ATTN_LAUNCH(pair_dot_kernel<kWhat>, blocks_for(total, kBlock), kBlock, 0, stream)(p, a, b, len, row, row2, scratch);
   ATTN_TRY_LAUNCH();
   return cudaSuccess;
 }
@@ -94,11 +104,11 @@ cudaError_t launch(const AttnProblem &p, const float *a, const float *b, int len
 }  // namespace
 
 cudaError_t pair_dot(PairOut what, const AttnProblem &p, const float *a, const float *b, int len, const float *row,
-                     float *scratch, cudaStream_t stream) {
+                     const float *row2, float *scratch, cudaStream_t stream) {
   switch (what) {
-    case PairOut::kScores: return launch<PairOut::kScores>(p, a, b, len, row, scratch, stream);
-    case PairOut::kProbs: return launch<PairOut::kProbs>(p, a, b, len, row, scratch, stream);
-    case PairOut::kDScores: return launch<PairOut::kDScores>(p, a, b, len, row, scratch, stream);
+    case PairOut::kScores: return launch<PairOut::kScores>(p, a, b, len, row, row2, scratch, stream);
+    case PairOut::kProbs: return launch<PairOut::kProbs>(p, a, b, len, row, row2, scratch, stream);
+    case PairOut::kDScores: return launch<PairOut::kDScores>(p, a, b, len, row, row2, scratch, stream);
   }
   return cudaErrorInvalidValue;
 }

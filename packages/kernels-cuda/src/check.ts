@@ -18,9 +18,12 @@ export interface CudaCapabilities {
 const INT32_MAX = 2 ** 31 - 1;
 const TENSORS = ['q', 'k', 'v', 'dO', 'lse', 'o', 'dq', 'dk', 'dv'] as const;
 
-/** Bytes of every tensor of a problem on the device (float32), plus the delta pre-pass vector. */
+/**
+ * Bytes of every tensor of a problem on the device (float32), plus the delta pre-pass vector and lse's low part (the
+ * kernels keep lse as a pair of floats: kernels/lse_pair.cuh).
+ */
 export function tensorBytes(problem: Problem): number {
-  let n = problem.bh * problem.nq; // delta
+  let n = 2 * problem.bh * problem.nq; // delta, lse's low part
   for (const name of TENSORS) n += tensorSize(problem, name);
   return 4 * n;
 }

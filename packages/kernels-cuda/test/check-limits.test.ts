@@ -36,8 +36,8 @@ it('refuses a variant this build lacks, and skips the memory check without a dev
   expect(checkProblem(makeProblem({ bh: 16, nq: 65536, d: 64 }), 'naive', noTiled)).toBeNull();
 });
 
-it('counts every tensor once, float32', () => {
+it('counts every tensor once, float32 (lse twice: its high and low parts)', () => {
   const p = makeProblem({ bh: 2, nq: 3, nk: 5, d: 7, dv: 11 });
-  // q, dq: 2*3*7 each; k, dk: 2*5*7; v, dv: 2*5*11; dO, o: 2*3*11; lse, delta: 2*3
-  expect(tensorBytes(p)).toBe(4 * (2 * 42 + 2 * 70 + 2 * 110 + 2 * 66 + 2 * 6));
+  // q, dq: 2*3*7 each; k, dk: 2*5*7; v, dv: 2*5*11; dO, o: 2*3*11; lse (hi, lo), delta: 2*3
+  expect(tensorBytes(p)).toBe(4 * (2 * 42 + 2 * 70 + 2 * 110 + 2 * 66 + 3 * 6));
 });

@@ -1,6 +1,7 @@
 // tiled/backward_kernel.cuh — stage 3, version 1, SIMT fp32: the dK/dV pass over key tiles and the dQ pass over
 // query tiles (deterministic: each output element has exactly one writer, no atomics). Both recompute
-// P = exp(scale * Q Kᵀ - lse) per tile (0 where masked or where the row's lse is -inf) and dS = P ∘ (dO Vᵀ - delta);
+// P = exp((scale * Q Kᵀ - lse) - lse_lo) per tile (lse_pair.cuh; 0 where masked or where the row's lse is -inf) and
+// dS = P ∘ (dO Vᵀ - delta);
 // delta comes from attn_backward_delta, run first by the launcher.
 //
 // dK/dV pass: one block (256 threads) per (bh, BK key rows). K and V tiles stay in shared memory; Q/dO tiles of BQ
@@ -21,8 +22,8 @@ template <int D>
 __global__ void __launch_bounds__(kThreads)
     backward_dkdv_tiled_kernel1(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                                 const float *__restrict__ v, const float *__restrict__ dO,
-                                const float *__restrict__ lse, const float *__restrict__ delta,
-                                float *__restrict__ dk, float *__restrict__ dv) {
+                                const float *__restrict__ lse, const float *__restrict__ lse_lo,
+                                const float *__restrict__ delta, float *__restrict__ dk, float *__restrict__ dv) {
   using T = BwdKVTraits<D>;
   constexpr int BK = T::BK, BQ = T::BQ, LD = padded(D), LDS = padded(BQ);
   using SF = Frag<BK, BQ>;  // rows: keys, columns: queries
@@ -35,7 +36,8 @@ __global__ void __launch_bounds__(kThreads)
   float *sP = sdO + BQ * LD;
   float *sdS = sP + BK * LDS;
   float *sL = sdS + BK * LDS;
-  float *sDelta = sL + BQ;
+  float *sLo = sL + BQ;
+  float *sDelta = sLo + BQ;
 
   const int b = blockIdx.x % p.bh;
   const int k0 = (int)(blockIdx.x / p.bh) * BK;  // causal: early key tiles have the most queries, go first
@@ -44,6 +46,7 @@ __global__ void __launch_bounds__(kThreads)
   v += (size_t)b * p.nk * p.dv;
   dO += (size_t)b * p.nq * p.dv;
   lse += (size_t)b * p.nq;
+  lse_lo += (size_t)b * p.nq;
   delta += (size_t)b * p.nq;
   dk += (size_t)b * p.nk * p.d;
   dv += (size_t)b * p.nk * p.dv;
@@ -61,6 +64,7 @@ __global__ void __launch_bounds__(kThreads)
     load_tile<BQ, D>(sQ, LD, q, q0, p.nq, p.d);
     load_tile<BQ, D>(sdO, LD, dO, q0, p.nq, p.dv);
     load_rows<BQ>(sL, lse, q0, p.nq, -INFINITY);
+    load_rows<BQ>(sLo, lse_lo, q0, p.nq, 0.f);
     load_rows<BQ>(sDelta, delta, q0, p.nq, 0.f);
     __syncthreads();
     float s[SF::TM][SF::TN], dp[SF::TM][SF::TN];
@@ -76,7 +80,7 @@ __global__ void __launch_bounds__(kThreads)
         const int c = SF::col(j);  // query
         const float L = sL[c];
         const bool on = visible(p, q0 + c, k0 + r) && L != -INFINITY;
-        const float pr = on ? expf(s[i][j] * p.scale - L) : 0.f;
+        const float pr = on ? exp_score(s[i][j], p.scale, L, sLo[c]) : 0.f;
         sP[r * LDS + c] = pr;
         sdS[r * LDS + c] = pr * (dp[i][j] - sDelta[c]);
       }
@@ -93,8 +97,8 @@ template <int D>
 __global__ void __launch_bounds__(kThreads)
     backward_dq_tiled_kernel1(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                               const float *__restrict__ v, const float *__restrict__ dO,
-                              const float *__restrict__ lse, const float *__restrict__ delta,
-                              float *__restrict__ dq) {
+                              const float *__restrict__ lse, const float *__restrict__ lse_lo,
+                              const float *__restrict__ delta, float *__restrict__ dq) {
   using T = BwdQTraits<D>;
   constexpr int BQ = T::BQ, BK = T::BK, LD = padded(D), LDS = padded(BK);
   using SF = Frag<BQ, BK>;
@@ -106,7 +110,8 @@ __global__ void __launch_bounds__(kThreads)
   float *sV = sK + BK * LD;
   float *sdS = sV + BK * LD;
   float *sL = sdS + BQ * LDS;
-  float *sDelta = sL + BQ;
+  float *sLo = sL + BQ;
+  float *sDelta = sLo + BQ;
 
   const int nTiles = ceil_div(p.nq, BQ);
   const int b = blockIdx.x % p.bh;
@@ -116,12 +121,14 @@ __global__ void __launch_bounds__(kThreads)
   v += (size_t)b * p.nk * p.dv;
   dO += (size_t)b * p.nq * p.dv;
   lse += (size_t)b * p.nq;
+  lse_lo += (size_t)b * p.nq;
   delta += (size_t)b * p.nq;
   dq += (size_t)b * p.nq * p.d;
 
   load_tile<BQ, D>(sQ, LD, q, q0, p.nq, p.d);
   load_tile<BQ, D>(sdO, LD, dO, q0, p.nq, p.dv);
   load_rows<BQ>(sL, lse, q0, p.nq, -INFINITY);
+  load_rows<BQ>(sLo, lse_lo, q0, p.nq, 0.f);
   load_rows<BQ>(sDelta, delta, q0, p.nq, 0.f);
   const int kEnd = key_end(p, min(q0 + BQ, p.nq));
 
@@ -141,12 +148,12 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int i = 0; i < SF::TM; ++i) {
       const int r = SF::row(i);  // query
-      const float L = sL[r], dlt = sDelta[r];
+      const float L = sL[r], Lo = sLo[r], dlt = sDelta[r];
 #pragma unroll
       for (int j = 0; j < SF::TN; ++j) {
         const int c = SF::col(j);  // key
         const bool on = visible(p, q0 + r, k0 + c) && L != -INFINITY;
-        const float pr = on ? expf(s[i][j] * p.scale - L) : 0.f;
+        const float pr = on ? exp_score(s[i][j], p.scale, L, Lo) : 0.f;
         sdS[r * LDS + c] = pr * (dp[i][j] - dlt);
       }
     }

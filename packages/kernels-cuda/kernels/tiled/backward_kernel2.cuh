@@ -4,7 +4,8 @@
 //
 // dK/dV pass: one block of 4 warps per (bh, 64 key rows); warp w owns keys w*16 .. w*16+15. K, V stay in shared
 //   memory; Q/dO tiles of BQ rows stream (causal: from the first query tile that sees k0). Per tile each warp:
-//   Sᵀ = K Qᵀ (16 x BQ, C fragments) → Pᵀ to the warp's own rows of shared memory (C → A layout, __syncwarp) →
+//   Sᵀ = K Qᵀ (16 x BQ, C fragments) → Pᵀ = exp((Sᵀ scale - lse) - lse_lo) (lse_pair.cuh) to the warp's own rows
+//   of shared memory (C → A layout, __syncwarp) →
 //   dV += Pᵀ dO; then dPᵀ = V dOᵀ → dSᵀ = Pᵀ ∘ (dPᵀ - delta) likewise → dK += dSᵀ Q (dK, dV in registers).
 // dQ pass: one block of 4 warps per (bh, 64 query rows); Q, dO, lse, delta stay; K/V tiles of BK rows stream
 //   (causal: up to the last key the tile's last row sees). S = Q Kᵀ, dP = dO Vᵀ, dS to the warp's rows, dQ += dS K.
@@ -23,7 +24,7 @@ template <int D> struct BwdKV2Traits {
   static constexpr size_t floats = 2 * (size_t)BK * LD      // sK sV
                                    + 2 * (size_t)BQ * LD    // sQ sdO
                                    + 2 * (size_t)BK * LDP   // sP sdS (key-major)
-                                   + 2 * (size_t)BQ;        // sL sDelta
+                                   + 3 * (size_t)BQ;        // sL sLo sDelta
   static constexpr size_t bytes = floats * sizeof(float);
   static_assert(bytes <= 227 * 1024, "dK/dV v2 tile too large");
   static constexpr int kUnroll = D == 128 ? 1 : 2;  // D = 128: dK + dV take 128 registers; unroll 2 spilled
@@ -35,7 +36,7 @@ template <int D> struct BwdQ2Traits {
   static constexpr size_t floats = 2 * (size_t)BQ * LD      // sQ sdO
                                    + 2 * (size_t)BK * LD    // sK sV
                                    + (size_t)BQ * LDS       // sdS
-                                   + 2 * (size_t)BQ;        // sL sDelta
+                                   + 3 * (size_t)BQ;        // sL sLo sDelta
   static constexpr size_t bytes = floats * sizeof(float);
   static_assert(bytes <= 227 * 1024, "dQ v2 tile too large");
 };
@@ -71,8 +72,8 @@ template <int D>
 __global__ void __launch_bounds__(BwdKV2Traits<D>::NT)
     backward_dkdv_tiled_kernel2(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                                 const float *__restrict__ v, const float *__restrict__ dO,
-                                const float *__restrict__ lse, const float *__restrict__ delta,
-                                float *__restrict__ dk, float *__restrict__ dv) {
+                                const float *__restrict__ lse, const float *__restrict__ lse_lo,
+                                const float *__restrict__ delta, float *__restrict__ dk, float *__restrict__ dv) {
   using T = BwdKV2Traits<D>;
   constexpr int BK = T::BK, BQ = T::BQ, LD = T::LD, LDP = T::LDP, NT = T::NT;
   extern __shared__ float smem[];
@@ -83,7 +84,8 @@ __global__ void __launch_bounds__(BwdKV2Traits<D>::NT)
   float *sP = sdO + BQ * LD;
   float *sdS = sP + BK * LDP;
   float *sL = sdS + BK * LDP;
-  float *sDelta = sL + BQ;
+  float *sLo = sL + BQ;
+  float *sDelta = sLo + BQ;
 
   const int b = blockIdx.x % p.bh;
   const int k0 = (int)(blockIdx.x / p.bh) * BK;  // causal: early key tiles have the most queries, go first
@@ -92,6 +94,7 @@ __global__ void __launch_bounds__(BwdKV2Traits<D>::NT)
   v += (size_t)b * p.nk * p.dv;
   dO += (size_t)b * p.nq * p.dv;
   lse += (size_t)b * p.nq;
+  lse_lo += (size_t)b * p.nq;
   delta += (size_t)b * p.nq;
   dk += (size_t)b * p.nk * p.d;
   dv += (size_t)b * p.nk * p.dv;
@@ -111,13 +114,14 @@ __global__ void __launch_bounds__(BwdKV2Traits<D>::NT)
     load_tile<BQ, D, NT>(sQ, LD, q, q0, p.nq, p.d);
     load_tile<BQ, D, NT>(sdO, LD, dO, q0, p.nq, p.dv);
     load_rows<BQ, NT>(sL, lse, q0, p.nq, -INFINITY);
+    load_rows<BQ, NT>(sLo, lse_lo, q0, p.nq, 0.f);
     load_rows<BQ, NT>(sDelta, delta, q0, p.nq, 0.f);
     __syncthreads();
 
     // Pᵀ first and dV += Pᵀ dO, then dPᵀ, dSᵀ and dK += dSᵀ Q: Sᵀ and dPᵀ are never live together (registers).
     {
       float s[BQ / 8][4];
-      warp_scores<D, BQ>(s, sK, LD, sQ, LD, w0);  // Sᵀ: rows keys, columns queries
+      warp_scores<D, BQ, true>(s, sK, LD, sQ, LD, w0);  // Sᵀ: rows keys, columns queries (S's rounding)
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int r = w0 + g + 8 * half;  // key (tile row)
@@ -128,7 +132,7 @@ __global__ void __launch_bounds__(BwdKV2Traits<D>::NT)
             const int c = j * 8 + 2 * t + e;  // query (tile column)
             const float L = sL[c];
             const bool on = visible(p, q0 + c, k0 + r) && L != -INFINITY;
-            sP[r * LDP + c] = on ? expf(s[j][2 * half + e] * p.scale - L) : 0.f;
+            sP[r * LDP + c] = on ? exp_score(s[j][2 * half + e], p.scale, L, sLo[c]) : 0.f;
           }
       }
     }
@@ -136,7 +140,7 @@ __global__ void __launch_bounds__(BwdKV2Traits<D>::NT)
     warp_acc_kn<BQ, D, T::kUnroll>(accV, sP, LDP, w0, sdO, LD);
     {
       float dp[BQ / 8][4];
-      warp_scores<D, BQ>(dp, sV, LD, sdO, LD, w0);  // dPᵀ
+      warp_scores<D, BQ, true>(dp, sV, LD, sdO, LD, w0);  // dPᵀ
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const int r = w0 + g + 8 * half;
@@ -160,8 +164,8 @@ template <int D>
 __global__ void __launch_bounds__(BwdQ2Traits<D>::NT)
     backward_dq_tiled_kernel2(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                               const float *__restrict__ v, const float *__restrict__ dO,
-                              const float *__restrict__ lse, const float *__restrict__ delta,
-                              float *__restrict__ dq) {
+                              const float *__restrict__ lse, const float *__restrict__ lse_lo,
+                              const float *__restrict__ delta, float *__restrict__ dq) {
   using T = BwdQ2Traits<D>;
   constexpr int BQ = T::BQ, BK = T::BK, LD = T::LD, LDS = T::LDS, NT = T::NT;
   extern __shared__ float smem[];
@@ -171,7 +175,8 @@ __global__ void __launch_bounds__(BwdQ2Traits<D>::NT)
   float *sV = sK + BK * LD;
   float *sdS = sV + BK * LD;
   float *sL = sdS + BQ * LDS;
-  float *sDelta = sL + BQ;
+  float *sLo = sL + BQ;
+  float *sDelta = sLo + BQ;
 
   const int nTiles = ceil_div(p.nq, BQ);
   const int b = blockIdx.x % p.bh;
@@ -181,6 +186,7 @@ __global__ void __launch_bounds__(BwdQ2Traits<D>::NT)
   v += (size_t)b * p.nk * p.dv;
   dO += (size_t)b * p.nq * p.dv;
   lse += (size_t)b * p.nq;
+  lse_lo += (size_t)b * p.nq;
   delta += (size_t)b * p.nq;
   dq += (size_t)b * p.nq * p.d;
 
@@ -189,6 +195,7 @@ __global__ void __launch_bounds__(BwdQ2Traits<D>::NT)
   load_tile<BQ, D, NT>(sQ, LD, q, q0, p.nq, p.d);
   load_tile<BQ, D, NT>(sdO, LD, dO, q0, p.nq, p.dv);
   load_rows<BQ, NT>(sL, lse, q0, p.nq, -INFINITY);
+  load_rows<BQ, NT>(sLo, lse_lo, q0, p.nq, 0.f);
   load_rows<BQ, NT>(sDelta, delta, q0, p.nq, 0.f);
   const int kEnd = key_end(p, min(q0 + BQ, p.nq));
 
@@ -207,14 +214,14 @@ __global__ void __launch_bounds__(BwdQ2Traits<D>::NT)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int r = w0 + g + 8 * half;  // query (tile row)
-      const float L = sL[r], dlt = sDelta[r];
+      const float L = sL[r], Lo = sLo[r], dlt = sDelta[r];
 #pragma unroll
       for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           const int c = j * 8 + 2 * t + e;  // key
           const bool on = visible(p, q0 + r, k0 + c) && L != -INFINITY;
-          const float pr = on ? expf(s[j][2 * half + e] * p.scale - L) : 0.f;
+          const float pr = on ? exp_score(s[j][2 * half + e], p.scale, L, Lo) : 0.f;
           sdS[r * LDS + c] = pr * (dp[j][2 * half + e] - dlt);
         }
     }

@@ -1,7 +1,8 @@
 // tiled/backward_kernel3.cuh — stage 3, version 3: the two passes of version 2 (dK/dV over key tiles, dQ over query
 // tiles, delta from attn_backward_delta; deterministic, one writer per output element, no atomics) with every
 // operand pre-split into TF32 hi/lo in mma fragment order (tiled/tf32_frags.cuh), P and dS kept in registers (the
-// permuted k order of BSplitKN makes a score C fragment the next product's A fragment), exp2 with log2(e) folded in.
+// permuted k order of BSplitKN makes a score C fragment the next product's A fragment), P = exp2((S·scale - lse)·log2e
+// - lse_lo·log2e) as two fmaf (lse_pair.cuh).
 //
 // Why (ncu, H100, N=4096 d=64, v2): 12-17 instructions per 3xTF32 group — every fragment split on load, P and dS
 // through shared memory, 4 FADDs per 3 mmas, a mask test per score. Here the inner loops are one LDS.128 + 3 mma per
@@ -17,15 +18,17 @@
 //   once:     K and V rows -> ASplit (A operands of Sᵀ = K Qᵀ and dPᵀ = V dOᵀ, k = d) in shared memory.
 //   per query tile of BQ rows (causal: from the first tile that sees key k0): the tile was fetched into registers
 //             during the previous tile; barrier; split into sQnk, sOnk (BSplitNK: B of Sᵀ, dPᵀ), sOkn, sQkn
-//             (BSplitKN, k = query permuted: B of dV += Pᵀ dO and dK += dSᵀ Q), lse·log2e and delta to shared
-//             memory (rows past nq or with lse = -inf: +inf, so P = exp2(x - inf) = 0); barrier; fetch the next tile;
-//             per warp Sᵀ, dPᵀ (16 keys x QW queries), Pᵀ = exp2(Sᵀ·scale·log2e - lse_q·log2e), dSᵀ = Pᵀ ∘ (dPᵀ -
+//             (BSplitKN, k = query permuted: B of dV += Pᵀ dO and dK += dSᵀ Q), lse, lse_lo·log2e and delta to
+//             shared memory (rows past nq or with lse = -inf: lse = +inf, so P = exp2(-inf) = 0); barrier; fetch the
+//             next tile; per warp Sᵀ, dPᵀ (16 keys x QW queries), Pᵀ = exp2((Sᵀ·scale - lse_q)·log2e -
+//             lse_lo_q·log2e), dSᵀ = Pᵀ ∘ (dPᵀ -
 //             delta_q), their C fragments -> A fragments (CS = 1: in registers; CS = 2: through sX, one more barrier,
 //             so both warps of the group see all BQ queries), dV += Pᵀ dO, dK += dSᵀ Q.
 //   end:      dK *= scale; write rows < nk, cols < d (dK) / dv (dV). Keys past nk are zero rows of K and V: their
 //             (finite, unwritten) dK / dV rows are never mixed into other rows, so the pass masks only causally.
 // dQ pass: one block of W warps per (bh, BQ = 16 W queries); warp w owns rows 16w .. 16w+15.
-//   once:     Q, dO rows -> ASplit; lse·log2e, delta and the causal key end of the lane's two rows in registers.
+//   once:     Q, dO rows -> ASplit; lse, lse_lo·log2e, delta and the causal key end of the lane's two rows in
+//             registers.
 //   per key tile of BK rows (causal: up to the last key the block's last row sees), fetched during the previous
 //             tile: K -> BSplitNK (S = Q Kᵀ), V -> BSplitNK (dP = dO Vᵀ), K -> BSplitKN (dQ += dS K, k = key
 //             permuted); S, dP, P, dS = P ∘ (dP - delta), dS's C fragments -> A fragments, dQ += dS K.
@@ -59,7 +62,7 @@ template <int D> struct BwdKV3Traits {
   static constexpr int kvSlots = ASplit<BK, D>::kSlots, tSlots = BSlots<BQ, D, NT>::kSlots;
   static constexpr int xSlots = CS > 1 ? G * (BQ / 8) * 4 * 32 : 0;  // P hi/lo, dS hi/lo A fragments per group
   static constexpr size_t bytes =
-      (4 * (size_t)kvSlots + 4 * (size_t)tSlots + (size_t)xSlots) * sizeof(uint4) + 2 * (size_t)BQ * sizeof(float);
+      (4 * (size_t)kvSlots + 4 * (size_t)tSlots + (size_t)xSlots) * sizeof(uint4) + 3 * (size_t)BQ * sizeof(float);
   static_assert(bytes <= 227 * 1024, "dK/dV v3 tile too large");
   static_assert(kMinBlocks * (bytes + 1024) <= 228 * 1024, "dK/dV v3: kMinBlocks blocks do not fit one SM");
 };
@@ -117,8 +120,8 @@ template <int D, bool LONG>
 __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBlocks)
     backward_dkdv_tiled_kernel3(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                                 const float *__restrict__ v, const float *__restrict__ dO,
-                                const float *__restrict__ lse, const float *__restrict__ delta,
-                                float *__restrict__ dk, float *__restrict__ dv) {
+                                const float *__restrict__ lse, const float *__restrict__ lse_lo,
+                                const float *__restrict__ delta, float *__restrict__ dk, float *__restrict__ dv) {
   using T = BwdKV3Traits<D>;
   constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8, CS = T::CS, G = T::G;
   constexpr int QJ = T::QW / 8, NJ = T::NW / 8, KS = BQ / 8;
@@ -133,8 +136,9 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
   uint4 *sOkn = sOnk + T::tSlots;
   uint4 *sQkn = sOkn + T::tSlots;
   uint4 *sX = sQkn + T::tSlots;
-  float *sL = reinterpret_cast<float *>(sX + T::xSlots);
-  float *sDl = sL + BQ;
+  float *sL = reinterpret_cast<float *>(sX + T::xSlots);  // the lse pair: hi, lo · log2e
+  float *sLo = sL + BQ;
+  float *sDl = sLo + BQ;
 
   const int b = blockIdx.x % p.bh;
   const int k0 = (int)(blockIdx.x / p.bh) * BK;  // causal: early key tiles have the most queries, go first
@@ -143,6 +147,7 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
   v += (size_t)b * p.nk * p.dv;
   dO += (size_t)b * p.nq * p.dv;
   lse += (size_t)b * p.nq;
+  lse_lo += (size_t)b * p.nq;
   delta += (size_t)b * p.nq;
   dk += (size_t)b * p.nk * p.d;
   dv += (size_t)b * p.nk * p.dv;
@@ -155,10 +160,8 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
   const int nQ = qBegin < p.nq ? ceil_div(p.nq - qBegin, BQ) : 0;
   const int diag = p.nk - p.nq;     // causal: query i sees key j iff j - i <= diag
 
-  constexpr float kLog2e = 1.4426950408889634f;
-  const float c2 = p.scale * kLog2e;
   const int tid = (int)threadIdx.x;
-  float qn[TX][2], qk[TX][2], on[TX][2], ok[TX][2], lx = 0.f, dx = 0.f;
+  float qn[TX][2], qk[TX][2], on[TX][2], ok[TX][2], lx = 0.f, lox = 0.f, dx = 0.f;
   auto fetch = [&](int q0) {
     fetch_b_nk<BQ, D, NT>(qn, q, q0, p.nq, p.d);
     fetch_b_kn<BQ, D, NT>(qk, q, q0, p.nq, p.d);
@@ -167,7 +170,8 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
     if (tid < BQ) {
       const int r = q0 + tid;
       const float L = r < p.nq ? lse[r] : -INFINITY;
-      lx = L == -INFINITY ? INFINITY : L * kLog2e;  // +inf: P = 0 for padded rows and rows that see no key
+      lx = L == -INFINITY ? INFINITY : L;  // +inf: P = 0 for padded rows and rows that see no key
+      lox = L == -INFINITY ? 0.f : lse_lo[r] * kLog2e;
       dx = r < p.nq ? delta[r] : 0.f;
     }
   };
@@ -190,12 +194,14 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
     store_b_split<BQ, D, NT>(sOkn, ok);
     if (tid < BQ) {
       sL[tid] = lx;
+      sLo[tid] = lox;
       sDl[tid] = dx;
     }
     __syncthreads();  // the tile (and K, V, first time) ready
     if (it + 1 < nQ) fetch(q0 + BQ);
 
-    // Sᵀ = K Qᵀ and dPᵀ = V dOᵀ for the warp's 16 keys x QW queries: one chain per score over d
+    // Sᵀ = K Qᵀ and dPᵀ = V dOᵀ for the warp's 16 keys x QW queries: one chain per score over d, the products in the
+    // forward's order (mma3_score_t: Sᵀ is the forward's S bit for bit)
     float s[QJ][4], dp[QJ][4];
 #pragma unroll
     for (int j = 0; j < QJ; ++j)
@@ -206,25 +212,25 @@ __global__ void __launch_bounds__(BwdKV3Traits<D>::NT, BwdKV3Traits<D>::kMinBloc
       uint32_t ah[4], al[4];
       load_a_frag(sKhi, sKlo, (kg * KD + ks) * 32 + lane, ah, al);
 #pragma unroll
-      for (int j = 0; j < QJ; ++j) mma3_score<LONG>(s[j], ah, al, sQnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
+      for (int j = 0; j < QJ; ++j) mma3_score_t<LONG>(s[j], ah, al, sQnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
       load_a_frag(sVhi, sVlo, (kg * KD + ks) * 32 + lane, ah, al);
 #pragma unroll
-      for (int j = 0; j < QJ; ++j) mma3_rn(dp[j], ah, al, sOnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
+      for (int j = 0; j < QJ; ++j) mma3_rn_t(dp[j], ah, al, sOnk[((c0 / 8 + j) * KD + ks) * 32 + lane]);
     }
 
-    // Pᵀ = exp2(Sᵀ · scale · log2e - lse_q · log2e); dSᵀ = Pᵀ ∘ (dPᵀ - delta_q) (in dp). Causal mask only where
-    // the warp's last key is past the diagonal of its first query.
+    // Pᵀ = exp2((Sᵀ · scale - lse_q) · log2e - lse_lo_q · log2e); dSᵀ = Pᵀ ∘ (dPᵀ - delta_q) (in dp). Causal mask
+    // only where the warp's last key is past the diagonal of its first query.
     const bool full = !p.causal || kw0 + 15 - (q0 + c0) <= diag;
 #pragma unroll
     for (int j = 0; j < QJ; ++j)
 #pragma unroll
       for (int e2 = 0; e2 < 2; ++e2) {
         const int c = c0 + j * 8 + 2 * t + e2;  // query within the tile
-        const float L = sL[c], dl = sDl[c];
+        const float L = sL[c], Lo = sLo[c], dl = sDl[c];
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
           const int e = 2 * h + e2;
-          float pr = exp2_ftz(fmaf(s[j][e], c2, -L));
+          float pr = exp2_score(s[j][e], p.scale, L, Lo);
           if (!full && kw0 + g + 8 * h - (q0 + c) > diag) pr = 0.f;
           s[j][e] = pr;
           dp[j][e] = pr * (dp[j][e] - dl);
@@ -269,8 +275,8 @@ template <int D, bool LONG>
 __global__ void __launch_bounds__(BwdQ3Traits<D>::NT, BwdQ3Traits<D>::kMinBlocks)
     backward_dq_tiled_kernel3(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
                               const float *__restrict__ v, const float *__restrict__ dO,
-                              const float *__restrict__ lse, const float *__restrict__ delta,
-                              float *__restrict__ dq) {
+                              const float *__restrict__ lse, const float *__restrict__ lse_lo,
+                              const float *__restrict__ delta, float *__restrict__ dq) {
   using T = BwdQ3Traits<D>;
   constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8, KS = BK / 8;
   constexpr int TX = BSlots<BK, D, NT>::kPerThread;
@@ -291,6 +297,7 @@ __global__ void __launch_bounds__(BwdQ3Traits<D>::NT, BwdQ3Traits<D>::kMinBlocks
   v += (size_t)b * p.nk * p.dv;
   dO += (size_t)b * p.nq * p.dv;
   lse += (size_t)b * p.nq;
+  lse_lo += (size_t)b * p.nq;
   delta += (size_t)b * p.nq;
   dq += (size_t)b * p.nq * p.d;
 
@@ -311,17 +318,15 @@ __global__ void __launch_bounds__(BwdQ3Traits<D>::NT, BwdQ3Traits<D>::kMinBlocks
   store_a_split<BQ, D, NT>(sQhi, sQlo, q, q0, p.nq, p.d);
   store_a_split<BQ, D, NT>(sOhi, sOlo, dO, q0, p.nq, p.dv);
 
-  constexpr float kLog2e = 1.4426950408889634f;
-  const float c2 = p.scale * kLog2e;
-  float lc[2], dl[2];  // lse · log2e and delta of rows g and g+8
-  int rowEnd[2];       // exclusive end of the keys each of those rows sees (0 for rows past nq or with lse = -inf)
+  float hi[2], lo2[2], dl[2];  // lse, lse_lo · log2e and delta of rows g and g+8
+  int rowEnd[2];               // exclusive end of the keys each of those rows sees (0 for rows past nq or lse = -inf)
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
     const int r = qw0 + g + 8 * h;
-    const float L = r < p.nq ? lse[r] : -INFINITY;
-    lc[h] = L * kLog2e;
+    hi[h] = r < p.nq ? lse[r] : -INFINITY;
+    lo2[h] = r < p.nq ? lse_lo[r] * kLog2e : 0.f;
     dl[h] = r < p.nq ? delta[r] : 0.f;
-    rowEnd[h] = L == -INFINITY ? 0 : key_end(p, r + 1);
+    rowEnd[h] = hi[h] == -INFINITY ? 0 : key_end(p, r + 1);
   }
 
   float acc[KD][4];
@@ -356,19 +361,21 @@ __global__ void __launch_bounds__(BwdQ3Traits<D>::NT, BwdQ3Traits<D>::kMinBlocks
       for (int j = 0; j < KS; ++j) mma3_rn(dp[j], ah, al, sVnk[(j * KD + ks) * 32 + lane]);
     }
 
-    // P = exp2(S · scale · log2e - lse · log2e) (0 where a row does not see the key), dS = P ∘ (dP - delta)
+    // P = exp2((S · scale - lse) · log2e - lse_lo · log2e) (0 where a row does not see the key), dS = P ∘ (dP - delta)
     if (k0 + BK <= kFull) {
 #pragma unroll
       for (int j = 0; j < KS; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) dp[j][e] = exp2_ftz(fmaf(s[j][e], c2, -lc[e / 2])) * (dp[j][e] - dl[e / 2]);
+        for (int e = 0; e < 4; ++e)
+          dp[j][e] = exp2_score(s[j][e], p.scale, hi[e / 2], lo2[e / 2]) * (dp[j][e] - dl[e / 2]);
     } else {
 #pragma unroll
       for (int j = 0; j < KS; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const int key = k0 + j * 8 + 2 * t + (e & 1);
-          const float pr = key < rowEnd[e / 2] ? exp2_ftz(fmaf(s[j][e], c2, -lc[e / 2])) : 0.f;
+          const float pe = exp2_score(s[j][e], p.scale, hi[e / 2], lo2[e / 2]);
+          const float pr = key < rowEnd[e / 2] ? pe : 0.f;
           dp[j][e] = pr * (dp[j][e] - dl[e / 2]);
         }
     }

@@ -14,8 +14,12 @@
 #include <cstdint>
 #include <cmath>
 #include "../attention.h"
+#include "../lse_pair.cuh"
 
 namespace attn_tiled {
+
+using attn::exp_score;
+using attn::lse_pair;
 
 constexpr int kThreads = 256;
 constexpr int kMaxD = 256;

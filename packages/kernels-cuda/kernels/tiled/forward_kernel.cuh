@@ -1,8 +1,9 @@
 // tiled/forward_kernel.cuh — stage 2, version 1: O_i = sum_j exp(scale * q_i . k_j - lse_i) v_j, SIMT fp32.
 //
-// Tiling: one block (256 threads) per (bh, BQ query rows). Q tile and the rows' lse stay in shared memory; K and V
-// tiles of BK rows stream through it. Per key tile each thread computes a TM x TN slice of S = Q Kᵀ in registers,
-// turns it into P = exp(S - lse) (0 where masked or where the row's lse is -inf), parks P in shared memory, and after
+// Tiling: one block (256 threads) per (bh, BQ query rows). Q tile and the rows' lse pair stay in shared memory; K and
+// V tiles of BK rows stream through it. Per key tile each thread computes a TM x TN slice of S_raw = Q Kᵀ in
+// registers, turns it into P = exp((S_raw scale - lse) - lse_lo) (lse_pair.cuh; 0 where masked or where the row's
+// lse is -inf), parks P in shared memory, and after
 // a barrier accumulates its own slice of O += P V (another Frag over BQ x D) in registers. No running max: the lse
 // is known. Rows that see no key end with O = 0. Limits: d, dv <= D (bucket), any nq, nk >= 1.
 #pragma once
@@ -14,7 +15,8 @@ namespace attn_tiled {
 template <int D>
 __global__ void __launch_bounds__(kThreads)
     forward_tiled_kernel1(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
-                          const float *__restrict__ v, const float *__restrict__ lse, float *__restrict__ o) {
+                          const float *__restrict__ v, const float *__restrict__ lse,
+                          const float *__restrict__ lse_lo, float *__restrict__ o) {
   using T = FwdTraits<D>;
   constexpr int BQ = T::BQ, BK = T::BK, LD = padded(D), LDP = padded(BK);
   using SF = Frag<BQ, BK>;
@@ -25,6 +27,7 @@ __global__ void __launch_bounds__(kThreads)
   float *sV = sK + BK * LD;
   float *sP = sV + BK * LD;
   float *sL = sP + BQ * LDP;
+  float *sLo = sL + BQ;
 
   const int nTiles = ceil_div(p.nq, BQ);
   const int b = blockIdx.x % p.bh;
@@ -33,10 +36,12 @@ __global__ void __launch_bounds__(kThreads)
   k += (size_t)b * p.nk * p.d;
   v += (size_t)b * p.nk * p.dv;
   lse += (size_t)b * p.nq;
+  lse_lo += (size_t)b * p.nq;
   o += (size_t)b * p.nq * p.dv;
 
   load_tile<BQ, D>(sQ, LD, q, q0, p.nq, p.d);
   load_rows<BQ>(sL, lse, q0, p.nq, -INFINITY);
+  load_rows<BQ>(sLo, lse_lo, q0, p.nq, 0.f);
   const int kEnd = key_end(p, min(q0 + BQ, p.nq));
 
   float acc[OF::TM][OF::TN];
@@ -53,12 +58,12 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int i = 0; i < SF::TM; ++i) {
       const int r = SF::row(i);
-      const float L = sL[r];
+      const float L = sL[r], Lo = sLo[r];
 #pragma unroll
       for (int j = 0; j < SF::TN; ++j) {
         const int c = SF::col(j);
         const bool on = visible(p, q0 + r, k0 + c) && L != -INFINITY;
-        sP[r * LDP + c] = on ? expf(s[i][j] * p.scale - L) : 0.f;
+        sP[r * LDP + c] = on ? exp_score(s[i][j], p.scale, L, Lo) : 0.f;
       }
     }
     __syncthreads();

@@ -7,8 +7,9 @@
 //            each holds O 16 x 64 — half of v2's accumulators).
 // Per key tile of BK rows: wait for this tile's cp.async copies (dense fp32 staging), barrier, split the staging
 // into (hi, lo) pairs (sK2, sV2; every element converted once per block instead of once per warp), barrier, start
-// the copies of the next tile into the staging (they overlap this tile's mma work), then S = Q Kᵀ, P = exp(S·scale
-// - lse) (0 where masked or lse = -inf) into sP, barrier (WC = 2: the partner warp reads these P columns; WC = 1:
+// the copies of the next tile into the staging (they overlap this tile's mma work), then S = Q Kᵀ, P = exp((S·scale
+// - lse) - lse_lo) (lse_pair.cuh; 0 where masked or lse = -inf) into sP, barrier (WC = 2: the partner warp reads
+// these P columns; WC = 1:
 // the warp's own rows, __syncwarp), O += P V. Q and P stay fp32 in shared memory and are split on fragment load
 // (each A fragment serves 4–8 B fragments). Short mma chains as in v2 (mma_3xtf32).
 #pragma once
@@ -28,11 +29,11 @@ template <int D> struct Fwd3Traits {
   static constexpr int kWarps = WR * WC, NT = 32 * kWarps, BQ = 16 * WR;
   static constexpr int KW = BK / WC, DW = D / WC;  // score columns and output columns per warp
   static constexpr int LDQ = D + 4, LD2 = D + 4, LDP = BK + 4;
-  // bytes, in carve order: sK2, sV2 (uint2 pairs, first for 8-byte alignment), staging K, V, sQ, sP, sL
+  // bytes, in carve order: sK2, sV2 (uint2 pairs, first for 8-byte alignment), staging K, V, sQ, sP, sL, sLo
   static constexpr size_t pairBytes = (size_t)BK * LD2 * sizeof(uint2);
   static constexpr size_t stageBytes = (size_t)BK * D * sizeof(float);
   static constexpr size_t bytes = 2 * pairBytes + 2 * stageBytes +
-                                  ((size_t)BQ * LDQ + (size_t)BQ * LDP + BQ) * sizeof(float);
+                                  ((size_t)BQ * LDQ + (size_t)BQ * LDP + 2 * BQ) * sizeof(float);
   static_assert(bytes <= 227 * 1024, "forward v3 tile too large");
   static_assert(kMinBlocks * (bytes + 1024) <= 228 * 1024, "forward v3: kMinBlocks blocks do not fit one SM");
   static_assert(KW % 8 == 0 && DW % 8 == 0 && NT <= 256, "forward v3 warp tiling");
@@ -43,7 +44,8 @@ template <int D> struct Fwd3Traits {
 template <int D, bool VEC>
 __global__ void __launch_bounds__(Fwd3Traits<D>::NT, Fwd3Traits<D>::kMinBlocks)
     forward_tiled_kernel3(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
-                          const float *__restrict__ v, const float *__restrict__ lse, float *__restrict__ o) {
+                          const float *__restrict__ v, const float *__restrict__ lse,
+                          const float *__restrict__ lse_lo, float *__restrict__ o) {
   using T = Fwd3Traits<D>;
   constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KW = T::KW, DW = T::DW;
   extern __shared__ float smem[];  // dynamic shared memory: 16-byte aligned at least
@@ -54,6 +56,7 @@ __global__ void __launch_bounds__(Fwd3Traits<D>::NT, Fwd3Traits<D>::kMinBlocks)
   float *sQ = stV + BK * D;
   float *sP = sQ + BQ * T::LDQ;
   float *sL = sP + BQ * T::LDP;
+  float *sLo = sL + BQ;
 
   const int nTiles = ceil_div(p.nq, BQ);
   const int b = blockIdx.x % p.bh;
@@ -62,6 +65,7 @@ __global__ void __launch_bounds__(Fwd3Traits<D>::NT, Fwd3Traits<D>::kMinBlocks)
   k += (size_t)b * p.nk * p.d;
   v += (size_t)b * p.nk * p.dv;
   lse += (size_t)b * p.nq;
+  lse_lo += (size_t)b * p.nq;
   o += (size_t)b * p.nq * p.dv;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
@@ -77,6 +81,7 @@ __global__ void __launch_bounds__(Fwd3Traits<D>::NT, Fwd3Traits<D>::kMinBlocks)
   }
   load_tile<BQ, D, NT>(sQ, T::LDQ, q, q0, p.nq, p.d);
   load_rows<BQ, NT>(sL, lse, q0, p.nq, -INFINITY);
+  load_rows<BQ, NT>(sLo, lse_lo, q0, p.nq, 0.f);
 
   float acc[DW / 8][4];
 #pragma unroll
@@ -103,7 +108,7 @@ __global__ void __launch_bounds__(Fwd3Traits<D>::NT, Fwd3Traits<D>::kMinBlocks)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int r = w0 + g + 8 * half;  // tile row of s[.][2*half], s[.][2*half+1]
-      const float L = sL[r];              // -inf for rows past nq, so they get P = 0
+      const float L = sL[r], Lo = sLo[r];  // L = -inf for rows past nq, so they get P = 0
       // keys k0 + c < kLim are visible to this row (the rule of visible(), once per row)
       const int kLim = L == -INFINITY ? 0 : key_end(p, min(q0 + r + 1, p.nq)) - k0;
 #pragma unroll
@@ -111,7 +116,7 @@ __global__ void __launch_bounds__(Fwd3Traits<D>::NT, Fwd3Traits<D>::kMinBlocks)
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
           const int c = wc * KW + j * 8 + 2 * t + e;
-          sP[r * T::LDP + c] = c < kLim ? expf(s[j][2 * half + e] * p.scale - L) : 0.f;
+          sP[r * T::LDP + c] = c < kLim ? exp_score(s[j][2 * half + e], p.scale, L, Lo) : 0.f;
         }
     }
     if constexpr (T::WC == 1)

@@ -9,8 +9,9 @@
 //   once:     Q rows -> ASplit in shared memory (hi and lo planes).
 //   per key tile of BK rows: the tile was fetched into registers during the previous tile (fetch_b_*); barrier;
 //             split into sK (BSplitNK) and sV (BSplitKN); barrier; fetch the next tile; then per warp
-//             S = Q Kᵀ (one mma chain per score over d), P = exp2(S·scale·log2e - lse·log2e) (masks only on tiles
-//             that straddle the causal diagonal or the end of the keys), P's C fragments become A fragments in
+//             S = Q Kᵀ (one mma chain per score over d), P = exp2((S·scale - lse)·log2e - lse_lo·log2e) (two fmaf;
+//             lse_pair.cuh; masks only on tiles that straddle the causal diagonal or the end of the keys), P's C
+//             fragments become A fragments in
 //             place, O += P V as one chain per 8 output columns over the tile, added to O with RN FADDs.
 // Limits: D in {64, 128} (d, dv <= D); any N, Nq != Nk, causal or not.
 #pragma once
@@ -44,7 +45,8 @@ template <int D, int CFG = 0> struct Fwd4Traits {
 template <int D, int CFG, bool LONG>
 __global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kMinBlocks)
     forward_tiled_kernel4(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
-                          const float *__restrict__ v, const float *__restrict__ lse, float *__restrict__ o) {
+                          const float *__restrict__ v, const float *__restrict__ lse,
+                          const float *__restrict__ lse_lo, float *__restrict__ o) {
   using T = Fwd4Traits<D, CFG>;
   constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8, MT = T::MT;
   constexpr int kScoreUnroll = LONG ? 4 : 1;  // short chains keep a temporary per score: unroll 2+ spilled
@@ -62,6 +64,7 @@ __global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kM
   k += (size_t)b * p.nk * p.d;
   v += (size_t)b * p.nk * p.dv;
   lse += (size_t)b * p.nq;
+  lse_lo += (size_t)b * p.nq;
   o += (size_t)b * p.nq * p.dv;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
@@ -77,19 +80,17 @@ __global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kM
   }
   store_a_split<BQ, D, NT>(sQhi, sQlo, q, q0, p.nq, p.d);
 
-  constexpr float kLog2e = 1.4426950408889634f;
-  const float c2 = p.scale * kLog2e;
   // Rows of m-tile m, half h: q0 + (warp * MT + m) * 16 + g + 8h.
-  float lc[MT][2];    // lse · log2e of those rows
-  int rowEnd[MT][2];  // exclusive end of the keys each row sees (0 for rows past nq or with lse = -inf)
+  float hi[MT][2], lo2[MT][2];  // the lse pair of those rows: hi and lo · log2e
+  int rowEnd[MT][2];            // exclusive end of the keys each row sees (0 for rows past nq or with lse = -inf)
 #pragma unroll
   for (int m = 0; m < MT; ++m)
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int r = q0 + (warp * MT + m) * 16 + g + 8 * h;
-      const float L = r < p.nq ? lse[r] : -INFINITY;
-      lc[m][h] = L * kLog2e;
-      rowEnd[m][h] = L == -INFINITY ? 0 : key_end(p, r + 1);
+      hi[m][h] = r < p.nq ? lse[r] : -INFINITY;
+      lo2[m][h] = r < p.nq ? lse_lo[r] * kLog2e : 0.f;
+      rowEnd[m][h] = hi[m][h] == -INFINITY ? 0 : key_end(p, r + 1);
     }
 
   float acc[MT][KD][4];
@@ -136,14 +137,14 @@ __global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kM
       }
     }
 
-    // P = exp2(S · scale · log2e - lse · log2e), 0 where a row does not see the key
+    // P = exp2((S · scale - hi) · log2e - lo · log2e), 0 where a row does not see the key
     if (k0 + BK <= kFull) {
 #pragma unroll
       for (int m = 0; m < MT; ++m)
 #pragma unroll
         for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
-          for (int e = 0; e < 4; ++e) s[m][j][e] = exp2_ftz(fmaf(s[m][j][e], c2, -lc[m][e / 2]));
+          for (int e = 0; e < 4; ++e) s[m][j][e] = exp2_score(s[m][j][e], p.scale, hi[m][e / 2], lo2[m][e / 2]);
     } else {
 #pragma unroll
       for (int m = 0; m < MT; ++m)
@@ -152,7 +153,8 @@ __global__ void __launch_bounds__(Fwd4Traits<D, CFG>::NT, Fwd4Traits<D, CFG>::kM
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
             const int key = k0 + j * 8 + 2 * t + (e & 1);
-            s[m][j][e] = key < rowEnd[m][e / 2] ? exp2_ftz(fmaf(s[m][j][e], c2, -lc[m][e / 2])) : 0.f;
+            const float pe = exp2_score(s[m][j][e], p.scale, hi[m][e / 2], lo2[m][e / 2]);
+            s[m][j][e] = key < rowEnd[m][e / 2] ? pe : 0.f;
           }
     }
 

@@ -1,11 +1,12 @@
 // tiled/lse_kernel.cuh — stage 1, version 1: lse_i = log sum_j exp(scale * q_i . k_j), SIMT fp32.
 //
 // Tiling: one block (256 threads) per (bh, BQ query rows); Q tile stays in shared memory, key tiles of BK rows
-// stream through it. Each thread computes a TM x TN slice of the BQ x BK score tile in registers (Frag), then the
-// TC lanes sharing a row reduce it: running (m, l) with l scaled by exp(m_old - m_new), i.e. the pairwise
-// logaddexp of algorithm.md applied tile by tile. Rows that see no key keep m = -inf and get lse = -inf exactly
-// (every exp argument is made finite first, so no -inf - -inf). Causal: key tiles past the last key the tile's
-// last row sees are never loaded. Limits: d <= D (bucket), any nq, nk >= 1.
+// stream through it. Each thread computes a TM x TN slice of the BQ x BK raw score tile in registers (Frag), then the
+// TC lanes sharing a row reduce it: running (m, l) with m the max of fl(S_raw scale) and l += exp(S_raw scale - m)
+// (one fmaf), l scaled by exp(m_old - m_new), i.e. the pairwise logaddexp applied tile by tile; the lse pair (hi, lo;
+// lse_pair.cuh) at the end. Rows that see no key keep m = -inf and get (-inf, 0) exactly (every exp argument is
+// made finite first, so no -inf - -inf). Causal: key tiles past the last key the tile's last row sees are never
+// loaded. Limits: d <= D (bucket), any nq, nk >= 1.
 #pragma once
 #include "common.cuh"
 #include "traits.cuh"
@@ -14,7 +15,8 @@ namespace attn_tiled {
 
 template <int D>
 __global__ void __launch_bounds__(kThreads) lse_tiled_kernel1(AttnProblem p, const float *__restrict__ q,
-                                                              const float *__restrict__ k, float *__restrict__ lse) {
+                                                              const float *__restrict__ k, float *__restrict__ lse,
+                                                              float *__restrict__ lse_lo) {
   using T = FwdTraits<D>;
   constexpr int BQ = T::BQ, BK = T::BK, LD = padded(D);
   using SF = Frag<BQ, BK>;
@@ -50,15 +52,14 @@ __global__ void __launch_bounds__(kThreads) lse_tiled_kernel1(AttnProblem p, con
       const int qi = q0 + SF::row(i);
       float tmax = -INFINITY;
 #pragma unroll
-      for (int j = 0; j < SF::TN; ++j) {
-        s[i][j] = visible(p, qi, k0 + SF::col(j)) ? s[i][j] * p.scale : -INFINITY;
-        tmax = fmaxf(tmax, s[i][j]);
-      }
+      for (int j = 0; j < SF::TN; ++j)
+        if (visible(p, qi, k0 + SF::col(j))) tmax = fmaxf(tmax, __fmul_rn(s[i][j], p.scale));
       const float mNew = fmaxf(m[i], group_max<SF::TC>(tmax));
       const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: exp(-inf - 0) = 0, never NaN
       float tsum = 0.f;
 #pragma unroll
-      for (int j = 0; j < SF::TN; ++j) tsum += expf(s[i][j] - mRef);
+      for (int j = 0; j < SF::TN; ++j)
+        if (visible(p, qi, k0 + SF::col(j))) tsum += exp_score(s[i][j], p.scale, mRef);
       l[i] = l[i] * expf(m[i] - mRef) + group_sum<SF::TC>(tsum);
       m[i] = mNew;
     }
@@ -68,7 +69,7 @@ __global__ void __launch_bounds__(kThreads) lse_tiled_kernel1(AttnProblem p, con
 #pragma unroll
     for (int i = 0; i < SF::TM; ++i) {
       const int qi = q0 + SF::row(i);
-      if (qi < p.nq) lse[(size_t)b * p.nq + qi] = m[i] == -INFINITY ? -INFINITY : m[i] + logf(l[i]);
+      if (qi < p.nq) lse_pair(m[i], logf(l[i]), lse[(size_t)b * p.nq + qi], lse_lo[(size_t)b * p.nq + qi]);
     }
   }
 }

@@ -4,7 +4,8 @@
 // Tiling as forward v2: one block of 4 warps per (bh, 64 query rows), warp w owns rows w*16 .. w*16+15; Q tile in
 // shared memory, key tiles of BK rows stream through. A row of a warp's C fragments lives in the 4 consecutive
 // lanes with the same g = lane / 4 (2 columns per 8-column block each), so the running (max, sum) of v1 becomes a
-// 4-lane butterfly: same safe logaddexp (every exp argument finite; rows that see no key get lse = -inf exactly).
+// 4-lane butterfly: same safe logaddexp and the same lse pair (m = max of fl(S_raw scale), l += exp(S_raw scale - m)
+// as one fmaf; lse_pair.cuh; every exp argument finite; rows that see no key get (-inf, 0) exactly).
 // Limits: D in {64, 128}; d <= D.
 #pragma once
 #include "common.cuh"
@@ -23,7 +24,7 @@ template <int D> struct Lse2Traits {
 template <int D>
 __global__ void __launch_bounds__(Lse2Traits<D>::NT)
     lse_tiled_kernel2(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
-                      float *__restrict__ lse) {
+                      float *__restrict__ lse, float *__restrict__ lse_lo) {
   using T = Lse2Traits<D>;
   constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT;
   extern __shared__ float smem[];
@@ -57,18 +58,16 @@ __global__ void __launch_bounds__(Lse2Traits<D>::NT)
 #pragma unroll
       for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          float &x = s[j][2 * half + e];
-          x = visible(p, qi, k0 + j * 8 + 2 * t + e) ? x * p.scale : -INFINITY;
-          tmax = fmaxf(tmax, x);
-        }
+        for (int e = 0; e < 2; ++e)
+          if (visible(p, qi, k0 + j * 8 + 2 * t + e)) tmax = fmaxf(tmax, __fmul_rn(s[j][2 * half + e], p.scale));
       const float mNew = fmaxf(m[half], group_max<4>(tmax));
       const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: exp(-inf - 0) = 0, never NaN
       float tsum = 0.f;
 #pragma unroll
       for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
-        for (int e = 0; e < 2; ++e) tsum += expf(s[j][2 * half + e] - mRef);
+        for (int e = 0; e < 2; ++e)
+          if (visible(p, qi, k0 + j * 8 + 2 * t + e)) tsum += exp_score(s[j][2 * half + e], p.scale, mRef);
       l[half] = l[half] * expf(m[half] - mRef) + group_sum<4>(tsum);
       m[half] = mNew;
     }
@@ -78,7 +77,7 @@ __global__ void __launch_bounds__(Lse2Traits<D>::NT)
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int qi = q0 + w0 + g + 8 * half;
-      if (qi < p.nq) lse[(size_t)b * p.nq + qi] = m[half] == -INFINITY ? -INFINITY : m[half] + logf(l[half]);
+      if (qi < p.nq) lse_pair(m[half], logf(l[half]), lse[(size_t)b * p.nq + qi], lse_lo[(size_t)b * p.nq + qi]);
     }
   }
 }

@@ -4,10 +4,11 @@
 // Why (ncu, H100, N=4096 d=64, v2): 17 instructions per mma (splits on every fragment load, 4 FADDs per 3 mmas, a
 // mask test per score) and a 1.29-wave grid. Here: Q split once per block into shared memory, each key tile
 // fetched into registers during the previous tile and split once per block, one mma chain per score over d, masks
-// only on tiles that straddle the causal diagonal or the end of the keys, exp via exp2 on (x - max) · log2e.
+// only on tiles that straddle the causal diagonal or the end of the keys. The lse pair (lse_pair.cuh): m = the max of
+// fl(S_raw·scale), l += exp2((S_raw·scale - m)·log2e) with S_raw·scale - m one fmaf, written as lse (hi) and lse_lo.
 // One block of W warps per (bh, BQ = 16 MT W query rows); warp w owns MT m-tiles of 16 rows. A row's running (max, sum)
 // lives in the 4 lanes that hold its C fragments: a 4-lane butterfly per tile, as in v2. Rows that see no
-// key get lse = -inf exactly; every exp2 argument is finite or -inf (then 0).
+// key get (-inf, 0) exactly; every exp2 argument is finite or a masked term is dropped by a select.
 // Limits: D in {64, 128} (d <= D); any N, Nq != Nk, causal or not.
 #pragma once
 #include "common.cuh"
@@ -38,7 +39,7 @@ template <int D, int CFG = 0> struct Lse3Traits {
 template <int D, int CFG, bool LONG>
 __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kMinBlocks)
     lse_tiled_kernel3(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
-                      float *__restrict__ lse) {
+                      float *__restrict__ lse, float *__restrict__ lse_lo) {
   using T = Lse3Traits<D, CFG>;
   constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, KD = D / 8, MT = T::MT;
   constexpr int kScoreUnroll = LONG ? 4 : 1;  // short chains keep a temporary per score: unroll 2+ spilled
@@ -63,7 +64,6 @@ __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kM
   if (T::kPrefetch && nK > 0) fetch_b_nk<BK, D, NT>(kx, k, 0, p.nk, p.d);
   store_a_split<BQ, D, NT>(sQhi, sQlo, q, q0, p.nq, p.d);
 
-  constexpr float kLog2e = 1.4426950408889634f;
   // Rows of m-tile m, half h: q0 + (warp * MT + m) * 16 + g + 8h.
   int rowEnd[MT][2];
   float mx[MT][2], l[MT][2];  // running max (natural units) and sum of exp(x - max) of those rows
@@ -105,31 +105,49 @@ __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kM
       }
     }
 
-    // Natural units for the max (x = s · scale, one rounding, as the reference's row max) so that lse = max + log(sum)
-    // is formed like the float64 reference; exp2 only inside: exp(x - m) = exp2((x - m) · log2e), where x - m is
-    // exact for the largest scores. (Base-2 bookkeeping throughout cost 1–2 ulp of lse: H100 run 7 failed the
-    // FlashAttention rule, lse maxAbs 1.25e-6 vs naive 1.4e-7, at d = 128 causal.)
+    // Natural units for the max (fl(S_raw · scale), as the reference's row max) so that lse = max + log(sum) is
+    // formed like the float64 reference; exp2 only inside: exp(x - m) = exp2((S_raw·scale - m) · log2e), where
+    // S_raw·scale - m (one fmaf, as stages 2 and 3 form S_raw·scale - lse) is exact for the largest scores.
+    // (Base-2 bookkeeping throughout cost 1–2 ulp of lse: H100 run 7 failed the FlashAttention rule, lse maxAbs
+    // 1.25e-6 vs naive 1.4e-7, at d = 128 causal.)
+    // Tiles every row of the block sees in full take the unmasked loops (no compare or select per score).
     const bool full = k0 + BK <= kFull;
 #pragma unroll
     for (int m = 0; m < MT; ++m)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         float tmax = -INFINITY;
+        if (full) {
 #pragma unroll
-        for (int j = 0; j < BK / 8; ++j)
+          for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            float &x = s[m][j][2 * h + e];
-            x = full || k0 + j * 8 + 2 * t + e < rowEnd[m][h] ? x * p.scale : -INFINITY;
-            tmax = fmaxf(tmax, x);
-          }
+            for (int e = 0; e < 2; ++e) tmax = fmaxf(tmax, __fmul_rn(s[m][j][2 * h + e], p.scale));
+        } else {
+#pragma unroll
+          for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const float x = __fmul_rn(s[m][j][2 * h + e], p.scale);
+              tmax = fmaxf(tmax, k0 + j * 8 + 2 * t + e < rowEnd[m][h] ? x : -INFINITY);
+            }
+        }
         const float mNew = fmaxf(mx[m][h], group_max<4>(tmax));
-        const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: exp2(-inf) = 0, never NaN
+        const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: never -inf - -inf
         float tsum = 0.f;
+        if (full) {
 #pragma unroll
-        for (int j = 0; j < BK / 8; ++j)
+          for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
-          for (int e = 0; e < 2; ++e) tsum += exp2_ftz((s[m][j][2 * h + e] - mRef) * kLog2e);
+            for (int e = 0; e < 2; ++e) tsum += exp2_score(s[m][j][2 * h + e], p.scale, mRef);
+        } else {
+#pragma unroll
+          for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const float pe = exp2_score(s[m][j][2 * h + e], p.scale, mRef);
+              tsum += k0 + j * 8 + 2 * t + e < rowEnd[m][h] ? pe : 0.f;
+            }
+        }
         l[m][h] = l[m][h] * exp2_ftz((mx[m][h] - mRef) * kLog2e) + group_sum<4>(tsum);
         mx[m][h] = mNew;
       }
@@ -141,8 +159,7 @@ __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kM
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const int r = q0 + (warp * MT + m) * 16 + g + 8 * h;
-        if (r < p.nq)
-          lse[(size_t)b * p.nq + r] = mx[m][h] == -INFINITY ? -INFINITY : mx[m][h] + logf(l[m][h]);
+        if (r < p.nq) lse_pair(mx[m][h], logf(l[m][h]), lse[(size_t)b * p.nq + r], lse_lo[(size_t)b * p.nq + r]);
       }
   }
 }

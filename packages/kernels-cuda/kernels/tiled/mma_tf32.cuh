@@ -78,6 +78,19 @@ __device__ __forceinline__ void mma_3xtf32(float (&c)[4], const uint32_t (&ahi)[
   for (int e = 0; e < 4; ++e) c[e] += t[e];
 }
 
+// The same for the backward's transposed score products (A holds K or V, B holds Q or dO), the three products in the
+// order mma_3xtf32 issues them for S = Q Kᵀ and dP = dO Vᵀ (q_lo·k_hi first = here a_hi·b_lo): an mma sums the same
+// products to the same value whichever operand holds which, so Sᵀ is S transposed bit for bit.
+__device__ __forceinline__ void mma_3xtf32_t(float (&c)[4], const uint32_t (&ahi)[4], const uint32_t (&alo)[4],
+                                             const uint32_t (&bhi)[2], const uint32_t (&blo)[2]) {
+  float t[4];
+  mma_tf32_c0(t, ahi, blo);
+  mma_tf32(t, alo, bhi);
+  mma_tf32(t, ahi, bhi);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) c[e] += t[e];
+}
+
 // A fragment (16x8 at rows row0.., cols k0..) from row-major shared memory, split.
 __device__ __forceinline__ void load_a_3x(const float *s, int ld, int row0, int k0, uint32_t (&hi)[4],
                                           uint32_t (&lo)[4]) {
@@ -105,8 +118,9 @@ __device__ __forceinline__ void load_b_kn_3x(const float *s, int ld, int k0, int
 }
 
 // S (16 x BK, C fragments s[j] for columns j*8..j*8+7) = rows w0..w0+15 of sQ times rows 0..BK-1 of sK, over
-// D columns: the score tile of one warp, for the lse and forward kernels.
-template <int D, int BK>
+// D columns: the score tile of one warp, for the lse and forward kernels. TRANSPOSED: sQ holds K (or V) and sK holds
+// Q (or dO), for the backward's Sᵀ and dPᵀ, with the products in S's order (mma_3xtf32_t).
+template <int D, int BK, bool TRANSPOSED = false>
 __device__ __forceinline__ void warp_scores(float (&s)[BK / 8][4], const float *sQ, int ldq, const float *sK, int ldk,
                                             int w0) {
 #pragma unroll
@@ -121,7 +135,10 @@ __device__ __forceinline__ void warp_scores(float (&s)[BK / 8][4], const float *
     for (int j = 0; j < BK / 8; ++j) {
       uint32_t bhi[2], blo[2];
       load_b_nk_3x(sK, ldk, kk, j * 8, bhi, blo);
-      mma_3xtf32(s[j], ahi, alo, bhi, blo);
+      if constexpr (TRANSPOSED)
+        mma_3xtf32_t(s[j], ahi, alo, bhi, blo);
+      else
+        mma_3xtf32(s[j], ahi, alo, bhi, blo);
     }
   }
 }

@@ -174,6 +174,41 @@ __device__ __forceinline__ void mma3_score(float (&c)[4], const uint32_t (&ah)[4
     mma3_rn(c, ah, al, b);
 }
 
+// The backward's transposed score products (Sᵀ = K Qᵀ, dPᵀ = V dOᵀ: A holds K or V, B holds Q or dO) with the three
+// products issued in the order the forward and the dQ pass issue them for S and dP (q_lo·k_hi, q_hi·k_lo, q_hi·k_hi
+// = here a_hi·b_lo, a_lo·b_hi, a_hi·b_hi). An mma sums the same 8 products and C to the same value whichever operand
+// holds which, so Sᵀ is S transposed bit for bit and every stage takes P from the same score (with the products
+// in mma3's order, P in the dK/dV pass differed from the forward's in the last bits of S: dV 100x the textbook at
+// sigma = 1024 in the emulator).
+__device__ __forceinline__ void mma3_t_c0(float (&c)[4], const uint32_t (&ah)[4], const uint32_t (&al)[4],
+                                          const uint4 b) {
+  const uint32_t bh[2] = {b.x, b.y}, bl[2] = {b.z, b.w};
+  mma_tf32_c0(c, ah, bl);
+  mma_tf32(c, al, bh);
+  mma_tf32(c, ah, bh);
+}
+
+__device__ __forceinline__ void mma3_rn_t(float (&c)[4], const uint32_t (&ah)[4], const uint32_t (&al)[4],
+                                          const uint4 b) {
+  float t[4];
+  mma3_t_c0(t, ah, al, b);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) c[e] += t[e];
+}
+
+template <bool LONG>
+__device__ __forceinline__ void mma3_score_t(float (&c)[4], const uint32_t (&ah)[4], const uint32_t (&al)[4],
+                                             const uint4 b) {
+  if constexpr (LONG) {
+    const uint32_t bh[2] = {b.x, b.y}, bl[2] = {b.z, b.w};
+    mma_tf32(c, ah, bl);
+    mma_tf32(c, al, bh);
+    mma_tf32(c, ah, bh);
+  } else {
+    mma3_rn_t(c, ah, al, b);
+  }
+}
+
 // A fragment (hi, lo) of the next product from a score C fragment (BSplitKN's permuted k order).
 __device__ __forceinline__ void c_to_a_split(const float (&c)[4], uint32_t (&ah)[4], uint32_t (&al)[4]) {
   split_tf32(c[0], ah[0], al[0]);
@@ -197,6 +232,19 @@ __device__ __forceinline__ float exp2_ftz(float x) {
   const float y = exp2f(x);
   return std::fpclassify(y) == FP_SUBNORMAL ? 0.f : y;
 #endif
+}
+
+constexpr float kLog2e = 1.4426950408889634f;
+
+// Stage 1's term exp(S_raw·scale − ref) = 2^((S_raw·scale − ref)·log2e), ref finite (lse_pair.cuh).
+__device__ __forceinline__ float exp2_score(float sRaw, float scale, float ref) {
+  return exp2_ftz(__fmul_rn(fmaf(sRaw, scale, -ref), kLog2e));
+}
+
+// Stages 2 and 3: P = exp((S_raw·scale − hi) − lo) = 2^((S_raw·scale − hi)·log2e − lo2), lo2 = lo·log2e (lse_pair.cuh).
+// hi = +inf gives 0 (the backward's padded rows).
+__device__ __forceinline__ float exp2_score(float sRaw, float scale, float hi, float lo2) {
+  return exp2_ftz(fmaf(fmaf(sRaw, scale, -hi), kLog2e, -lo2));
 }
 
 }  // namespace attn_tiled

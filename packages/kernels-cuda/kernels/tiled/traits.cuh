@@ -43,7 +43,7 @@ template <int D> struct FwdSmem {
   static constexpr size_t floats = (size_t)T::BQ * padded(D)        // sQ
                                    + 2 * (size_t)T::BK * padded(D)  // sK, sV
                                    + (size_t)T::BQ * padded(T::BK)  // sP
-                                   + T::BQ;                         // sL (lse per row)
+                                   + 2 * T::BQ;                     // sL, sLo (the lse pair per row)
   static constexpr size_t bytes = floats * sizeof(float);
   static_assert(bytes <= kMaxSmemBytes, "forward tile too large");
 };
@@ -53,7 +53,7 @@ template <int D> struct BwdKVSmem {
   static constexpr size_t floats = 2 * (size_t)T::BK * padded(D)        // sK, sV
                                    + 2 * (size_t)T::BQ * padded(D)      // sQ, sdO
                                    + 2 * (size_t)T::BK * padded(T::BQ)  // sP, sdS (key-major)
-                                   + 2 * T::BQ;                         // sL, sDelta
+                                   + 3 * T::BQ;                         // sL, sLo, sDelta
   static constexpr size_t bytes = floats * sizeof(float);
   static_assert(bytes <= kMaxSmemBytes, "dK/dV tile too large");
 };
@@ -63,7 +63,7 @@ template <int D> struct BwdQSmem {
   static constexpr size_t floats = 2 * (size_t)T::BQ * padded(D)    // sQ, sdO
                                    + 2 * (size_t)T::BK * padded(D)  // sK, sV
                                    + (size_t)T::BQ * padded(T::BK)  // sdS
-                                   + 2 * T::BQ;                     // sL, sDelta
+                                   + 3 * T::BQ;                     // sL, sLo, sDelta
   static constexpr size_t bytes = floats * sizeof(float);
   static_assert(bytes <= kMaxSmemBytes, "dQ tile too large");
 };

@@ -58,20 +58,24 @@ std::string DeviceSession::describe() const {
          " dv=" + std::to_string(p_.dv) + (p_.causal ? " causal" : "");
 }
 
+// lse is the hi part of the kernels' lse pair; its buffer holds the lo part after it (2 * bh * nq floats), which is
+// never read back: 'lse' reads and writes bh * nq floats, and a write zeroes the lo part (kernels/attention.h).
 std::vector<DeviceSession::Tensor> DeviceSession::tensors() {
   const size_t bh = p_.bh, nq = p_.nq, nk = p_.nk, d = p_.d, dv = p_.dv;
-  return {
+  std::vector<Tensor> list = {
       {"q", &q_, bh * nq * d, false},     {"k", &k_, bh * nk * d, false},     {"v", &v_, bh * nk * dv, false},
       {"dO", &dO_, bh * nq * dv, false},  {"lse", &lse_, bh * nq, true},      {"o", &o_, bh * nq * dv, true},
       {"dq", &dq_, bh * nq * d, true},    {"dk", &dk_, bh * nk * d, true},    {"dv", &dv_, bh * nk * dv, true},
       {"delta", &delta_, bh * nq, false},
   };
+  for (Tensor &t : list) t.alloc = t.ptr == &lse_ ? 2 * t.count : t.count;
+  return list;
 }
 
 void DeviceSession::allocate() {
   scratch_bytes_ = scratch_bytes(p_, variant_);
   size_t tensor_bytes = 0;
-  for (const Tensor &t : tensors()) tensor_bytes += t.count * sizeof(float);
+  for (const Tensor &t : tensors()) tensor_bytes += t.alloc * sizeof(float);
 
   size_t free_bytes = 0, total_bytes = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo (" + describe() + ")");
@@ -87,8 +91,8 @@ void DeviceSession::allocate() {
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate (" + describe() + ")");
     for (const Tensor &t : tensors()) {
       void *ptr = nullptr;
-      CUDA_CHECK(cudaMalloc(&ptr, t.count * sizeof(float)),
-                 std::string("cudaMalloc of ") + std::to_string(t.count * sizeof(float)) + " bytes for " + t.name +
+      CUDA_CHECK(cudaMalloc(&ptr, t.alloc * sizeof(float)),
+                 std::string("cudaMalloc of ") + std::to_string(t.alloc * sizeof(float)) + " bytes for " + t.name +
                      " (" + describe() + ")");
       *t.ptr = static_cast<float *>(ptr);
     }
@@ -101,7 +105,8 @@ void DeviceSession::allocate() {
     throw;
   }
   device_bytes_ = tensor_bytes + scratch_bytes_;
-  t_ = AttnTensors{q_, k_, v_, dO_, lse_, o_, dq_, dk_, dv_, delta_, scratch_, scratch_bytes_};
+  t_ = AttnTensors{q_, k_, v_, dO_, lse_, lse_ + static_cast<size_t>(p_.bh) * p_.nq, o_, dq_, dk_, dv_, delta_,
+                   scratch_, scratch_bytes_};
 }
 
 void DeviceSession::free_all() noexcept {
@@ -141,6 +146,10 @@ void DeviceSession::write(const std::string &name, const float *host, size_t n) 
   // Straight from the JS buffer; cudaMemcpyAsync then a sync keeps the copy ordered with our non-blocking stream.
   CUDA_CHECK(cudaMemcpyAsync(*t.ptr, host, n * sizeof(float), cudaMemcpyHostToDevice, stream_),
              "write " + name + " (" + describe() + ")");
+  if (t.alloc > t.count) {  // lse given: its lo part is 0 (the given values are the whole lse)
+    CUDA_CHECK(cudaMemsetAsync(*t.ptr + t.count, 0, (t.alloc - t.count) * sizeof(float), stream_),
+               "write " + name + " (" + describe() + ")");
+  }
   CUDA_CHECK(cudaStreamSynchronize(stream_), "write " + name + " (" + describe() + ")");
 }
 
@@ -154,7 +163,7 @@ void DeviceSession::read(const std::string &name, float *host, size_t n) {
 void DeviceSession::poison() {
   if (disposed_) throw std::runtime_error("session is disposed (" + describe() + ")");
   for (const Tensor &t : tensors()) {
-    if (t.output) CUDA_CHECK(attn_poison(*t.ptr, t.count, stream_), std::string("attn_poison ") + t.name + " (" + describe() + ")");
+    if (t.output) CUDA_CHECK(attn_poison(*t.ptr, t.alloc, stream_), std::string("attn_poison ") + t.name + " (" + describe() + ")");
   }
   CUDA_CHECK(cudaStreamSynchronize(stream_), "attn_poison (" + describe() + ")");
 }

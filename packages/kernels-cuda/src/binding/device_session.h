@@ -40,8 +40,9 @@ class DeviceSession {
   struct Tensor {
     const char *name;
     float **ptr;
-    size_t count;
-    bool output;  // poisoned before each run
+    size_t count;  // elements written and read under this name
+    bool output;   // poisoned before each run
+    size_t alloc;  // elements allocated: count, except lse (its lo part follows: AttnTensors::lse_lo)
   };
   std::vector<Tensor> tensors();
   Tensor find(const std::string &name, size_t n);
