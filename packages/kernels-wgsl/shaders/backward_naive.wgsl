@@ -47,7 +47,7 @@ fn probs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let ko = (x.b * params.nk + x.j) * params.d;
     var acc = 0.0;
     for (var e = 0u; e < params.d; e++) { acc = fma(q[qo + e], k[ko + e], acc); }
-    p = exp(acc * params.scale - lse[x.b * params.nq + x.i]);
+    p = prob(acc, lse[lse_at(1u, x.b * params.nq + x.i)], lse[lse_at(2u, x.b * params.nq + x.i)]);
   }
   s[(x.b * params.nq + x.i) * params.nk + x.j] = p;
 }

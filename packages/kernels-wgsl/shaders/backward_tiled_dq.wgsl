@@ -48,12 +48,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (i < params.nq) { val = dout[(b * params.nq + i) * DV + x % DV]; }
     dos[x] = val;
   }
-  var lrow: array<f32, RM>;
+  var lrow: array<vec2<f32>, RM>;
   var drow: array<f32, RM>;
   for (var r = 0u; r < RM; r++) {
     let i = q0 + ty + TY * r;
     if (i < params.nq) {
-      lrow[r] = lse[b * params.nq + i];
+      lrow[r] = vec2<f32>(lse[lse_at(1u, b * params.nq + i)], lse[lse_at(2u, b * params.nq + i)]);
       drow[r] = delta[b * params.nq + i];
     }
   }
@@ -103,7 +103,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let j = k0 + tx + TX * c;
         var g = 0.0;
         if (i < params.nq && j < params.nk && sees(i, j)) {
-          g = exp(sc[r][c] * params.scale - lrow[r]) * (dp[r][c] - drow[r]);
+          g = prob(sc[r][c], lrow[r].x, lrow[r].y) * (dp[r][c] - drow[r]);
         }
         dss[(ty + TY * r) * BC + tx + TX * c] = g;
       }

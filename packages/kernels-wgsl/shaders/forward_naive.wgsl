@@ -29,7 +29,7 @@ fn probs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let ko = (b * params.nk + j) * params.d;
     var acc = 0.0;
     for (var e = 0u; e < params.d; e++) { acc = fma(q[qo + e], k[ko + e], acc); }
-    p = exp(acc * params.scale - lse[b * params.nq + i]);
+    p = prob(acc, lse[lse_at(1u, b * params.nq + i)], lse[lse_at(2u, b * params.nq + i)]);
   }
   s[(b * params.nq + i) * params.nk + j] = p;
 }

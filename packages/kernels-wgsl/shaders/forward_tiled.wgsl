@@ -39,10 +39,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (i < params.nq) { val = q[(b * params.nq + i) * D + x % D]; }
     qs[x] = val;
   }
-  var lrow: array<f32, RM>;
+  var lrow: array<vec2<f32>, RM>;
   for (var r = 0u; r < RM; r++) {
     let i = q0 + ty + TY * r;
-    if (i < params.nq) { lrow[r] = lse[b * params.nq + i]; }
+    if (i < params.nq) { lrow[r] = vec2<f32>(lse[lse_at(1u, b * params.nq + i)], lse[lse_at(2u, b * params.nq + i)]); }
   }
 
   var acc: array<array<f32, CV>, RM>;
@@ -80,7 +80,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var c = 0u; c < RN; c++) {
         let j = k0 + tx + TX * c;
         var p = 0.0;
-        if (i < params.nq && j < params.nk && sees(i, j)) { p = exp(sc[r][c] * params.scale - lrow[r]); }
+        if (i < params.nq && j < params.nk && sees(i, j)) { p = prob(sc[r][c], lrow[r].x, lrow[r].y); }
         ps[(ty + TY * r) * BC + tx + TX * c] = p;
       }
     }

@@ -66,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let i = q0 + ty + TY * r;
       for (var c = 0u; c < RN; c++) {
         let j = k0 + tx + TX * c;
-        if (i < params.nq && j < params.nk && sees(i, j)) { st[r] = lse_push(st[r], sc[r][c] * params.scale); }
+        if (i < params.nq && j < params.nk && sees(i, j)) { st[r] = lse_push(st[r], lse_unit(sc[r][c])); }
       }
     }
   }
@@ -82,7 +82,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (q0 + row < params.nq) {
         var tot = Lse(LOWEST, 0.0);
         for (var u = 0u; u < TX; u++) { tot = lse_merge(tot, Lse(part_m[row * TX + u], part_l[row * TX + u])); }
-        lse[b * params.nq + q0 + row] = lse_value(tot);
+        let out = lse_triple(tot);
+        lse[lse_at(0u, b * params.nq + q0 + row)] = out.x;
+        lse[lse_at(1u, b * params.nq + q0 + row)] = out.y;
+        lse[lse_at(2u, b * params.nq + q0 + row)] = out.z;
       }
     }
   }

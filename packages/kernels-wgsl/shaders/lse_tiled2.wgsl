@@ -74,7 +74,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       /*@unroll*/ for (var c = 0u; c < RN; c++) {
         let j = k0 + tx * RN + c;
         if (i < params.nq && j < params.nk && sees(i, j)) {
-          tmax = max(tmax, sc[r * RN4 + c / 4u][c % 4u] * params.scale);
+          tmax = max(tmax, lse_unit(sc[r * RN4 + c / 4u][c % 4u]));
           seen = true;
         }
       }
@@ -83,9 +83,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var sum = 0.0;
         /*@unroll*/ for (var c = 0u; c < RN; c++) {
           let j = k0 + tx * RN + c;
-          if (j < params.nk && sees(i, j)) { sum += exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - mn); }
+          if (j < params.nk && sees(i, j)) { sum += lse_term(lse_unit(sc[r * RN4 + c / 4u][c % 4u]), mn); }
         }
-        l[r] = l[r] * exp(m[r] - mn) + sum;
+        l[r] = l[r] * lse_term(m[r], mn) + sum;
         m[r] = mn;
       }
     }
@@ -100,7 +100,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (q0 + row < params.nq) {
       var tot = Lse(LOWEST, 0.0);
       for (var u = 0u; u < TX; u++) { tot = lse_merge(tot, Lse(part_m[row * TX + u], part_l[row * TX + u])); }
-      lse[b * params.nq + q0 + row] = lse_value(tot);
+      let out = lse_triple(tot);
+      lse[lse_at(0u, b * params.nq + q0 + row)] = out.x;
+      lse[lse_at(1u, b * params.nq + q0 + row)] = out.y;
+      lse[lse_at(2u, b * params.nq + q0 + row)] = out.z;
     }
   }
 }
