@@ -4,8 +4,16 @@
 # With no arguments: a verification sweep, results into ${OUT:-./device-out}.
 # Unpacks node, dawn.node, skia and the CUDA addon next to themselves, installs the Vulkan/GL loader .debs into /
 # (dpkg -x, root only; ATTN_SKIP_DPKG=1 skips it), points Vulkan/EGL at NVIDIA's ICD, and runs node attn.mjs.
+# Its own notes (the banner, skipped loader .debs) go to stderr only with ATTN_VERBOSE=1 or on the no-argument run, so
+# that a refused command prints exactly its one 'attn: …' line.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+verbose=${ATTN_VERBOSE:-0}
+if [ $# -eq 0 ]; then verbose=1; fi
+note() {
+  if [ "$verbose" = 1 ]; then echo "run.sh: $*" >&2; fi
+}
 
 # x.xz -> x, once (again only when the .xz is newer)
 unpack() {
@@ -23,12 +31,13 @@ unpack "$here/attn_cuda.node.xz"
 
 # The GPU machine lacks the Vulkan loader and glvnd; NVIDIA's Vulkan ICD needs both.
 if [ "${ATTN_SKIP_DPKG:-0}" = 1 ]; then
-  echo "run.sh: ATTN_SKIP_DPKG=1, loader .debs not installed" >&2
+  note "ATTN_SKIP_DPKG=1, loader .debs not installed"
 elif [ "$(id -u)" != 0 ]; then
-  echo "run.sh: not root, loader .debs not installed (WGSL may find no adapter)" >&2
+  note "not root, loader .debs not installed (WGSL may find no adapter)"
 elif ! ldconfig -p | grep -q 'libvulkan.so.1 ' || ! ldconfig -p | grep -q 'libGLX.so.0 '; then
   for deb in "$here"/debs/*.deb; do dpkg -x "$deb" /; done
-  ldconfig
+  # its warnings (a library that is not a symlink, …) are notes too
+  if [ "$verbose" = 1 ]; then ldconfig; else ldconfig 2>/dev/null; fi
 fi
 
 first_existing() {
@@ -60,5 +69,5 @@ if [ -z "${ATTN_GIT_COMMIT:-}" ] && [ -s "$here/COMMIT" ]; then export ATTN_GIT_
 if [ $# -eq 0 ]; then
   set -- sweep --preset verify --out "${OUT:-./device-out}"
 fi
-echo "run.sh: node $("$here/bin/node" --version), bundle $(cat "$here/COMMIT" 2>/dev/null || echo '?'), attn $*" >&2
+if [ "$verbose" = 1 ]; then note "node $("$here/bin/node" --version), bundle $(cat "$here/COMMIT" 2>/dev/null || echo '?'), attn $*"; fi
 exec "$here/bin/node" "$here/attn.mjs" "$@"

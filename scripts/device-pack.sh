@@ -5,6 +5,7 @@
 #   sdpa_peer.py                    the torch SDPA peer script (attn sweep --peers torch)
 #   node_modules/webgpu/            the webgpu package's index.js + dist/linux-x64/dawn.node.xz (its only native part)
 #   node_modules/@napi-rs/canvas/   chart rendering: its JS + skia.linux-x64-gnu.node.xz
+#   node_modules/@fontsource/dejavu-sans/  the charts' font (regular and bold .woff2)
 #   attn_cuda.node.xz               the CUDA addon, when built
 #   debs/*.deb                      Vulkan/GL loaders (libvulkan1, glvnd …), fetched once into .cache/device-debs
 #   run.sh                          unpacks all this and runs attn there (see device/run.sh)
@@ -82,6 +83,17 @@ if [ -n "$canvas" ] && [ -n "$skia" ]; then
   xzc_cached "$skia" "$out/node_modules/@napi-rs/canvas/skia.linux-x64-gnu.node.xz"
 else
   echo "canvas: not installed; the bundle renders no charts"
+fi
+
+# The charts' font (charts.ts resolves it from attn.mjs's folder; the GPU machine has no system fonts).
+font=$(cd packages/harness && node -p "require('node:path').dirname(require.resolve('@fontsource/dejavu-sans/package.json'))" 2>/dev/null || true)
+if [ -n "$font" ]; then
+  echo "chart font: $font"
+  mkdir -p "$out/node_modules/@fontsource/dejavu-sans/files"
+  cp "$font/package.json" "$font/LICENSE" "$out/node_modules/@fontsource/dejavu-sans/"
+  cp "$font"/files/dejavu-sans-latin-{400,700}-normal.woff2 "$out/node_modules/@fontsource/dejavu-sans/files/"
+else
+  echo "chart font: not installed; the bundle renders no charts"
 fi
 
 addon=packages/kernels-cuda/build/Release/attn_cuda.node

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the GPU bundle on this (CPU) machine: copies .device/ into a fresh fake device folder, runs
 # `run.sh run --backend reference` there with no node_modules around and the .deb step skipped, and requires outputs
-# byte-identical to the workspace CLI's on the same seeded inputs. Also shows which backends the bundle can load.
+# byte-identical to the workspace CLI's on the same seeded inputs, renders a report's charts through the bundle, and
+# shows which backends the bundle can load.
 # Usage: bash scripts/device-selftest.sh   (after pnpm device:pack)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,6 +23,10 @@ for f in lse o dq dk dv; do
   cmp -s "$tmp/bundle-out/$f.npy" "$tmp/workspace-out/$f.npy" || { echo "device-selftest: $f.npy differs between bundle and workspace" >&2; exit 1; }
 done
 echo "device-selftest: bundle reference outputs are byte-identical to the workspace's"
+
+# Charts through the bundle: it must find its own font (the GPU machine has no system fonts).
+bare bash "$tmp/device/run.sh" report "$PWD/reports/cpu/results.json" --out "$tmp/report" > /dev/null
+echo "device-selftest: bundle rendered $(ls "$tmp/report"/*.png | wc -l) charts with its font"
 
 # WGSL through the bundle's dawn.node on the CPU adapter, when setup fetched it: outputs against the reference's.
 lavapipe=$PWD/.cache/lavapipe/icd.json

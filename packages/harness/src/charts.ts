@@ -2,11 +2,40 @@
  * PNG line charts with chart.js 4 drawn on @napi-rs/canvas (prebuilt Skia, no system libraries).
  * The report describes a chart as plain data (ChartSpec); this module only draws it.
  */
-import { createCanvas } from '@napi-rs/canvas';
-import type { ChartConfiguration, Plugin } from 'chart.js';
+import { createRequire } from 'node:module';
+import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
+import type { ChartConfiguration, FontSpec, Plugin } from 'chart.js';
 import { Chart, registerables } from 'chart.js';
 
 Chart.register(...registerables);
+
+/**
+ * The family of every text a chart draws: DejaVu Sans from @fontsource/dejavu-sans, registered under a name no system
+ * installs. Skia draws text only with fonts it can find, and a GPU machine or a container may have none.
+ */
+export const CHART_FONT = 'AttnChartSans';
+let fontRegistered = false;
+
+/** Registers CHART_FONT's regular and bold faces once; the GPU bundle finds them in node_modules beside attn.mjs. */
+function registerChartFont(): void {
+  if (fontRegistered) return;
+  const require = createRequire(import.meta.url);
+  for (const weight of [400, 700]) {
+    const file = `@fontsource/dejavu-sans/files/dejavu-sans-latin-${weight}-normal.woff2`;
+    let path: string;
+    try {
+      path = require.resolve(file);
+    } catch {
+      throw new Error(`chart font ${file} not found: install @fontsource/dejavu-sans`);
+    }
+    if (!GlobalFonts.registerFromPath(path, CHART_FONT)) throw new Error(`chart font ${path} could not be loaded`);
+  }
+  fontRegistered = true;
+}
+
+function font(size: number, weight?: 'bold'): Partial<FontSpec> {
+  return { family: CHART_FONT, size, ...(weight ? { weight } : {}) };
+}
 
 export interface Series {
   label: string;
@@ -40,6 +69,10 @@ export interface ChartSpec {
 // colour-blind-safe palette (Okabe–Ito), then a few more
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#8C564B', '#7F7F7F', '#BCBD22'];
 
+const DASH = [8, 5];
+// three dashes fit the legend's 36 px line
+const LEGEND_DASH = [7, 4];
+
 const whiteBackground: Plugin = {
   id: 'whiteBackground',
   beforeDraw(chart) {
@@ -59,7 +92,7 @@ function markerPlugin(h: Marker[], v: Marker[]): Plugin {
       const x = scales.x!;
       const y = scales.y!;
       ctx.save();
-      ctx.font = '13px sans-serif';
+      ctx.font = `13px ${CHART_FONT}`;
       ctx.setLineDash([6, 4]);
       ctx.lineWidth = 1.5;
       for (const m of h) {
@@ -112,16 +145,31 @@ export function logTicks(min: number, max: number, powersOfTwo: boolean): number
   return coarse.length >= 3 ? coarse : decade([1, 2, 3, 4, 5, 6, 7, 8, 9]);
 }
 
+/** x rounded (down or up) to a value m × 10^k with m in 1…10. */
+function roundLog(x: number, round: (m: number) => number): number {
+  const p = 10 ** Math.floor(Math.log10(x));
+  return Number((round(Number((x / p).toPrecision(12))) * p).toPrecision(6));
+}
+
 function axis(log: boolean | undefined, title: string, isX: boolean, markers: Marker[] = []) {
   const values = markers.map((m) => m.value).filter((v) => !log || v > 0);
   return {
     ...(values.length ? { suggestedMin: Math.min(...values) / (log ? 1.25 : 1), suggestedMax: Math.max(...values) * (log ? 1.25 : 1) } : {}),
     type: log ? ('logarithmic' as const) : ('linear' as const),
-    title: { display: true, text: title, font: { size: 14 } },
-    ticks: { font: { size: 12 }, autoSkip: false, callback: (value: string | number) => (isX ? String(Number(value)) : formatTick(Number(value))) },
+    title: { display: true, text: title, font: font(14) },
+    ticks: { font: font(12), autoSkip: false, callback: (value: string | number) => (isX ? String(Number(value)) : formatTick(Number(value))) },
     grid: { color: '#e6e6e6' },
     ...(log
       ? {
+          // a value axis ends on 1…9 × 10^k, so that even a narrow range (errors within one decade) gets 3 labels
+          ...(isX
+            ? {}
+            : {
+                bounds: 'data' as const, // chart.js's own ticks would move the ends (float rounding: 3.9e-8 for 4e-8)
+                afterDataLimits(scale: { min: number; max: number }) {
+                  if (scale.min > 0) [scale.min, scale.max] = [roundLog(scale.min, Math.floor), roundLog(scale.max, Math.ceil)];
+                },
+              }),
           afterBuildTicks(scale: { min: number; max: number; ticks: { value: number }[] }) {
             scale.ticks = logTicks(scale.min, scale.max, isX).map((value) => ({ value }));
           },
@@ -143,6 +191,7 @@ export function formatTick(x: number): string {
 export async function renderChart(spec: ChartSpec): Promise<Buffer> {
   const width = spec.width ?? 1100;
   const height = spec.height ?? 650;
+  registerChartFont();
   const canvas = createCanvas(width, height);
   const config: ChartConfiguration<'line', { x: number; y: number }[]> = {
     type: 'line',
@@ -155,9 +204,10 @@ export async function renderChart(spec: ChartSpec): Promise<Buffer> {
           borderColor: color,
           backgroundColor: color,
           borderWidth: 2,
-          borderDash: s.dashed ? [8, 5] : [],
+          borderDash: s.dashed ? DASH : [],
           pointRadius: 3.5,
           tension: 0,
+          order: spec.series.length - i, // the last series on top (chart.js draws the highest order first)
         };
       }),
     },
@@ -169,16 +219,31 @@ export async function renderChart(spec: ChartSpec): Promise<Buffer> {
       normalized: true,
       layout: { padding: 12 },
       plugins: {
-        title: { display: true, text: spec.title, font: { size: 18, weight: 'bold' } },
-        subtitle: { display: Boolean(spec.subtitle), text: spec.subtitle ?? '', font: { size: 13 }, padding: { bottom: 8 } },
-        legend: { position: 'right', labels: { font: { size: 12 }, boxWidth: 28 } },
+        title: { display: true, text: spec.title, font: font(18, 'bold') },
+        subtitle: { display: Boolean(spec.subtitle), text: spec.subtitle ?? '', font: font(13), padding: { bottom: 8 } },
+        legend: {
+          position: 'right',
+          // each series as a short line in its own style (solid or dashed), not a box
+          labels: {
+            font: font(12),
+            usePointStyle: true,
+            pointStyleWidth: 36,
+            generateLabels: (chart) =>
+              Chart.defaults.plugins.legend.labels
+                .generateLabels(chart)
+                .sort((a, b) => a.datasetIndex! - b.datasetIndex!)
+                .map((item) => ({ ...item, pointStyle: 'line' as const, lineWidth: 2, lineDash: spec.series[item.datasetIndex!]?.dashed ? LEGEND_DASH : [] })),
+          },
+        },
       },
       scales: { x: axis(spec.xLog, spec.xLabel, true, spec.vLines), y: axis(spec.yLog, spec.yLabel, false, spec.hLines) },
     },
     plugins: [whiteBackground, markerPlugin(spec.hLines ?? [], spec.vLines ?? [])],
   };
   // chart.js takes any 2D context with the canvas API; @napi-rs/canvas provides one
-  const chart = new Chart(canvas.getContext('2d') as unknown as ConstructorParameters<typeof Chart>[0], config);
+  const ctx = canvas.getContext('2d');
+  ctx.lang = 'en'; // the default follows the host's language, which can change glyphs
+  const chart = new Chart(ctx as unknown as ConstructorParameters<typeof Chart>[0], config);
   const png = canvas.toBuffer('image/png');
   chart.destroy();
   return png;

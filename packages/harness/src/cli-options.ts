@@ -19,6 +19,14 @@ export function integerList(flag: string, raw: string | undefined): number[] | u
   return xs;
 }
 
+export function positiveList(flag: string, raw: string | undefined): number[] | undefined {
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const xs = parts.map(Number);
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x <= 0)) throw new UsageError(`${flag} takes a comma-separated list of positive numbers, got '${raw}'`);
+  return xs;
+}
+
 export function nameList<T extends string>(flag: string, raw: string | undefined, allowed: readonly T[]): T[] | undefined {
   if (raw === undefined) return undefined;
   const parts = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');

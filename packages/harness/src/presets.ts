@@ -13,6 +13,8 @@ export interface ShapeBlock {
   ds: readonly number[];
   causal: readonly boolean[];
   bh: readonly number[];
+  /** score magnitudes (std of the scaled scores; @attn/reference InputOptions); default [1] */
+  scoreStd?: readonly number[];
 }
 
 export interface TimingDefaults {
@@ -40,6 +42,8 @@ const square = (ns: readonly number[]): (readonly [number, number])[] => ns.map(
 const both = [false, true] as const;
 const ALL_VARIANTS: readonly Variant[] = ['naive', 'tiled', 'exact'];
 const ALL_PIPELINES: readonly Pipeline[] = ['lse', 'fwd', 'bwd'];
+/** the score-magnitude axis of the verify preset (std of the scaled scores) */
+export const SCORE_STDS: readonly number[] = [8, 128, 1024];
 
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   cpu: {
@@ -70,13 +74,15 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   },
   verify: {
     name: 'verify',
-    description: 'correctness only: every pipeline × variant × causal/not on odd and large N, Nq ≠ Nk, d 16 … 256',
+    description: 'correctness only: every pipeline × variant × causal/not on odd and large N, Nq ≠ Nk, d 16 … 256; score std 1 … 1024 on small shapes',
     backends: ['cuda', 'wgsl'],
     variants: ALL_VARIANTS,
     pipelines: ALL_PIPELINES,
     blocks: [
       { sizes: square([1, 17, 129, 1024, 4096, 16384]), ds: [16, 40, 64, 128, 256], causal: both, bh: [2] },
       { sizes: [[1, 129], [129, 1], [17, 1024], [1024, 17], [129, 4096], [4096, 129]], ds: [40, 128], causal: both, bh: [2] },
+      // attention logit growth: scores with std 8, 128, 1024 (rows reach about ±4σ), checked in full
+      { sizes: [[17, 17], [160, 160], [129, 1024]], ds: [40, 64, 128], causal: both, bh: [2], scoreStd: SCORE_STDS },
     ],
     timing: null,
     sampleRows: 64,

@@ -1,11 +1,12 @@
 /**
- * The float64 reference of one problem's inputs, compared against every backend and variant.
+ * The float64 reference of one problem's inputs, compared against every backend and variant, with the float32
+ * textbook's error on the same rows beside each output (the accuracy rule's yardstick, @attn/reference accuracy.ts).
  * Small problems: every row, computed once. Large problems: sampled rows (edges of each bh, the causal edge, then
  * seeded random rows); lse, O and dQ of the sampled query rows are computed once, while sampled dK, dV depend on the
  * kernel's own lse and O (reference-outputs.ts says why) and so are recomputed per kernel — O(rows·N·d), cheap.
  */
-import type { FloatArray, OutputName, Pipeline, Problem, RandomInputs, ReferenceOutputs, TensorError } from '@attn/reference';
-import { compareOutputs, referenceOutputs, sampleRows } from '@attn/reference';
+import type { FloatArray, OutputName, Pipeline, Problem, RandomInputs, ReferenceOptions, ReferenceOutputs, RowSample, TensorError } from '@attn/reference';
+import { compareOutputs, compareTextbook, referenceOutputs, sampleRows, textbookOutputs } from '@attn/reference';
 import type { ErrorStats } from './results.js';
 
 export interface ReferenceCheck {
@@ -27,19 +28,31 @@ function maxFiniteAbs(a: Float64Array): number {
   return m;
 }
 
-function toStats(errors: Partial<Record<OutputName, TensorError>>, ref: ReferenceOutputs): Partial<Record<OutputName, ErrorStats>> {
+type Errors = Partial<Record<OutputName, TensorError>>;
+const finite = (e: TensorError): boolean => e.count - e.nonFinite - e.unwritten > 0;
+
+function toStats(errors: Errors, textbook: Errors, ref: ReferenceOutputs): Partial<Record<OutputName, ErrorStats>> {
   const out: Partial<Record<OutputName, ErrorStats>> = {};
   for (const [name, e] of Object.entries(errors) as [OutputName, TensorError][]) {
-    const finite = e.count - e.nonFinite - e.unwritten > 0;
+    const t = textbook[name];
     out[name] = {
-      maxAbs: finite ? e.maxAbs : null,
-      relL2: finite ? e.relL2 : null,
+      maxAbs: finite(e) ? e.maxAbs : null,
+      relL2: finite(e) ? e.relL2 : null,
       nonFinite: e.nonFinite,
       unwritten: e.unwritten,
       refMaxAbs: maxFiniteAbs(ref.tensors[name]!),
+      textbookMaxAbs: t && finite(t) ? t.maxAbs : null,
+      textbookRelL2: t && finite(t) ? t.relL2 : null,
     };
   }
   return out;
+}
+
+/** The float64 reference and the float32 textbook's error against it, over the same rows. */
+async function yardsticks(problem: Problem, inputs: RandomInputs, need: Pipeline, sample?: RowSample, options?: ReferenceOptions) {
+  const ref = await referenceOutputs(problem, inputs, need, sample, options);
+  const textbook = compareTextbook(await textbookOutputs(problem, inputs, need, sample, options), ref);
+  return { ref, textbook };
 }
 
 /** The reference restricted to the outputs a pipeline read back (an lse run is compared on lse alone). */
@@ -59,24 +72,24 @@ export async function referenceCheck(
   rowsPerSide: number,
   seed: number,
 ): Promise<ReferenceCheck> {
-  const against = (ref: ReferenceOutputs, outputs: Partial<Record<OutputName, FloatArray>>): Partial<Record<OutputName, ErrorStats>> => {
-    const r = only(ref, Object.keys(outputs));
-    return toStats(compareOutputs(outputs, r), r);
+  const against = (y: { ref: ReferenceOutputs; textbook: Errors }, outputs: Partial<Record<OutputName, FloatArray>>): Partial<Record<OutputName, ErrorStats>> => {
+    const r = only(y.ref, Object.keys(outputs));
+    return toStats(compareOutputs(outputs, r), y.textbook, r);
   };
   if (problem.bh * problem.nq * problem.nk <= FULL_CHECK_MAX_PAIRS) {
-    const ref = await referenceOutputs(problem, inputs, need);
-    return { checked: 'full', compare: async (outputs) => against(ref, outputs) };
+    const full = await yardsticks(problem, inputs, need);
+    return { checked: 'full', compare: async (outputs) => against(full, outputs) };
   }
   const sample = sampleRows(problem, rowsPerSide, seed);
   // query-side rows (lse, O) once; dK, dV need the kernel's own lse and O, so per call
-  const forward = await referenceOutputs(problem, inputs, need === 'lse' ? 'lse' : 'fwd', sample);
+  const forward = await yardsticks(problem, inputs, need === 'lse' ? 'lse' : 'fwd', sample);
   return {
     checked: rowsPerSide,
     async compare(outputs) {
       if (!outputs.dq && !outputs.dk && !outputs.dv) return against(forward, outputs);
       const { lse, o } = outputs;
       if (!lse || !o) throw new Error("a sampled backward check needs the kernel's lse and O read back");
-      return against(await referenceOutputs(problem, inputs, 'bwd', sample, { given: { lse, o } }), outputs);
+      return against(await yardsticks(problem, inputs, 'bwd', sample, { given: { lse, o } }), outputs);
     },
   };
 }

@@ -26,6 +26,9 @@ export interface ErrorStats {
   unwritten: number;
   /** largest |ref| on the checked rows: the scale the error is relative to */
   refMaxAbs?: number;
+  /** the float32 textbook's max |x − ref| and rel L2 on the same rows (the accuracy rule's yardstick) */
+  textbookMaxAbs?: number | null;
+  textbookRelL2?: number | null;
 }
 
 export interface TimingStats {
@@ -38,15 +41,26 @@ export interface TimingStats {
   source: 'gpu-timer' | 'wall';
 }
 
-/** FlashAttention's rule: tiled maxAbs ≤ 2 × naive float32 maxAbs + floor, worst output. */
+/**
+ * FlashAttention's rule, worst output: maxAbs ≤ 2 × the float32 textbook's maxAbs + floor (@attn/reference
+ * accuracy.ts). Records written before 2026-11-29 judged tiled against our own naive kernel instead (tiledMaxAbs,
+ * naiveMaxAbs, no yardstick field).
+ */
 export interface FlashRule {
-  /** tiled maxAbs / (2 × naive maxAbs + floor); ≤ 1 passes */
+  /** maxAbs / (2 × yardstick maxAbs + floor); ≤ 1 passes */
   ratio: number;
   passed: boolean;
   output: string;
-  tiledMaxAbs: number;
-  naiveMaxAbs: number;
   floor: number;
+  yardstick?: 'textbook-float32';
+  /** which comparison gave the ratio: max error or relative L2 error */
+  metric?: 'maxAbs' | 'relL2';
+  maxAbs?: number;
+  textbookMaxAbs?: number;
+  relL2?: number;
+  textbookRelL2?: number;
+  tiledMaxAbs?: number;
+  naiveMaxAbs?: number;
 }
 
 export interface PointRecord {
@@ -66,8 +80,12 @@ export interface PointRecord {
   reason?: string;
   /** the inputs' seed (printed on failure so a point can be rerun) */
   seed?: number;
+  /** std of the scaled scores the inputs were drawn for (@attn/reference InputOptions); absent: 1, N(0,1) inputs */
+  scoreStd?: number;
   /** 'full' or the number of query rows checked per bh */
   checked?: 'full' | number;
+  /** what each stage ran (Session.kernels: versions after fallbacks, tile shapes) */
+  kernels?: Partial<Record<'lse' | 'forward' | 'backward', string>>;
   /** per output name (lse, o, dq, dk, dv) */
   error: Record<string, ErrorStats> | null;
   timing: TimingStats | null;
@@ -125,13 +143,16 @@ export class ResultsError extends Error {
 
 /** Identity of a measured point across runs (compare joins on it). */
 export function pointKey(r: PointRecord): string {
-  return [r.backend, r.variant, r.pipeline, r.stage, `bh${r.bh}`, `nq${r.nq}`, `nk${r.nk}`, `d${r.d}`, r.causal ? 'causal' : 'full', r.dtype].join(' ');
+  const key = [r.backend, r.variant, r.pipeline, r.stage, `bh${r.bh}`, `nq${r.nq}`, `nk${r.nk}`, `d${r.d}`, r.causal ? 'causal' : 'full', r.dtype];
+  if (r.scoreStd !== undefined && r.scoreStd !== 1) key.push(`scores${r.scoreStd}`);
+  return key.join(' ');
 }
 
 /** A short human label for a point. */
 export function pointLabel(r: PointRecord): string {
   const n = r.nq === r.nk ? `N=${r.nq}` : `Nq=${r.nq} Nk=${r.nk}`;
-  return `${r.backend}/${r.variant} ${r.stage}${r.pipeline === 'fwd' && r.stage !== 'fwd' ? '(fwd)' : ''} ${n} d=${r.d} bh=${r.bh}${r.causal ? ' causal' : ''}`;
+  const scores = r.scoreStd !== undefined && r.scoreStd !== 1 ? ` scores σ=${r.scoreStd}` : '';
+  return `${r.backend}/${r.variant} ${r.stage}${r.pipeline === 'fwd' && r.stage !== 'fwd' ? '(fwd)' : ''} ${n} d=${r.d} bh=${r.bh}${r.causal ? ' causal' : ''}${scores}`;
 }
 
 /** JSON has no Infinity/NaN: numbers that are not finite are written as null. */

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'vitest';
 import { Rng, readNpy, writeNpy } from '@attn/reference';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -18,10 +19,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node dist/cli.js ...args` (the built CLI; build first). */
-export function runCli(args: string[]): CliResult {
+/** Runs `node dist/cli.js ...args` (the built CLI; build first), with `env` added to this process's environment. */
+export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build the harness first (pnpm build)`);
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 110_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 110_000, env: { ...process.env, ...env } });
   if (r.error) throw r.error;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -195,6 +196,17 @@ export function inputFlags(shapes: InputShapes, seed = 1): string[] {
     flags.push(name === 'dO' ? '--do' : `--${name}`, saveNpy(dir, name, normalTensor(rng, shape), shape));
   }
   return flags;
+}
+
+/** The 'attn:' lines of stderr (Dawn may print its own warnings there too). */
+export function attnLines(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line.startsWith('attn:'));
+}
+
+/** Skips the test, with the reason, when the CLI said the wgsl backend is not available here. */
+export function skipUnlessWgsl(ctx: TestContext, r: CliResult): void {
+  const unavailable = /^attn: backend 'wgsl' (is not available|could not be loaded): (.*)$/m.exec(r.stderr);
+  if (unavailable) ctx.skip(unavailable[2]);
 }
 
 /** The CLI's one-line error for bad input: exit 2, one stderr line starting "attn: ". Returns that line. */

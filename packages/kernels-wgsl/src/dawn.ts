@@ -3,7 +3,7 @@
  * node_modules). One GPU object and one device per process.
  *
  * The object create() returns is held in a module-level variable for the device's whole life: if it is collected
- * while a device lives the process dies in native code (../shared/notes/stack.md).
+ * while a device lives the process dies in native code (the webgpu package keeps no reference to it; seen as futex/mutex asserts).
  */
 import { createRequire } from 'node:module';
 import { BackendError } from '@attn/reference';

@@ -1,5 +1,4 @@
-// Bad input gets one clear line: wrong tensor length, non-finite values, unknown names, variants and stages.
-import { BackendError } from '@attn/reference';
+// Bad input gets one clear line: wrong tensor length, unknown names, variants and stages. Non-finite values are taken.
 import { afterAll, describe, expect, it } from 'vitest';
 import { backend, problem, skipGpu } from './_helpers.js';
 
@@ -17,23 +16,13 @@ describe.skipIf(skipGpu)('bad input', () => {
     }
   });
 
-  it('a NaN or infinite input', async () => {
+  it('any float is taken, NaN and ±inf included: the caller owns the non-finite policy (attn run)', async () => {
     const s = await backend.open(p, 'naive');
     try {
       const k = new Float32Array(15).fill(0.25);
       k[7] = NaN;
-      await expect(s.write({ k })).rejects.toThrow('write: k[7] is NaN, inputs must be finite');
-      k[7] = Infinity;
-      await expect(s.write({ k })).rejects.toThrow(BackendError);
-    } finally {
-      await s.dispose();
-    }
-  });
-
-  it('−inf is a valid lse (a row that sees no key)', async () => {
-    const s = await backend.open(p, 'naive');
-    try {
-      await expect(s.write({ lse: new Float32Array([-Infinity, 0.5, 1, 2]) })).resolves.toBeUndefined();
+      k[8] = Infinity;
+      await expect(s.write({ k, lse: new Float32Array([-Infinity, 0.5, 1, 2]) })).resolves.toBeUndefined();
     } finally {
       await s.dispose();
     }

@@ -23,7 +23,7 @@ export function splitVariant(variant: Variant): { base: string; choice: string |
   return at < 0 ? { base: variant, choice: null } : { base: variant.slice(0, at), choice: variant.slice(at + 1) };
 }
 
-/** The three stages of the algorithm (../shared/notes/algorithm.md). 'backward' includes the D = rowsum(dO∘O) pre-pass. */
+/** The three stages of the algorithm (docs/algorithm.md). 'backward' includes the D = rowsum(dO∘O) pre-pass. */
 export type KernelStage = 'lse' | 'forward' | 'backward';
 
 /** What a user asks for: 'fwd' = lse then forward; 'bwd' = lse, forward, then backward. */
@@ -84,9 +84,19 @@ export interface StageTimings {
 export interface Session {
   readonly problem: Problem;
   readonly variant: Variant;
+  /**
+   * What each stage runs for this problem, after the backend resolved the variant (versions, fallbacks, tile shapes),
+   * e.g. { lse: 'lse3 shape1', forward: 'fwd4 shape1', backward: 'bwd1 (D=256: bwd3 has no such bucket)' }.
+   * Recorded with every result; absent where a backend has one kernel per stage.
+   */
+  readonly kernels?: Partial<Record<KernelStage, string>>;
   /** bytes of device memory this session allocated: inputs, outputs and scratch (naive's score matrices) */
   readonly deviceBytes: number;
-  /** Copy tensors to the device. q, k, v (and dO before backward); lse and o may be written to run a later stage alone. */
+  /**
+   * Copy tensors to the device. q, k, v (and dO before backward); lse and o may be written to run a later stage alone.
+   * Any float is taken, NaN and ±inf included, as a kernel would take it: the caller owns the non-finite policy
+   * (finite.ts has the shared scans; attn run refuses non-finite inputs unless --allow-nonfinite).
+   */
   write(tensors: Partial<Record<InputName, FloatArray>>): Promise<void>;
   /** Fill every output (lse, o, dq, dk, dv) with NaN, so an element a kernel forgets to write is caught. */
   poison(): Promise<void>;

@@ -9,6 +9,7 @@
 import type { Problem } from './problem.js';
 import type { RowInputs } from './rows.js';
 import { dkdvBlock, dqBlock, forwardBlock, logSumExp, scoreBlock } from './rows.js';
+import { textbookDkdvRow, textbookDqRow, textbookForwardRow } from './textbook.js';
 
 interface JobBase {
   problem: Problem;
@@ -54,20 +55,53 @@ export interface DkDvJob extends JobBase {
   dv: Float64Array;
 }
 
-export type Job = LseJob | ForwardJob | LseForwardJob | DqJob | DkDvJob;
+/** the float32 textbook (textbook.ts), query side: lse, softmax statistics (m, l) and O of each row */
+export interface TextbookForwardJob extends JobBase {
+  kind: 'textbookForward';
+  lse: Float64Array;
+  m: Float64Array;
+  l: Float64Array;
+  o: Float64Array;
+}
+/** the float32 textbook: dQ of each row given its m, l and D (packed) */
+export interface TextbookDqJob extends JobBase {
+  kind: 'textbookDq';
+  dO: Float64Array;
+  m: Float64Array;
+  l: Float64Array;
+  delta: Float64Array;
+  dq: Float64Array;
+}
+/** the float32 textbook: dK, dV of each key row given m, l and D of every query row (full, by flat query row) */
+export interface TextbookDkDvJob extends JobBase {
+  kind: 'textbookDkdv';
+  dO: Float64Array;
+  queryM: Float64Array;
+  queryL: Float64Array;
+  queryDelta: Float64Array;
+  dk: Float64Array;
+  dv: Float64Array;
+}
+
+export type Job = LseJob | ForwardJob | LseForwardJob | DqJob | DkDvJob | TextbookForwardJob | TextbookDqJob | TextbookDkDvJob;
 
 /** Number of row positions a job covers. */
 export function jobPositions(job: Job): number {
   if (job.rows) return job.rows.length;
   const p = job.problem;
-  return p.bh * (job.kind === 'dkdv' ? p.nk : p.nq);
+  return p.bh * (isKeySide(job) ? p.nk : p.nq);
+}
+
+function isKeySide(job: Job): boolean {
+  return job.kind === 'dkdv' || job.kind === 'textbookDkdv';
 }
 
 /** Multiply-adds a job costs, roughly: what decides whether threads pay off. */
 export function jobWork(job: Job): number {
   const p = job.problem;
-  const perPair = job.kind === 'lse' ? p.d : job.kind === 'dq' || job.kind === 'dkdv' ? 2 * (p.d + p.dv) : p.d + p.dv;
-  const partners = job.kind === 'dkdv' ? p.nq : p.nk;
+  const backward = job.kind === 'dq' || job.kind === 'dkdv' || job.kind === 'textbookDq' || job.kind === 'textbookDkdv';
+  const perPair = job.kind === 'lse' ? p.d : backward ? 2 * (p.d + p.dv) : p.d + p.dv;
+  const partners = isKeySide(job) ? p.nq : p.nk;
   return jobPositions(job) * partners * perPair;
 }
 
@@ -76,7 +110,7 @@ export const ROW_BLOCK = 8;
 
 /** Positions [start, end) cut into blocks of at most ROW_BLOCK consecutive positions whose rows share one bh. */
 function forEachBlock(job: Job, start: number, end: number, body: (rows: Int32Array, pos0: number) => void): void {
-  const rowsPerBh = job.kind === 'dkdv' ? job.problem.nk : job.problem.nq;
+  const rowsPerBh = isKeySide(job) ? job.problem.nk : job.problem.nq;
   const buffer = new Int32Array(ROW_BLOCK);
   const row = (pos: number): number => (job.rows ? job.rows[pos]! : pos);
   for (let pos = start; pos < end; ) {
@@ -124,6 +158,22 @@ export function runJobRange(job: Job, start: number, end: number): void {
       forEachBlock(job, start, end, (rows, pos0) => {
         dkdvBlock(p, x, job.dO, rows, job.queryLse, job.queryDelta, job.dk, pos0 * p.d, job.dv, pos0 * p.dv);
       });
+      return;
+    case 'textbookForward': {
+      const s = new Float64Array(p.nk);
+      for (let pos = start; pos < end; pos++) textbookForwardRow(p, x, job.rows ? job.rows[pos]! : pos, s, pos, job);
+      return;
+    }
+    case 'textbookDq':
+      for (let pos = start; pos < end; pos++) {
+        const stats = { m: job.m[pos]!, l: job.l[pos]! };
+        textbookDqRow(p, x, job.dO, job.rows ? job.rows[pos]! : pos, stats, job.delta[pos]!, job.dq, pos);
+      }
+      return;
+    case 'textbookDkdv':
+      for (let pos = start; pos < end; pos++) {
+        textbookDkdvRow(p, x, job.dO, job.rows ? job.rows[pos]! : pos, job.queryM, job.queryL, job.queryDelta, job.dk, job.dv, pos);
+      }
       return;
   }
 }

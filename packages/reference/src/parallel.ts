@@ -136,6 +136,9 @@ const OUTPUT_FIELDS: Readonly<Record<Job['kind'], readonly string[]>> = {
   lseForward: ['lse', 'o'],
   dq: ['dq'],
   dkdv: ['dk', 'dv'],
+  textbookForward: ['lse', 'm', 'l', 'o'],
+  textbookDq: ['dq'],
+  textbookDkdv: ['dk', 'dv'],
 };
 
 /** A copy of the job whose typed arrays are all shared, and a function copying shared outputs back into the job's. */

@@ -22,17 +22,32 @@ export interface RandomInputs {
   dO: Float32Array;
 }
 
-/** Float32 N(0, std²) inputs of a problem, drawn in the order q, k, v, dO from one seeded stream. */
-export function randomInputs(problem: Problem, seed: number, dist: Distribution = { kind: 'normal' }): RandomInputs {
+export interface InputOptions {
+  /**
+   * Standard deviation of the scaled scores S = scale·Q·Kᵀ: Q and K are drawn as sqrt(scoreStd)·N(0,1), so with the
+   * default scale 1/sqrt(d) the scores have std scoreStd (rows reach about ±4·scoreStd). Default 1: N(0,1) inputs.
+   * Large values model "attention logit growth"; V and dO stay N(0,1).
+   */
+  scoreStd?: number;
+}
+
+/**
+ * Float32 inputs of a problem, drawn in the order q, k, v, dO from one seeded stream: N(0,1), with Q and K scaled by
+ * sqrt(scoreStd) (InputOptions).
+ */
+export function randomInputs(problem: Problem, seed: number, options: InputOptions = {}): RandomInputs {
+  const scoreStd = options.scoreStd ?? 1;
+  if (!(scoreStd > 0) || !Number.isFinite(scoreStd)) throw new RangeError(`randomInputs: scoreStd must be a positive number, got ${scoreStd}`);
   const rng = new Rng(seed);
-  const make = (name: 'q' | 'k' | 'v' | 'dO'): Float32Array => {
+  const make = (name: 'q' | 'k' | 'v' | 'dO', std: number): Float32Array => {
     const t = new Float32Array(tensorSize(problem, name));
-    fill(t, rng, dist);
+    fill(t, rng, { kind: 'normal', std });
     return t;
   };
-  const q = make('q');
-  const k = make('k');
-  const v = make('v');
-  const dO = make('dO');
+  const qk = Math.sqrt(scoreStd);
+  const q = make('q', qk);
+  const k = make('k', qk);
+  const v = make('v', 1);
+  const dO = make('dO', 1);
   return { q, k, v, dO };
 }

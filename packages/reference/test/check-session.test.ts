@@ -1,7 +1,10 @@
-/** checkSession catches what a broken kernel does: unwritten elements, NaN, errors over tolerance — one line each. */
+/**
+ * checkSession catches what a broken kernel does: unwritten elements, NaN, errors over tolerance or over twice the
+ * float32 textbook's — one line each.
+ */
 import { afterAll, expect, it } from 'vitest';
 import type { FloatArray, OutputName, Session } from '../src/index.js';
-import { checkSession, createReferenceBackend, makeProblem, poisonArray } from '../src/index.js';
+import { checkSession, createReferenceBackend, makeProblem, poisonArray, randomInputs, textbookOutputs } from '../src/index.js';
 
 const backend = createReferenceBackend();
 afterAll(() => backend.close());
@@ -52,7 +55,22 @@ it('reports relative L2 over tolerance, with the seed, in row-sampled mode too',
     if (out.dk) out.dk.forEach((v, i, a) => (a[i] = v * (1 + 1e-3)));
   });
   const r = await checkSession(session, { pipeline: 'bwd', seed, sample: 8 });
-  expect(r.failures).toHaveLength(1);
+  expect(r.failures).toHaveLength(2);
   expect(r.failures[0]).toMatch(/^dk: relL2 1\.000e-3 > tolerance 0\.0001 \(bh=2 .* seed 4242\)$/);
+  expect(r.failures[1]).toMatch(/^dk: (rel L2|max\|error\|) .* > 2 × textbook float32 .* \(bh=2 .* seed 4242\)$/);
+  expect(r.rule).toMatchObject({ output: 'dk', passed: false });
   expect(r.errors.dk?.count).toBe(8 * 7);
+});
+
+it('at large score magnitudes the fixed tolerance gives way to the rule: the textbook itself passes', async () => {
+  const q = makeProblem({ bh: 2, nq: 160, d: 128, causal: true });
+  const scoreStd = 1024;
+  const tb = await textbookOutputs(q, randomInputs(q, seed, { scoreStd }), 'bwd');
+  const session = broken(await backend.open(q, 'exact'), (out) => {
+    for (const name of Object.keys(out) as OutputName[]) out[name] = Float32Array.from(tb.tensors[name]!);
+  });
+  const r = await checkSession(session, { pipeline: 'bwd', seed, scoreStd });
+  expect(r.errors.dq!.relL2).toBeGreaterThan(1e-4); // over the N(0,1) tolerance …
+  expect(r.failures).toEqual([]); // … and within the rule
+  expect(r.rule!.passed).toBe(true);
 });

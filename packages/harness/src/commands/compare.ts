@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../args.js';
 import { compareResults, DEFAULT_COMPARE, formatComparison } from '../compare.js';
 import { readResults, ResultsError } from '../results.js';
 import { UsageError } from '../usage-error.js';
@@ -27,27 +27,28 @@ Options:
   --brief                    list only the points that are not SAME`;
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        'max-error-growth': { type: 'string' },
-        'error-floor': { type: 'string' },
-        'noise-factor': { type: 'string' },
-        'min-change': { type: 'string' },
-        'allow-device-mismatch': { type: 'boolean' },
-        'allow-missing': { type: 'boolean' },
-        brief: { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const options = {
+    'max-error-growth': { type: 'string' },
+    'error-floor': { type: 'string' },
+    'noise-factor': { type: 'string' },
+    'min-change': { type: 'string' },
+    'allow-device-mismatch': { type: 'boolean' },
+    'allow-missing': { type: 'boolean' },
+    brief: { type: 'boolean' },
+  } as const;
+  const parsed = parseFlags(argv, options, true, 'attn compare --help');
   const { values: v, positionals } = parsed;
   if (positionals.length !== 2) throw new UsageError(`compare takes two files, BASE.json NEW.json (got ${positionals.length})`);
   const [basePath, newPath] = positionals as [string, string];
+  // flags first: a bad value is refused before any file is read
+  const compareOptions = {
+    maxErrorGrowth: positiveNumber('--max-error-growth', v['max-error-growth'], DEFAULT_COMPARE.maxErrorGrowth),
+    errorFloor: positiveNumber('--error-floor', v['error-floor'], DEFAULT_COMPARE.errorFloor, true),
+    noiseFactor: positiveNumber('--noise-factor', v['noise-factor'], DEFAULT_COMPARE.noiseFactor, true),
+    minChange: positiveNumber('--min-change', v['min-change'], DEFAULT_COMPARE.minChange, true),
+    allowDeviceMismatch: v['allow-device-mismatch'] ?? false,
+    allowMissing: v['allow-missing'] ?? false,
+  };
   let base, next;
   try {
     base = readResults(basePath);
@@ -56,14 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof ResultsError) throw new UsageError(e.message);
     throw e;
   }
-  const comparison = compareResults(base, next, {
-    maxErrorGrowth: positiveNumber('--max-error-growth', v['max-error-growth'], DEFAULT_COMPARE.maxErrorGrowth),
-    errorFloor: positiveNumber('--error-floor', v['error-floor'], DEFAULT_COMPARE.errorFloor, true),
-    noiseFactor: positiveNumber('--noise-factor', v['noise-factor'], DEFAULT_COMPARE.noiseFactor, true),
-    minChange: positiveNumber('--min-change', v['min-change'], DEFAULT_COMPARE.minChange, true),
-    allowDeviceMismatch: v['allow-device-mismatch'] ?? false,
-    allowMissing: v['allow-missing'] ?? false,
-  });
+  const comparison = compareResults(base, next, compareOptions);
   console.log(`base: ${basePath} (${base.metadata.name}, ${base.metadata.createdAt})`);
   console.log(`new:  ${newPath} (${next.metadata.name}, ${next.metadata.createdAt})`);
   console.log(formatComparison(comparison, v.brief ?? false));

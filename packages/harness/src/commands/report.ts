@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../args.js';
 import { writeReport } from '../report.js';
 import { mergeResults, readResults, ResultsError, writeResults } from '../results.js';
 import { UsageError } from '../usage-error.js';
@@ -19,12 +19,7 @@ Options:
   --out DIR   where to write (default: the folder of RESULTS.json; required when merging)`;
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { out: { type: 'string' } } });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]} (see attn report --help)`);
-  }
+  const parsed = parseFlags(argv, { out: { type: 'string' } }, true, 'attn report --help');
   const paths = parsed.positionals;
   if (paths.length === 0) throw new UsageError('report needs a results.json (see attn report --help)');
   if (paths.length > 1 && parsed.values.out === undefined) throw new UsageError('merging several results files needs --out DIR');

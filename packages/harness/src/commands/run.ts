@@ -1,10 +1,15 @@
 /**
  * attn run: one pipeline (lse | fwd | bwd) of one backend on .npy inputs, outputs written as .npy.
- * Every problem with the inputs is caught before a device is touched and reported as one line (exit 2).
+ * Every problem with the inputs is caught before a device is touched and reported as one line (exit 2); outputs
+ * that are NaN/Inf although the inputs were finite, or left unwritten, are reported as one line too (exit 1).
+ * The non-finite policy lives here: backends take any float, this command decides what it accepts.
  */
 import { performance } from 'node:perf_hooks';
 import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, Variant } from '@attn/reference';
-import { BackendError, PIPELINE_STAGES, STAGE_OUTPUTS, countPoisoned, makeProblem, tensorShape } from '@attn/reference';
+import {
+  BackendError, PIPELINE_STAGES, STAGE_OUTPUTS, countPoisoned, describeNonFinite, lseCertainlyAbove, makeProblem, scanNonFinite,
+  tensorShape, unexpectedNonFinite, unflattenIndex,
+} from '@attn/reference';
 import { finiteNumber, oneOf, parseFlags, required } from '../args.js';
 import type { BackendName } from '../backends.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
@@ -34,13 +39,16 @@ Options:
   --causal           causal mask, bottom-right aligned: query i sees key j iff j <= i + Nk - Nq
   --scale S          score scale (default 1/sqrt(d))
   --variant V        naive | tiled | exact (default: the backend's first variant)
-  --allow-nonfinite  run even when an input holds NaN or Inf
+  --allow-nonfinite  run even when an input holds NaN or Inf; the outputs are then not checked for NaN/Inf (a NaN
+                     reaches what depends on it and, in the tiled GPU kernels' block products, 0 × NaN reaches
+                     other rows of its tile)
   -h, --help         this text
 
 Outputs keep the input's rank: lse is [BH, Nq] or [B, H, Nq]; o is [.., Nq, dv]; dq, dk, dv match Q, K, V.
 Their dtype is what the backend computes in (float64 for reference, float32 for cuda and wgsl).
-Exit status: 0 done; 1 a backend failed at run time or left outputs unwritten; 2 bad input or a problem the backend
-refuses (the reason is printed as one line).
+Exit status: 0 done; 1 a backend failed at run time, left outputs unwritten, or wrote NaN/Inf from finite inputs
+(the outputs are written all the same); 2 bad input, a problem the backend refuses, or one whose lse a float32 backend
+cannot represent (a proof: log n + the mean score of a row beyond float32's range). The reason is one line on stderr.
 
 Example:
   attn run --backend reference --stage bwd --q q.npy --k k.npy --v v.npy --do do.npy --causal --out out/`;
@@ -155,38 +163,33 @@ function asDtype(data: FloatArray, dtype: 'float32' | 'float64'): FloatArray {
   return data;
 }
 
-/** Index of the first NaN/Inf and the count of them, or null when all are finite. */
-function firstNonFinite(data: FloatArray): { index: number; count: number } | null {
-  let index = -1;
-  let count = 0;
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) {
-      if (index < 0) index = i;
-      count++;
-    }
-  }
-  return index < 0 ? null : { index, count };
+/** Refuses NaN/Inf in an input (exit 2); true when every element is finite. */
+function checkFinite(label: InputLabel, data: FloatArray, shape: readonly number[], converted: boolean, allow: boolean): boolean {
+  const bad = scanNonFinite(data, shape);
+  if (!bad) return true;
+  if (allow) return false;
+  const where = converted ? 'after conversion to float32' : '';
+  throw new UsageError(`${describeNonFinite(label, bad, where)}; pass --allow-nonfinite to run anyway`);
 }
 
-function unflatten(index: number, shape: readonly number[]): number[] {
-  const at: number[] = [];
-  for (let axis = shape.length - 1; axis >= 0; axis--) {
-    at.unshift(index % shape[axis]!);
-    index = Math.floor(index / shape[axis]!);
+/** Anything beyond this rounds to Inf in float32. */
+const F32_OVERFLOW = 2 ** 128;
+
+/**
+ * A float32 backend cannot represent this problem's scale or (for certain) some row's lse: refuse before running.
+ * `q`, `k` are what the backend gets; `lseShape` is the lse's shape in the caller's layout.
+ */
+function refuseUnrepresentable(problem: Problem, q: FloatArray, k: FloatArray, where: string, lseShape: readonly number[]): void {
+  const range = `beyond float32's range (${where} computes in float32)`;
+  if (!Number.isFinite(Math.fround(problem.scale))) throw new UsageError(`--scale ${problem.scale} is ${range}`);
+  const beyond = lseCertainlyAbove(problem, q, k, F32_OVERFLOW);
+  if (beyond) {
+    const row = formatShape(unflattenIndex(beyond.row, lseShape));
+    throw new UsageError(`the lse of row ${row} is at least ${beyond.bound.toPrecision(3)}, ${range}: scale·Q·Kᵀ is too large`);
   }
-  return at;
 }
 
-function requireFinite(label: InputLabel, data: FloatArray, shape: readonly number[], converted: boolean): void {
-  const bad = firstNonFinite(data);
-  if (!bad) return;
-  const where = formatShape(unflatten(bad.index, shape));
-  const after = converted ? ' after conversion to float32' : '';
-  throw new UsageError(
-    `${label} has ${bad.count} non-finite value${bad.count === 1 ? '' : 's'}${after} (first at ${where}: ${data[bad.index]}); ` +
-      'pass --allow-nonfinite to run anyway',
-  );
-}
+const OUTPUT_LABELS: Readonly<Record<OutputName, string>> = { lse: 'lse', o: 'O', dq: 'dQ', dk: 'dK', dv: 'dV' };
 
 // ---------------------------------------------------------------------------------------------------------------
 // backend
@@ -257,7 +260,10 @@ export async function main(argv: string[]): Promise<number> {
 
   const present = (['q', 'k', 'v', 'dO'] as const).filter((name) => inputs[name] !== undefined);
   const labels = { q: 'Q', k: 'K', v: 'V', dO: 'dO' } as const;
-  if (!options.allowNonfinite) for (const name of present) requireFinite(labels[name], inputs[name]!.data, inputs[name]!.shape, false);
+  let inputsFinite = true;
+  for (const name of present) {
+    inputsFinite = checkFinite(labels[name], inputs[name]!.data, inputs[name]!.shape, false, options.allowNonfinite) && inputsFinite;
+  }
 
   const backend = await openBackend(options.backend);
   const variant = pickVariant(backend, options.variant);
@@ -267,8 +273,11 @@ export async function main(argv: string[]): Promise<number> {
     const t = inputs[name]!;
     const data = asDtype(t.data, info.dtype);
     // float64 values beyond float32's range become Inf here
-    if (!options.allowNonfinite && data !== t.data) requireFinite(labels[name], data, t.shape, true);
+    if (data !== t.data) inputsFinite = checkFinite(labels[name], data, t.shape, true, options.allowNonfinite) && inputsFinite;
     tensors[name] = data;
+  }
+  if (inputsFinite && info.dtype === 'float32') {
+    refuseUnrepresentable(problem, tensors.q!, tensors.k!, `${backend.name} ${variant}`, outputShape(problem, shapes.lead, 'lse'));
   }
   refuseUnfit(backend, variant, problem);
 
@@ -295,6 +304,7 @@ export async function main(argv: string[]): Promise<number> {
     `stages   ${stages.join(' -> ')} in ${ms.toFixed(2)} ms (wall clock, one cold run; use attn sweep for timings)`,
   ];
   const unwritten: string[] = [];
+  const nonFinite: string[] = [];
   for (const name of names) {
     const data = outputs[name];
     const shape = outputShape(problem, shapes.lead, name);
@@ -302,10 +312,16 @@ export async function main(argv: string[]): Promise<number> {
     lines.push(`wrote    ${path} ${formatShape(shape)} ${data instanceof Float64Array ? 'float64' : 'float32'}`);
     const left = countPoisoned(data);
     if (left > 0) unwritten.push(`${name}: ${left} of ${data.length}`);
+    const bad = inputsFinite ? unexpectedNonFinite(problem, name, data, shape) : null;
+    if (bad) nonFinite.push(describeNonFinite(OUTPUT_LABELS[name], bad));
   }
   console.log(lines.join('\n'));
-  if (unwritten.length > 0) {
-    console.error(`attn: ${backend.name} ${variant} left output elements unwritten (${unwritten.join('; ')})`);
+  // one line for every fault of the outputs
+  const faults: string[] = [];
+  if (unwritten.length > 0) faults.push(`${backend.name} ${variant} left output elements unwritten (${unwritten.join('; ')})`);
+  if (nonFinite.length > 0) faults.push(`${nonFinite.join('; ')}; the inputs were finite (${backend.name} ${variant} computes in ${info.dtype})`);
+  if (faults.length > 0) {
+    console.error(`attn: ${faults.join('; ')}`);
     return 1;
   }
   return 0;

@@ -3,11 +3,11 @@ import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { availableParallelism, hostname, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Pipeline, Variant } from '@attn/reference';
+import { parseFlags } from '../args.js';
 import type { BackendName } from '../backends.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
-import { integerList, nameList, positiveNumber } from '../cli-options.js';
+import { integerList, nameList, positiveList, positiveNumber } from '../cli-options.js';
 import { runTorchPeers } from '../peers/torch.js';
 import type { Preset, PresetName, ShapeBlock } from '../presets.js';
 import { isPresetName, PRESET_NAMES, PRESETS } from '../presets.js';
@@ -41,6 +41,8 @@ Options (each list replaces the preset's):
   --d LIST               head dims
   --causal MODE          both | yes | no
   --bh LIST              batch × heads
+  --score-std LIST       std of the scaled scores the inputs are drawn for (Q, K ~ sqrt(σ)·N(0,1)); e.g. 1,8,128,1024
+                         (rows reach about ±4σ: attention logit growth). Default 1; the verify preset adds 8,128,1024
   --seed N               seed of the inputs (each problem derives its own; recorded per point)
   --time-budget MS       wall-time budget per timed point (samples keep coming until it is spent)
   --min-samples N        at least this many timed samples per point
@@ -55,35 +57,30 @@ Options (each list replaces the preset's):
 const VARIANTS: readonly Variant[] = ['naive', 'tiled', 'exact'];
 const PIPELINES: readonly Pipeline[] = ['lse', 'fwd', 'bwd'];
 
+const FLAGS = {
+  preset: { type: 'string' },
+  backends: { type: 'string' },
+  variants: { type: 'string' },
+  pipelines: { type: 'string' },
+  n: { type: 'string' },
+  pairs: { type: 'string' },
+  d: { type: 'string' },
+  causal: { type: 'string' },
+  bh: { type: 'string' },
+  'score-std': { type: 'string' },
+  seed: { type: 'string' },
+  'time-budget': { type: 'string' },
+  'min-samples': { type: 'string' },
+  'sample-rows': { type: 'string' },
+  'no-timing': { type: 'boolean' },
+  peers: { type: 'string' },
+  name: { type: 'string' },
+  out: { type: 'string' },
+  'no-report': { type: 'boolean' },
+} as const;
+
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        preset: { type: 'string' },
-        backends: { type: 'string' },
-        variants: { type: 'string' },
-        pipelines: { type: 'string' },
-        n: { type: 'string' },
-        pairs: { type: 'string' },
-        d: { type: 'string' },
-        causal: { type: 'string' },
-        bh: { type: 'string' },
-        seed: { type: 'string' },
-        'time-budget': { type: 'string' },
-        'min-samples': { type: 'string' },
-        'sample-rows': { type: 'string' },
-        'no-timing': { type: 'boolean' },
-        peers: { type: 'string' },
-        name: { type: 'string' },
-        out: { type: 'string' },
-        'no-report': { type: 'boolean' },
-      },
-    }).values;
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]} (see attn sweep --help)`);
-  }
+  return parseFlags(argv, FLAGS, false, 'attn sweep --help').values;
 }
 
 function parsePairs(raw: string | undefined): [number, number][] | undefined {
@@ -113,11 +110,13 @@ function shapeBlocks(preset: Preset, v: ReturnType<typeof parse>): ShapeBlock[] 
   const ds = integerList('--d', v.d);
   const causal = parseCausal(v.causal);
   const bh = integerList('--bh', v.bh);
+  const scoreStd = positiveList('--score-std', v['score-std']);
   return preset.blocks.map((b) => ({
     sizes: sizes ?? b.sizes,
     ds: ds ?? b.ds,
     causal: causal ?? b.causal,
     bh: bh ?? b.bh,
+    ...(scoreStd ?? b.scoreStd ? { scoreStd: scoreStd ?? b.scoreStd } : {}),
   }));
 }
 
@@ -268,7 +267,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const [n, m] of Object.entries(meta)) if (m.availability) console.error(`attn sweep: backend ${n} skipped: ${m.availability}`);
 
   // Peers first: they are quick, and a sweep stopped early (Ctrl-C, a time limit) still leaves them beside what finished.
-  const peers = v.peers === 'torch' ? await runTorchPeers(problems, config.pipelines, timing, (line) => console.error(`attn sweep: ${line}`)) : null;
+  const peers = v.peers === 'torch' ? await runTorchPeers(problems.map((p) => p.problem), config.pipelines, timing, (line) => console.error(`attn sweep: ${line}`)) : null;
 
   let results;
   try {
