@@ -1,5 +1,6 @@
 // backward_naive.wgsl — stage 3 given lse and D, naive: P and dS [bh, nq, nk] in global memory.
-//   probs:  as forward_naive's: one invocation per (query, key) of a 16×16 block writes P (0 where masked).
+//   probs:  as forward_naive's: one invocation per (query, key) of a 16×16 block writes P (prob(), common.wgsl; 0
+//           where masked).
 //   dscore: one invocation per (query, key) computes dP = dO_i·V_j and writes dS = P·(dP − D_i) (0 where masked).
 //   dq:     a 16×16 workgroup covers 16 queries × 16 columns of d: dQ[i, c] = scale·Σ_j dS[i, j]·K[j, c].
 //   dkdv:   a 16×16 workgroup covers 16 keys × 16 columns of max(d, dv): dK[j, c] = scale·Σ_i dS[i, j]·Q[i, c] and

@@ -4,9 +4,10 @@
 // chunk, JC queries per Q / dO chunk, BRP = BR + 4, BCP = BC + 4, DP / DVP = D / DV rounded up to 4·TX,
 // CD4 = DP/(4·TX), CV4 = DVP/(4·TX).
 // Per query tile: Sᵀ = K·Qᵀ by chunks of d and dPᵀ = V·dOᵀ by chunks of dv (the same two chunk buffers [EC][·+4]),
-// lse and D of the invocation's RN queries in registers; P = exp(S·scale − lse) and dS = P·(dP − D) (0 where masked)
-// stored transposed, pt and dst [BC][BRP]; then dK (RM × CD4 vec4) += dSᵀ·Q and dV (RM × CV4 vec4) += Pᵀ·dO with Q
-// and dO streamed in row-major chunks [JC][DP], [JC][DVP], in query order.
+// (a_ref, c) and D of the invocation's RN queries in registers; P = exp(S·scale − lse), formed by prob() from a_ref
+// and c (common.wgsl), and dS = P·(dP − D) (0 where masked) stored transposed, pt and dst [BC][BRP]; then dK
+// (RM × CD4 vec4) += dSᵀ·Q and dV (RM × CV4 vec4) += Pᵀ·dO with Q and dO streamed in row-major chunks [JC][DP],
+// [JC][DVP], in query order.
 // Causal: query tiles before the first query that sees the workgroup's first key are skipped; a key no query sees
 // keeps dK = dV = 0. Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory
 // 4·(max(EC·(BRP + BCP), JC·(DP + DVP)) + 2·BC·BRP) bytes.

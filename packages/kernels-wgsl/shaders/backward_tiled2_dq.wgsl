@@ -3,8 +3,9 @@
 // scores per invocation (rows ty·RM + r, keys tx·RN + c: vec4 reads), EC columns per GEMM chunk, JC keys per K chunk,
 // BRP = BR + 4, BCP = BC + 4, DP = D rounded up to 4·TX, CD4 = DP/(4·TX).
 // Per key tile: S = Q·Kᵀ by chunks of d and dP = dO·Vᵀ by chunks of dv (the same two chunk buffers [EC][·+4]),
-// dS = P·(dP − D) with P = exp(S·scale − lse) (0 where masked) stored transposed, dst [BC][BRP]; then dQ rows
-// ty·RM + r, columns tx·4·CD4 + … += dS·K with K streamed in row-major chunks kc [JC][DP], in key order.
+// dS = P·(dP − D) with P = exp(S·scale − lse) (prob(): from the row's a_ref and c, common.wgsl; 0 where masked)
+// stored transposed, dst [BC][BRP]; then dQ rows ty·RM + r, columns tx·4·CD4 + … += dS·K with K streamed in
+// row-major chunks kc [JC][DP], in key order.
 // Causal: key tiles past the last key the workgroup's last query sees are skipped; a fully masked row keeps dQ = 0.
 // Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory 4·(max(EC·(BRP + BCP), JC·DP) + BC·BRP) bytes.
 

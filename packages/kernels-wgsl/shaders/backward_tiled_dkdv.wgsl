@@ -4,9 +4,10 @@
 // Loop bounds d_steps(), dv_steps(), tile_steps(left) also come from the host: constants (unrolled) on a GPU, runtime
 // values on a CPU adapter, where unrolling only makes compiles slow.
 // Tiling: a workgroup owns BR keys of one bh: K and V tiles (row-major). It streams queries in tiles of BC: Qᵀ and dOᵀ
-// (rows padded to KP), with lse and D. Per tile each invocation computes an RM × RN block (keys ty + TY·r, queries
-// tx + TX·c) of Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ; P = exp(S − lse) and dS = P·(dP − D) (0 where masked) go to BR × BC tiles,
-// then each invocation accumulates dK (RM × CD) and dV (RM × CV) for its keys and columns tx + TX·c in query order.
+// (rows padded to KP), with (a_ref, c) and D. Per tile each invocation computes an RM × RN block (keys ty + TY·r,
+// queries tx + TX·c) of Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ; P = exp(S − lse) (prob(), common.wgsl) and dS = P·(dP − D) (0 where
+// masked) go to BR × BC tiles, then each invocation accumulates dK (RM × CD) and dV (RM × CV) for its keys and columns
+// tx + TX·c in query order.
 // Causal: query tiles before the first query that sees the workgroup's first key are skipped; a key no query sees
 // keeps dK = dV = 0. Limits: D, DV ≤ 256 (workgroup memory 4·(BR·(D + DV) + (D + DV)·KP + 3·BC + 2·BR·BC) bytes,
 // picked to fit the adapter); any nq, nk, bh.

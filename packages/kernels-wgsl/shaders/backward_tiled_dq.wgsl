@@ -3,11 +3,11 @@
 // invocations, RM = BR/TY, RN = BC/TX, CD = ceil(D/TX), THREADS = TX·TY, KP = BC + 1.
 // Loop bounds d_steps(), dv_steps(), tile_steps(left) also come from the host: constants (unrolled) on a GPU, runtime
 // values on a CPU adapter, where unrolling only makes compiles slow.
-// Tiling: a workgroup owns BR queries of one bh: Q and dO tiles (row-major), lse and D in registers. It streams keys
-// in tiles of BC: Kᵀ and Vᵀ (rows padded to KP, so both the score loop, along keys, and the dQ loop, along columns,
-// read without bank conflicts). Per tile each invocation computes an RM × RN block of S = Q·Kᵀ and dP = dO·Vᵀ,
-// dS = P·(dP − D) with P = exp(S − lse) (0 where masked) goes to a BR × BC tile, then each invocation accumulates dQ
-// for rows ty + TY·r and columns tx + TX·c (RM × CD registers) in key order.
+// Tiling: a workgroup owns BR queries of one bh: Q and dO tiles (row-major), (a_ref, c) and D in registers. It
+// streams keys in tiles of BC: Kᵀ and Vᵀ (rows padded to KP, so both the score loop, along keys, and the dQ loop,
+// along columns, read without bank conflicts). Per tile each invocation computes an RM × RN block of S = Q·Kᵀ and
+// dP = dO·Vᵀ, dS = P·(dP − D) with P = exp(S − lse) (prob(), common.wgsl; 0 where masked) goes to a BR × BC tile,
+// then each invocation accumulates dQ for rows ty + TY·r and columns tx + TX·c (RM × CD registers) in key order.
 // Causal: key tiles past the last key the workgroup's last query sees are skipped; a fully masked row keeps dQ = 0.
 // Limits: D, DV ≤ 256 (workgroup memory 4·(BR·(D + DV) + (D + DV)·KP + BR·BC) bytes, picked to fit the adapter).
 

@@ -1,4 +1,5 @@
-// forward_naive.wgsl — stage 2 given lse, naive: P = exp(S − lse) [bh, nq, nk] goes to global memory, then O = P·V.
+// forward_naive.wgsl — stage 2 given lse, naive: P = exp(S − lse) [bh, nq, nk] (prob(), common.wgsl) goes to global
+// memory, then O = P·V.
 //   probs: a 16×16 workgroup covers 16 queries × 16 keys of one bh; each invocation computes one score (d-long dot
 //          product from global memory) and writes its probability, 0 where masked.
 //   pv:    a 16×16 workgroup covers 16 queries × 16 output columns; each invocation sums P[i, j]·V[j, c] over the

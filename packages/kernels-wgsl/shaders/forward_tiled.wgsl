@@ -5,8 +5,9 @@
 // values on a CPU adapter, where unrolling only makes compiles slow.
 // Tiling: a workgroup owns BR queries of one bh (Q tile row-major in workgroup memory) and streams keys in tiles of
 // BC: Kᵀ (rows padded to KP) and V (row-major), zero-filled past nk. Per tile each invocation computes an RM × RN
-// block of scores in registers, P = exp(S − lse) (0 where masked) goes to a BR × BC tile in workgroup memory, then
-// each invocation accumulates O for rows ty + TY·r and columns tx + TX·c (RM × CV registers). No rescaling: lse is known.
+// block of scores in registers, P = exp(S − lse) (prob(), common.wgsl; 0 where masked) goes to a BR × BC tile in
+// workgroup memory, then each invocation accumulates O for rows ty + TY·r and columns tx + TX·c (RM × CV registers).
+// No rescaling: lse is known.
 // Causal: key tiles past the last key the workgroup's last query sees are skipped; masking is per element, so a
 // fully masked row keeps O = 0. Limits: D, DV ≤ 256 (workgroup memory 4·(BR·D + D·KP + BC·DV + BR·BC) bytes,
 // picked to fit the adapter); any nq, nk, bh.

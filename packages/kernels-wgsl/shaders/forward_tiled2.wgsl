@@ -3,8 +3,8 @@
 // invocations, RM × RN scores per invocation (rows ty·RM + r, keys tx·RN + c, contiguous: vec4 reads), EC d-columns
 // per GEMM chunk, JC keys per V chunk, BRP = BR + 4, BCP = BC + 4, DVP = DV rounded up to 4·TX, CV4 = DVP/(4·TX).
 // Per key tile: S by chunks of d (Qᵀ, Kᵀ chunks [EC][·+4] in workgroup memory, zero-filled past nq, nk, d);
-// P = exp(S·scale − lse) (0 where masked) stored transposed, pt [BC][BRP]; then O rows ty·RM + r, columns
-// tx·4·CV4 + … (RM × CV4 vec4 accumulators) += P·V with V streamed in row-major chunks vs [JC][DVP].
+// P = exp(S·scale − lse) (prob(), common.wgsl; 0 where masked) stored transposed, pt [BC][BRP]; then O rows
+// ty·RM + r, columns tx·4·CV4 + … (RM × CV4 vec4 accumulators) += P·V with V streamed in row-major chunks vs [JC][DVP].
 // No rescaling: lse is known. Causal: key tiles past the last key the workgroup's last query sees are skipped;
 // masking is per element, so a fully masked row keeps O = 0.
 // Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory 4·(max(EC·(BRP + BCP), JC·DVP) + BC·BRP) bytes.

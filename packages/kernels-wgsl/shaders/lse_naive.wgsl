@@ -1,10 +1,11 @@
-// lse_naive.wgsl — stage 1, naive: the scaled score matrix S [bh, nq, nk] goes to global memory, then a row reduction.
+// lse_naive.wgsl — stage 1, naive: the unscaled score matrix Q·Kᵀ [bh, nq, nk] goes to global memory, then a row
+// reduction.
 //   scores: a 16×16 workgroup covers a 16-query × 16-key block of one bh; each invocation computes one unscaled
 //           score a = Q·K (a d-long dot product read straight from global memory) and writes it; masked entries get 0.
 //   reduce: a 64-invocation workgroup per query row; invocations stride over the visible keys with an online
 //           logsumexp, then one invocation merges the 64 partial states in a fixed order (deterministic) and writes
 //           the row's (lse, a_ref, c) (common.wgsl).
-// Limits: any d (runtime loop), any nq, nk; S must fit one storage binding (the host checks up front).
+// Limits: any d (runtime loop), any nq, nk; Q·Kᵀ must fit one storage binding (the host checks up front).
 
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;

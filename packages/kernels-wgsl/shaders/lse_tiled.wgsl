@@ -6,7 +6,8 @@
 // Tiling: a workgroup owns BR queries of one bh (Q tile in workgroup memory, row-major) and streams the keys in
 // tiles of BC (Kᵀ in workgroup memory, rows padded to KP against bank conflicts, zero-filled past nk).
 // Each invocation computes an RM × RN block of scores (rows ty + TY·r, keys tx + TX·c) from registers and keeps an
-// online logsumexp per row over its own keys; at the end the TX partial states of a row are merged in a fixed order.
+// online logsumexp per row over its own keys; at the end the TX partial states of a row are merged in a fixed order
+// and the row's (lse, a_ref, c) written (common.wgsl).
 // Causal: key tiles past the last key the workgroup's last query sees are skipped; masking is per element.
 // Limits: D ≤ 256 (workgroup memory 4·(BR·D + D·KP + 2·BR·TX) bytes, picked to fit the adapter); any nq, nk, bh.
 

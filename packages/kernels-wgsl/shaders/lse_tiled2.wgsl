@@ -4,7 +4,8 @@
 // BRP = BR + 4 and BCP = BC + 4 row strides of the transposed chunks, THREADS = TX·TY.
 // Per key tile: S = Σ over d chunks of Qᵀ-chunk × Kᵀ-chunk (both [EC][·+4] in workgroup memory, zero-filled past nq,
 // nk, d); then per row a tile-wise logsumexp update (one max, one exp per score, one rescale per row and tile). At the
-// end the TX partial states of a row are merged in a fixed order (once per workgroup: subgroups would not pay here).
+// end the TX partial states of a row are merged in a fixed order (once per workgroup: subgroups would not pay here)
+// and the row's (lse, a_ref, c) written (common.wgsl).
 // Causal: key tiles past the last key the workgroup's last query sees are skipped; masking is per element.
 // Limits: any D ≤ 256, nq, nk, bh; workgroup memory 4·(EC·(BRP + BCP) + 2·BR·TX) bytes.
 

@@ -1,6 +1,7 @@
 // lse_tiled4.wgsl — stage 1, tiled version 4: kernel 3 (register-tiled S = Q·Kᵀ over d chunks, per-row tile-wise
 // logsumexp, loops over registers unrolled) with the chunks fetched as vec4 one chunk ahead (tiles4.wgsl): the
-// global loads of chunk c + 1 are in flight while chunk c is multiplied.
+// global loads of chunk c + 1 are in flight while chunk c is multiplied; each row's (lse, a_ref, c) is written as in
+// kernel 2 (common.wgsl).
 // Constants from the host (src/tiling2.ts): as kernel 2, plus CHA4 / CHB4 = vec4 slots per invocation of a Qᵀ / Kᵀ
 // chunk. Limits: D ≡ 0 mod 4 (other D run kernel 3), D ≤ 256; workgroup memory 4·(EC·(BRP + BCP) + 2·BR·TX) bytes.
 // #include tiles4.wgsl
