@@ -2,7 +2,7 @@
 # Packs what the GPU machine needs into the ignored folder .device/ (kept under 60 MiB):
 #   bin/node.xz                     this machine's node (the GPU machine has none)
 #   attn.mjs, reference-worker.mjs  the harness as one esbuild bundle, and the reference pool's worker script
-#   sdpa_peer.py                    the torch SDPA peer script (attn sweep --peers torch)
+#   torch_server.py                 the torch SDPA peer's python server (attn sweep --backends …,torch)
 #   node_modules/webgpu/            the webgpu package's index.js + dist/linux-x64/dawn.node.xz (its only native part)
 #   node_modules/@napi-rs/canvas/   chart rendering: its JS + skia.linux-x64-gnu.node.xz
 #   node_modules/@fontsource/dejavu-sans/  the charts' font (regular and bold .woff2)
@@ -60,8 +60,8 @@ packages/harness/node_modules/.bin/esbuild \
   --external:webgpu --external:@napi-rs/canvas --external:'*.node' "${missing[@]}" \
   --banner:js="import { createRequire as __attnCreateRequire } from 'node:module'; const require = __attnCreateRequire(import.meta.url);" \
   --log-level=warning
-# The torch peer script: attn.mjs looks for it beside itself (peers/torch.ts).
-cp packages/harness/src/peers/sdpa_peer.py "$out/sdpa_peer.py"
+# The torch peer's server: attn.mjs looks for it beside itself (peers/torch-backend.ts).
+cp packages/harness/src/peers/torch_server.py "$out/torch_server.py"
 
 webgpu=$(cd packages/kernels-wgsl && node -p "require('node:path').dirname(require.resolve('webgpu/package.json'))" 2>/dev/null || true)
 if [ -n "$webgpu" ] && [ -f "$webgpu/dist/linux-x64/dawn.node" ]; then

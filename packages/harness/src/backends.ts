@@ -1,16 +1,18 @@
 /**
- * The backend registry: the one place that knows which packages provide backends. Everything else in the harness
- * sees only the Backend contract.
+ * The backend registry: the one place that knows which packages provide backends (ours, and the torch peer).
+ * Everything else in the harness sees only the Backend contract.
  */
 import type { Backend } from '@attn/reference';
 
-export const BACKEND_NAMES = ['reference', 'cuda', 'wgsl'] as const;
+export const BACKEND_NAMES = ['reference', 'cuda', 'wgsl', 'torch'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 const loaders: Record<BackendName, () => Promise<Backend>> = {
   reference: async () => (await import('@attn/reference')).createReferenceBackend(),
   cuda: async () => (await import('@attn/kernels-cuda')).createCudaBackend(),
   wgsl: async () => (await import('@attn/kernels-wgsl')).createWgslBackend(),
+  // a peer: torch scaled_dot_product_attention through a python3 server (peers/torch-backend.ts)
+  torch: async () => (await import('./peers/torch-backend.js')).createTorchBackend(),
 };
 
 const loaded = new Map<BackendName, Promise<Backend>>();

@@ -2,7 +2,7 @@
  * Named sweeps. A preset is a union of blocks (each a cartesian product of shapes), plus how hard to time.
  * Shapes are listed as (nq, nk) pairs so Nq ≠ Nk cases sit beside the square ones.
  */
-import type { Pipeline, Variant } from '@attn/reference';
+import type { L2Mode, Pipeline, Variant } from '@attn/reference';
 import type { BackendName } from './backends.js';
 
 export const PRESET_NAMES = ['cpu', 'gpu', 'verify'] as const;
@@ -22,6 +22,8 @@ export interface TimingDefaults {
   minSamples: number;
   /** wall-time budget per timed record, ms */
   budgetMs: number;
+  /** 'cold': the L2 is scrubbed before every sample (what FlashAttention's and triton's benchmarks do) */
+  l2: L2Mode;
 }
 
 export interface Preset {
@@ -56,7 +58,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       { sizes: square([32, 64, 128, 256]), ds: [16, 64], causal: both, bh: [2] },
       { sizes: [[17, 129], [129, 17]], ds: [40], causal: both, bh: [2] },
     ],
-    timing: { warmup: 1, minSamples: 3, budgetMs: 150 },
+    timing: { warmup: 1, minSamples: 3, budgetMs: 150, l2: 'cold' },
     sampleRows: 64,
   },
   gpu: {
@@ -69,7 +71,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       { sizes: square([128, 256, 512, 1024, 2048, 4096, 8192, 16384]), ds: [32, 64, 128, 256], causal: [false], bh: [16] },
       { sizes: square([1024, 2048, 4096, 8192, 16384]), ds: [64, 128], causal: [true], bh: [16] },
     ],
-    timing: { warmup: 3, minSamples: 10, budgetMs: 250 },
+    timing: { warmup: 3, minSamples: 10, budgetMs: 250, l2: 'cold' },
     sampleRows: 64,
   },
   verify: {

@@ -3,9 +3,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bestPeer, isPeer, unchecked } from './best-peer.js';
 import type { ChartSpec, Marker, Series } from './charts.js';
 import { renderChart } from './charts.js';
-import type { PointRecord, RecordStage, Results } from './results.js';
+import { CLOCK_FALL_FRACTION, clockFlags, SLOWDOWNS } from './gpu-clocks.js';
+import type { ClockReading, Metadata, PointRecord, RecordStage, Results } from './results.js';
 import { pointLabel } from './results.js';
 
 export interface Ceilings {
@@ -28,6 +30,8 @@ export function ceilingsOf(results: Results): Ceilings | null {
     ? [
         m.fp32MatmulTFs && `fp32 matmul ${m.fp32MatmulTFs.toFixed(1)} TF/s`,
         m.tf32MatmulTFs && `tf32 matmul ${m.tf32MatmulTFs.toFixed(0)} TF/s`,
+        m.fp16MatmulTFs && `fp16 matmul ${m.fp16MatmulTFs.toFixed(0)} TF/s`,
+        m.bf16MatmulTFs && `bf16 matmul ${m.bf16MatmulTFs.toFixed(0)} TF/s`,
         m.copyGBs && `copy ${(m.copyGBs / 1000).toFixed(2)} TB/s`,
       ].filter(Boolean).join(', ') + ` (${m.source})`
     : null;
@@ -51,8 +55,7 @@ export function mainDevice(results: Results): string {
   return infos[0]?.[1].info?.device ?? Object.values(results.metadata.backends).find((m) => m.info)?.info?.device ?? 'unknown device';
 }
 
-const isPeer = (r: PointRecord): boolean => r.backend.startsWith('torch');
-const seriesName = (r: PointRecord): string => (isPeer(r) ? r.backend : `${r.backend}/${r.variant}`);
+const seriesName = (r: PointRecord): string => `${r.backend}/${r.variant}`;
 const square = (r: PointRecord): boolean => r.nq === r.nk;
 const timed = (r: PointRecord): r is PointRecord & { timing: NonNullable<PointRecord['timing']> } => r.status === 'passed' && r.timing !== null;
 const isOom = (r: PointRecord): boolean => r.status === 'skipped' && /memory|oom|alloc|too large|exceeds/i.test(r.reason ?? '');
@@ -172,7 +175,8 @@ export function chartSpecs(results: Results): Chart[] {
 
   // 3. error vs N
   for (const stage of (['fwd', 'backward', 'lse'] as RecordStage[]).filter((s) => atBh.some((r) => r.stage === s && r.pipeline !== 'fwd' || r.stage === 'fwd'))) {
-    const rows = atBh.filter((r) => r.stage === stage && (stage !== 'lse' || r.pipeline === 'lse') && !r.causal && worstRelL2(r) !== null && !isPeer(r));
+    // peers beside ours: a peer that is fast but far less exact shows here
+    const rows = atBh.filter((r) => r.stage === stage && (stage !== 'lse' || r.pipeline === 'lse') && !r.causal && worstRelL2(r) !== null);
     const names = uniq(rows.map(seriesName)).filter((n) => !n.endsWith('/exact'));
     const series: Series[] = [];
     for (const [ci, name] of names.entries()) {
@@ -230,6 +234,43 @@ const fmt = (x: number | null | undefined, digits = 3): string => (x === null ||
 const fmtBytes = (b: number | null): string => (b === null ? '—' : b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
 const shape = (r: PointRecord): string => `${r.nq === r.nk ? r.nq : `${r.nq}×${r.nk}`} | ${r.d} | ${r.causal ? 'yes' : 'no'}`;
 
+const L2_TEXT = { cold: 'a buffer of twice the L2 is overwritten before every sample, outside its timed region', warm: 'samples follow each other; a sample may find the previous one\'s data in the L2' } as const;
+
+/** One line on how points were timed: the L2 mode, and any timed record whose backend did not do what was asked. */
+function timingLine(results: Results): string | null {
+  const t = results.metadata.timing;
+  const timedRecords = results.records.filter((r) => r.timing);
+  if (!t) return timedRecords.length ? 'Timing: L2 warm (this file predates the --l2 option: no backend scrubbed the cache).' : null;
+  const other = timedRecords.filter((r) => (r.timing!.l2 ?? 'warm') !== t.l2);
+  const odd = other.length ? ` ${other.length} timed record${other.length === 1 ? '' : 's'} ran ${t.l2 === 'cold' ? 'warm: their backend does not scrub' : 'cold'} (${uniq(other.map(seriesName)).join(', ')}).` : '';
+  return `Timing: L2 **${t.l2}** (${L2_TEXT[t.l2]}); ${t.warmup} warm-up runs, at least ${t.minSamples} samples and ${t.budgetMs} ms per point.${odd}`;
+}
+
+function reading(r: ClockReading | null | undefined): string {
+  if (!r) return '—';
+  const parts = [`SM ${r.smMHz ?? '?'} MHz`, `mem ${r.memMHz ?? '?'} MHz`, r.powerW !== null ? `${r.powerW} W` : null, r.temperatureC !== null ? `${r.temperatureC} °C` : null];
+  const why = r.throttleNames.length ? ` [${r.throttleNames.join(', ')}]` : '';
+  return `${parts.filter(Boolean).join(', ')}${why}`;
+}
+
+/** The clocks of a timed sweep and, when they are suspect, a flag that says why. */
+function clockLines(m: Metadata): string[] {
+  const c = m.clocks;
+  if (!c) return [];
+  if (c.unavailable !== undefined && !c.start) return [`GPU clocks: not recorded (${c.unavailable}).`];
+  const busy = c.busy;
+  const lines = [
+    `GPU clocks (nvidia-smi${c.gpu ? `, ${c.gpu}` : ''}; max SM ${c.maxSmMHz ?? '?'} MHz, mem ${c.maxMemMHz ?? '?'} MHz): start ${reading(c.start)}; end ${reading(c.end)}` +
+      (busy ? `; ${busy.samples} busy readings (every ${busy.intervalMs / 1000} s)${busy.samples ? `, SM ${busy.lowestSm?.smMHz ?? '?'}–${busy.highestSm?.smMHz ?? '?'} MHz, lowest at ${reading(busy.lowestSm)}` : ''}` : '') +
+      (c.unavailable ? ` (${c.unavailable})` : '') + '.',
+  ];
+  const flags = clockFlags(c);
+  lines.push(flags.length
+    ? `> **Clocks flagged:** ${flags.join('; ')} — timings of this run may be low.`
+    : `Clocks not flagged (flag: a busy SM clock under ${Math.round(100 * CLOCK_FALL_FRACTION)}% of the highest busy one, or of the start's, or a slowdown reason: ${SLOWDOWNS.join(', ')}).`);
+  return lines;
+}
+
 export function renderMarkdown(results: Results, charts: Chart[]): string {
   const m = results.metadata;
   const device = mainDevice(results);
@@ -244,6 +285,9 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
   out.push(`Command: \`attn sweep ${m.argv.join(' ')}\`${m.loadAverage ? ` — load average at start ${m.loadAverage.join(', ')}` : ''}`, '');
   const switches = Object.entries(m.environment ?? {}).filter(([k]) => !/(ADDON|DAWN_NODE|WORKER|COMMIT)$/.test(k));
   if (switches.length) out.push(`Kernel switches: ${switches.map(([k, v]) => `\`${k}=${v}\``).join(', ')}`, '');
+  const timingText = timingLine(results);
+  if (timingText) out.push(timingText, '');
+  for (const line of clockLines(m)) out.push(line, '');
   for (const n of m.notes ?? []) out.push(`> ${n}`, '');
 
   out.push('## Backends', '', '| backend | status | device | driver | version | dtype | timer |', '|---|---|---|---|---|---|---|');
@@ -272,15 +316,16 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
   const peers = results.records.filter(isPeer);
   const groups = uniq(ours.filter((r) => r.timing).map((r) => `${r.backend}|${r.stage}`));
   if (groups.length) out.push('## Timings', '', 'Median of the device-timed samples (p10–p90 in the per-point table of results.json). Speed-up = naive ÷ tiled. ' +
-    '“vs peer” = our TFLOP/s ÷ the best torch SDPA fp32 backend on the same shape. Bandwidth fraction counts only compulsory traffic (each input read once, each output written once).', '');
+    '“best peer” = the fastest peer of the same dtype, pass and shape whose outputs passed the accuracy check (“unchecked”: a peer recorded before peers were checked); ' +
+    '“vs best peer” = its time ÷ ours (above 1: ours is faster). Bandwidth fraction counts only compulsory traffic (each input read once, each output written once).', '');
   for (const g of groups) {
     const [backend, stage] = g.split('|') as [string, RecordStage];
     const rows = ours.filter((r) => r.backend === backend && r.stage === stage);
     const shapes = uniq(rows.map((r) => `${r.bh}|${r.nq}|${r.nk}|${r.d}|${r.causal}`));
-    const header = ['bh', 'N', 'd', 'causal', 'naive ms', 'tiled ms', 'speed-up', 'tiled TF/s', 'vs peer'];
+    const header = ['bh', 'N', 'd', 'causal', 'naive ms', 'tiled ms', 'speed-up', 'tiled TF/s', 'best peer', 'vs best peer'];
     if (ceilings?.fp32Simt) header.push(`of ${Number(ceilings.fp32Simt.toPrecision(3))} TF/s`);
-    if (ceilings?.tf32) header.push(`of ${ceilings.tf32} tf32`);
-    if (ceilings?.bandwidth) header.push(`of ${ceilings.bandwidth} TB/s`);
+    if (ceilings?.tf32) header.push(`of ${Number(ceilings.tf32.toPrecision(3))} tf32`);
+    if (ceilings?.bandwidth) header.push(`of ${Number(ceilings.bandwidth.toPrecision(3))} TB/s`);
     header.push('naive mem', 'tiled mem', 'tiled relL2', 'flash rule');
     out.push(`### ${backend} — ${stageName(stage)}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
     for (const s of shapes) {
@@ -290,8 +335,9 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
       const ref = tiled ?? naive!;
       const ms = (r: PointRecord | undefined): string => (r?.timing ? fmt(r.timing.medianMs) : r?.status === 'skipped' ? 'skipped' : r?.status === 'failed' ? 'failed' : '—');
       const speedup = naive?.timing && tiled?.timing ? `${fmt(naive.timing.medianMs / tiled.timing.medianMs)}×` : '—';
-      const peerBest = Math.max(0, ...peers.filter((p) => p.stage === stage && p.bh === ref.bh && p.nq === ref.nq && p.nk === ref.nk && p.d === ref.d && p.causal === ref.causal && p.tflops).map((p) => p.tflops!));
-      const cells = [String(ref.bh), ref.nq === ref.nk ? String(ref.nq) : `${ref.nq}×${ref.nk}`, String(ref.d), ref.causal ? 'yes' : 'no', ms(naive), ms(tiled), speedup, fmt(tiled?.tflops), peerBest > 0 && tiled?.tflops ? fmt(tiled.tflops / peerBest) : '—'];
+      const best = bestPeer(peers, ref);
+      const bestCell = best ? `${seriesName(best)} ${fmt(best.timing!.medianMs)} ms${unchecked(best) ? ' (unchecked)' : ''}` : '—';
+      const cells = [String(ref.bh), ref.nq === ref.nk ? String(ref.nq) : `${ref.nq}×${ref.nk}`, String(ref.d), ref.causal ? 'yes' : 'no', ms(naive), ms(tiled), speedup, fmt(tiled?.tflops), bestCell, best && tiled?.timing ? `${fmt(best.timing!.medianMs / tiled.timing.medianMs)}×` : '—'];
       const frac = (x: number | null | undefined): string => (x ? `${(100 * x).toFixed(1)}%` : '—');
       if (ceilings?.fp32Simt) cells.push(frac(tiled?.tflops && tiled.tflops / ceilings.fp32Simt));
       if (ceilings?.tf32) cells.push(frac(tiled?.tflops && tiled.tflops / ceilings.tf32));
@@ -303,13 +349,22 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
   }
 
   if (peers.length) {
-    out.push('## Peers: torch scaled_dot_product_attention (fp32)', '', '| backend | stage | bh | N | d | causal | ms | TF/s | status |', '|---|---|---|---|---|---|---|---|---|');
-    for (const p of peers) out.push(`| ${p.backend} | ${p.stage} | ${p.bh} | ${shape(p)} | ${p.timing ? fmt(p.timing.medianMs) : '—'} | ${fmt(p.tflops)} | ${p.status}${p.reason ? `: ${p.reason}` : ''} |`);
+    out.push('## Peers', '', 'Each peer ran on the sweep\'s own inputs, timed like ours, its outputs checked against the same float64 reference ' +
+      '(“checked”: full, or query rows sampled per bh; lse judged only where the peer computes it itself). “best” marks the fastest passing peer of its dtype, pass and shape; ' +
+      'skipped peers are listed under Skipped.', '');
+    out.push('| peer | dtype | stage | bh | N | d | causal | ms | TF/s | checked | worst rel L2 | max abs | status |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const p of peers.filter((x) => x.status !== 'skipped')) {
+      const errs = Object.values(p.error ?? {});
+      const maxAbs = errs.length ? Math.max(...errs.map((e) => e.maxAbs ?? NaN)) : null;
+      const isBest = bestPeer(peers, p) === p;
+      const status = `${p.status}${p.reason ? `: ${p.reason}` : ''}${unchecked(p) ? ' (unchecked)' : ''}`;
+      out.push(`| ${seriesName(p)}${isBest ? ' **best**' : ''} | ${p.dtype} | ${p.stage} | ${p.bh} | ${shape(p)} | ${p.timing ? fmt(p.timing.medianMs) : '—'} | ${fmt(p.tflops)} | ${p.checked ?? '—'} | ${fmt(worstRelL2(p))} | ${fmt(maxAbs)} | ${status} |`);
+    }
     out.push('');
   }
 
   // correctness table (all points, compact)
-  const checked = results.records.filter((r) => r.error && !isPeer(r) && (r.pipeline !== 'fwd' || r.stage === 'fwd'));
+  const checked = results.records.filter((r) => r.error && (r.pipeline !== 'fwd' || r.stage === 'fwd'));
   if (checked.length) {
     const textbookRule = checked.some((r) => r.flashRule?.yardstick === 'textbook-float32');
     out.push('## Correctness', '', 'Worst output per point vs the float64 reference (rel L2 = ‖x − ref‖/‖ref‖; “checked” = full or query rows sampled per bh; ' +
@@ -327,7 +382,7 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
     out.push('');
   }
 
-  const skipped = results.records.filter((r) => r.status === 'skipped' && !isPeer(r));
+  const skipped = results.records.filter((r) => r.status === 'skipped');
   if (skipped.length) {
     out.push(`## Skipped (${skipped.length})`, '');
     const reasons = new Map<string, PointRecord[]>();

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { BackendInfo } from '@attn/reference';
+import type { BackendInfo, L2Mode } from '@attn/reference';
 
 export const SCHEMA_VERSION = 1;
 
@@ -39,6 +39,8 @@ export interface TimingStats {
   rme: number;
   samples: number;
   source: 'gpu-timer' | 'wall';
+  /** what the backend did before each sample: 'cold' when it scrubbed the L2 (absent in older files: warm) */
+  l2?: L2Mode;
 }
 
 /**
@@ -101,12 +103,54 @@ export interface BackendMeta {
   info?: BackendInfo;
 }
 
+/** Reachable rates measured on the card (torch: a 1 GiB device copy, 8192³ matmuls). */
 export interface Ceilings {
   device?: string;
+  /** GB/s, bytes read + written */
   copyGBs?: number;
+  /** TF/s */
   fp32MatmulTFs?: number;
   tf32MatmulTFs?: number;
+  fp16MatmulTFs?: number;
+  bf16MatmulTFs?: number;
   source: string;
+}
+
+/** How the sweep timed its points. */
+export interface TimingMeta {
+  /** 'cold': the L2 was scrubbed before every sample (TimeOptions.l2); each record's timing.l2 says what its backend did */
+  l2: L2Mode;
+  warmup: number;
+  minSamples: number;
+  budgetMs: number;
+}
+
+/** One nvidia-smi reading. Fields nvidia-smi reports as N/A are null. */
+export interface ClockReading {
+  /** ISO time of the reading */
+  at: string;
+  smMHz: number | null;
+  memMHz: number | null;
+  powerW: number | null;
+  temperatureC: number | null;
+  /** clocks_throttle_reasons.active as nvidia-smi prints it, e.g. '0x0000000000000001' */
+  throttleReasons: string | null;
+  /** its set bits by name (GpuIdle, SwPowerCap, HwSlowdown, …) */
+  throttleNames: string[];
+}
+
+/** GPU clocks around a timed sweep (gpu-clocks.ts). */
+export interface GpuClocks {
+  /** why there are no readings (no nvidia-smi, or it failed) */
+  unavailable?: string;
+  gpu?: string;
+  maxSmMHz?: number | null;
+  maxMemMHz?: number | null;
+  /** when the sweep began and when it ended (often idle readings: GpuIdle set) */
+  start: ClockReading | null;
+  end: ClockReading | null;
+  /** readings taken every intervalMs while the GPU was busy (GpuIdle not set) */
+  busy?: { intervalMs: number; samples: number; first: ClockReading | null; last: ClockReading | null; lowestSm: ClockReading | null; highestSm: ClockReading | null };
 }
 
 export interface Metadata {
@@ -122,6 +166,9 @@ export interface Metadata {
   argv: string[];
   backends: Record<string, BackendMeta>;
   ceilings?: Ceilings;
+  /** absent in older files and in correctness-only sweeps */
+  timing?: TimingMeta;
+  clocks?: GpuClocks;
   /** os.loadavg() when the sweep started: timings on a busy machine are not a baseline */
   loadAverage?: number[];
   /** the ATTN_* environment the sweep ran with (kernel-version switches, bundle paths) */
@@ -237,6 +284,7 @@ function validateRecord(r: unknown, where: string): void {
     if (!isObj(t)) fail(where, `'timing' must be an object or null`);
     for (const k of ['medianMs', 'p10Ms', 'p90Ms', 'rme', 'samples']) num(t, k, w);
     oneOf(t, 'source', ['gpu-timer', 'wall'], w);
+    if (t.l2 !== undefined) oneOf(t, 'l2', ['cold', 'warm'], w);
   }
   num(r, 'tflops', where, true);
   num(r, 'bytes', where, true);
@@ -245,6 +293,36 @@ function validateRecord(r: unknown, where: string): void {
     num(r.flashRule, 'ratio', `${where} flashRule`);
     if (typeof r.flashRule.passed !== 'boolean') fail(`${where} flashRule`, `'passed' must be a boolean`);
   }
+}
+
+/** Peers before they became a backend: 'torch-sdpa:<kernel>' with variant 'sdpa', timed on their own inputs, unchecked. */
+const OLD_PEER = /^torch-sdpa:(\w+)$/;
+
+/**
+ * Files written before the torch peer was a backend name their peer records 'torch-sdpa:<kernel>' / 'sdpa': read
+ * them as backend 'torch', variant <kernel> (what a sweep writes now), so report and compare join old and new.
+ * Those records carry error null (they were never checked); a note in the metadata says so.
+ */
+function migrateOldPeers(results: Results): Results {
+  const old = results.records.filter((r) => r.variant === 'sdpa' && OLD_PEER.test(r.backend));
+  if (old.length === 0) return results;
+  for (const r of old) {
+    r.variant = OLD_PEER.exec(r.backend)![1]!;
+    r.backend = 'torch';
+  }
+  const backends: Record<string, BackendMeta> = {};
+  for (const [name, meta] of Object.entries(results.metadata.backends)) {
+    if (name === 'torch-sdpa' || OLD_PEER.test(name)) {
+      if (!backends.torch || (backends.torch.availability !== null && meta.availability === null)) {
+        backends.torch = meta.info ? { ...meta, info: { ...meta.info, backend: 'torch' } } : meta;
+      }
+    } else {
+      backends[name] = meta;
+    }
+  }
+  results.metadata.backends = backends;
+  results.metadata.notes = [...(results.metadata.notes ?? []), 'torch peers of this file ran on their own inputs and were not checked for accuracy (recorded as torch-sdpa:<kernel>)'];
+  return results;
 }
 
 export function validateResults(json: unknown, source = 'results'): Results {
@@ -259,7 +337,12 @@ export function validateResults(json: unknown, source = 'results'): Results {
   if (!isObj(m.backends)) fail(`${source} metadata`, `'backends' must be an object`);
   if (!Array.isArray(json.records)) fail(source, `'records' must be an array`);
   json.records.forEach((r, i) => validateRecord(r, `${source} records[${i}]`));
-  return json as unknown as Results;
+  if (m.timing !== undefined) {
+    if (!isObj(m.timing)) fail(`${source} metadata`, `'timing' must be an object`);
+    oneOf(m.timing, 'l2', ['cold', 'warm'], `${source} metadata.timing`);
+  }
+  if (m.clocks !== undefined && !isObj(m.clocks)) fail(`${source} metadata`, `'clocks' must be an object`);
+  return migrateOldPeers(json as unknown as Results);
 }
 
 /** The device name a backend ran on, as recorded in the metadata. */
@@ -278,6 +361,8 @@ export function mergeResults(parts: readonly { source: string; results: Results 
       if (!metadata.backends[name] || metadata.backends[name]!.availability !== null) metadata.backends[name] = meta;
     }
     metadata.ceilings ??= results.metadata.ceilings;
+    metadata.timing ??= results.metadata.timing;
+    metadata.clocks ??= results.metadata.clocks;
     metadata.notes!.push(...(results.metadata.notes ?? []));
     metadata.interrupted = metadata.interrupted || results.metadata.interrupted;
     for (const r of results.records) records.set(pointKey(r), r);

@@ -88,6 +88,18 @@ const PIPELINE_RECORDS: Readonly<Record<Pipeline, readonly { stage: RecordStage;
   bwd: [{ stage: 'backward', outputs: ['dq', 'dk', 'dv'] }],
 };
 
+type RecordPlan = readonly { stage: RecordStage; outputs: readonly OutputName[] }[];
+
+/**
+ * The records a pipeline yields on one backend variant. A fused forward (a peer: FusedForward) has no lse-only pass
+ * and no lse/forward split, and its fwd record is judged on the outputs it computes itself.
+ */
+export function recordPlan(backend: Backend, variant: Variant, pipeline: Pipeline): RecordPlan {
+  const fused = backend.fusedForward;
+  if (!fused || pipeline === 'bwd') return PIPELINE_RECORDS[pipeline];
+  return pipeline === 'lse' ? [] : [{ stage: 'fwd', outputs: fused.ownOutputs(variant) }];
+}
+
 /** The stages timed for a pipeline. bwd times the backward alone: lse and O are on the device from the check. */
 const TIMED_STAGES: Readonly<Record<Pipeline, readonly KernelStage[]>> = {
   lse: ['lse'],
@@ -131,6 +143,11 @@ function pick(errors: Partial<Record<OutputName, ErrorStats>>, names: readonly O
 }
 
 const isOutOfMemory = (message: string): boolean => /out of memory|\boom\b|cannot allocate|allocation|too large|exceeds/i.test(message);
+/** A peer's kernel that does not take the problem says so at open (torch: 'SDPA refuses it: …'): a skip. */
+const isRefusal = (message: string): boolean => isOutOfMemory(message) || /\brefuses\b/.test(message);
+
+/** The variants our kernel packages name (a backend listing none of them is a peer with its own). */
+const OUR_VARIANTS: readonly string[] = ['naive', 'tiled', 'exact'];
 
 export class Sweep {
   readonly records: PointRecord[] = [];
@@ -154,7 +171,10 @@ export class Sweep {
   }
 
   private variantsOf(backend: Backend): Variant[] {
-    return this.config.variants.filter((v) => backend.variants.includes(splitVariant(v).base));
+    const asked = this.config.variants.filter((v) => backend.variants.includes(splitVariant(v).base));
+    // a peer's own variants (torch's SDPA backends, none of ours): those asked for, else all of them
+    const peerOnly = backend.variants.every((v) => !OUR_VARIANTS.includes(v));
+    return asked.length === 0 && peerOnly ? [...backend.variants] : asked;
   }
 
   private aborted(): boolean {
@@ -204,10 +224,10 @@ export class Sweep {
     };
   }
 
-  private skipAll(base: ReturnType<Sweep['base']>, status: 'skipped' | 'failed', reason: string, bytes: number | null = null): PointRecord[] {
+  private skipAll(plan: (p: Pipeline) => RecordPlan, base: ReturnType<Sweep['base']>, status: 'skipped' | 'failed', reason: string, bytes: number | null = null): PointRecord[] {
     const out: PointRecord[] = [];
     for (const pipeline of this.config.pipelines) {
-      for (const { stage } of PIPELINE_RECORDS[pipeline]) {
+      for (const { stage } of plan(pipeline)) {
         out.push({ ...base, pipeline, stage, status, reason, error: null, timing: null, tflops: null, bytes, flashRule: null });
       }
     }
@@ -232,10 +252,11 @@ export class Sweep {
     const finishAll = (outcome: string): void => {
       for (let u = 0; u < units; u++) progress?.step(label, outcome);
     };
+    const plan = (pipeline: Pipeline): RecordPlan => recordPlan(backend, variant, pipeline);
 
     const refused = backend.check(problem, variant);
     if (refused) {
-      this.add(this.skipAll(base, 'skipped', refused));
+      this.add(this.skipAll(plan, base, 'skipped', refused));
       finishAll(`skipped: ${refused}`);
       return;
     }
@@ -245,8 +266,8 @@ export class Sweep {
       session = await backend.open(problem, variant);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      const status = isOutOfMemory(message) ? 'skipped' : 'failed';
-      this.add(this.skipAll(base, status, `open: ${message}`));
+      const status = isRefusal(message) ? 'skipped' : 'failed';
+      this.add(this.skipAll(plan, base, status, `open: ${message}`));
       finishAll(`${status}: ${message}`);
       return;
     }
@@ -255,8 +276,12 @@ export class Sweep {
       for (const pipeline of this.config.pipelines) {
         if (this.aborted()) break;
         const unitLabel = `${name}/${variant} ${pipeline} ${problemLabel(problem, scoreStd)}`;
+        if (plan(pipeline).length === 0) {
+          progress?.step(unitLabel, `no ${pipeline} pass: nothing to record`);
+          continue;
+        }
         progress?.start(unitLabel);
-        const records = await this.runPipeline(session, base, pipeline, reference);
+        const records = await this.runPipeline(session, base, pipeline, plan(pipeline), reference);
         this.add(records);
         const failed = records.find((r) => r.status !== 'passed');
         const main = records[0]!;
@@ -267,13 +292,19 @@ export class Sweep {
       }
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      this.add(this.skipAll(base, 'failed', `${label}: ${message}`, session.deviceBytes));
+      this.add(this.skipAll(plan, base, 'failed', `${label}: ${message}`, session.deviceBytes));
     } finally {
       await session.dispose().catch(() => undefined);
     }
   }
 
-  private async runPipeline(session: Session, base: ReturnType<Sweep['base']>, pipeline: Pipeline, reference: ReferenceCheck | Error): Promise<PointRecord[]> {
+  private async runPipeline(
+    session: Session,
+    base: ReturnType<Sweep['base']>,
+    pipeline: Pipeline,
+    plan: RecordPlan,
+    reference: ReferenceCheck | Error,
+  ): Promise<PointRecord[]> {
     const problem = session.problem;
     const stages = PIPELINE_STAGES[pipeline];
     const bytes = session.deviceBytes;
@@ -302,7 +333,7 @@ export class Sweep {
       }
     }
 
-    return PIPELINE_RECORDS[pipeline].map(({ stage, outputs: judged }) => {
+    return plan.map(({ stage, outputs: judged }) => {
       const error = errors ? pick(errors, judged) : null;
       // the exact (float64) reference backend is the yardstick's own truth: no rule
       const rule = error && base.dtype !== 'float64' ? textbookRule(error) : null;

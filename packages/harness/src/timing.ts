@@ -4,7 +4,7 @@
  * `overriddenDuration`, and the per-stage split of the same runs is kept alongside.
  */
 import { Bench } from 'tinybench';
-import type { KernelStage, Session, TimerSource } from '@attn/reference';
+import type { KernelStage, L2Mode, Session, TimerSource } from '@attn/reference';
 import type { TimingStats } from './results.js';
 
 export interface TimingOptions {
@@ -14,6 +14,8 @@ export interface TimingOptions {
   minSamples: number;
   /** … and keep sampling until this much wall time has passed (ms) */
   budgetMs: number;
+  /** cache state before each sample (TimeOptions.l2); absent: warm */
+  l2?: L2Mode;
   signal?: AbortSignal;
 }
 
@@ -34,7 +36,7 @@ export function percentile(sorted: readonly number[], q: number): number {
 }
 
 /** Median, p10, p90 and the 95% relative margin of error of the mean (Student t, as tinybench). */
-export function summarize(samples: readonly number[], source: TimerSource, rme?: number): TimingStats {
+export function summarize(samples: readonly number[], source: TimerSource, rme?: number, l2?: L2Mode): TimingStats {
   const sorted = [...samples].sort((a, b) => a - b);
   const n = sorted.length;
   const mean = sorted.reduce((a, b) => a + b, 0) / n;
@@ -50,6 +52,7 @@ export function summarize(samples: readonly number[], source: TimerSource, rme?:
     rme: margin,
     samples: n,
     source,
+    ...(l2 ? { l2 } : {}),
   };
 }
 
@@ -65,8 +68,11 @@ export class TimingAborted extends Error {
 
 /** Time `stages` on a session whose inputs are already on the device. Never caches: every sample is a fresh run. */
 export async function timeStages(session: Session, stages: readonly KernelStage[], options: TimingOptions): Promise<StagedTiming> {
-  if (options.warmup > 0) await session.time(stages, { warmup: options.warmup - 1, samples: 1 });
+  const l2 = options.l2 ?? 'warm';
+  if (options.warmup > 0) await session.time(stages, { warmup: options.warmup - 1, samples: 1, l2 });
   let source: TimerSource = 'wall';
+  // what the backend did: it may not scrub when asked (a CPU backend has no L2 to scrub)
+  let done: L2Mode = 'cold';
   const perStage: Partial<Record<KernelStage, number[]>> = {};
   const totals: number[] = [];
   const bench = new Bench({
@@ -78,10 +84,11 @@ export async function timeStages(session: Session, stages: readonly KernelStage[
     ...(options.signal ? { signal: options.signal } : {}),
   });
   bench.add('point', async () => {
-    const t = await session.time(stages, { warmup: 0, samples: 1 });
+    const t = await session.time(stages, { warmup: 0, samples: 1, l2 });
     const ms = t.totalMs[0];
     if (ms === undefined || !Number.isFinite(ms) || ms < 0) throw new Error(`Session.time returned no valid duration (${String(ms)})`);
     source = t.source;
+    if ((t.l2 ?? 'warm') === 'warm') done = 'warm';
     totals.push(ms);
     for (const s of stages) {
       const x = t.perStageMs[s]?.[0];
@@ -98,7 +105,7 @@ export async function timeStages(session: Session, stages: readonly KernelStage[
   for (const s of stages) {
     const xs = perStage[s];
     // only a split covering every sample is comparable with the total
-    if (xs && xs.length === totals.length) split[s] = summarize(xs, source);
+    if (xs && xs.length === totals.length) split[s] = summarize(xs, source, undefined, done);
   }
-  return { total: summarize(totals, source, result.latency.rme), perStage: split };
+  return { total: summarize(totals, source, result.latency.rme, done), perStage: split };
 }

@@ -218,3 +218,15 @@ export function usageFailure(args: string[]): string {
   }
   return lines[0]!;
 }
+
+/** The pure-Python stand-in for torch_server.py (test/fake_torch_server.py). */
+export const FAKE_TORCH_SERVER = resolve(here, 'fake_torch_server.py');
+
+/**
+ * A torch backend speaking to the fake server, which it accepts only because allowFake is set. `modes` go to the
+ * fake as FAKE_TORCH (see its docstring); `log` collects the server's stderr lines.
+ */
+export async function fakeTorchBackend(modes: string[] = [], log: string[] = []) {
+  const { createTorchBackend } = await import('../src/peers/torch-backend.js');
+  return createTorchBackend({ script: FAKE_TORCH_SERVER, allowFake: true, env: { FAKE_TORCH: modes.join(',') }, log: (l) => log.push(l) });
+}

@@ -1,5 +1,5 @@
-/** Synthetic results.json for the report and compare tests: a GPU-like sweep with naive/tiled, a peer and an OOM. */
-import type { PointRecord, Results } from '../src/results.js';
+/** Synthetic results.json for the report and compare tests: a GPU-like sweep with naive/tiled, a checked peer and an OOM. */
+import type { ErrorStats, PointRecord, Results } from '../src/results.js';
 import { SCHEMA_VERSION } from '../src/results.js';
 
 export function record(over: Partial<PointRecord> = {}): PointRecord {
@@ -45,7 +45,10 @@ export function syntheticResults(): Results {
           }
           if (!causal) {
             const peerMs = f / 30e9;
-            records.push(record({ ...base, backend: 'torch-sdpa:efficient', variant: 'sdpa', error: null, checked: undefined, timing: { medianMs: peerMs, p10Ms: peerMs * 0.99, p90Ms: peerMs * 1.01, rme: 0.2, samples: 60, source: 'gpu-timer' }, tflops: f / peerMs / 1e9 }));
+            const error: Record<string, ErrorStats> = stage === 'fwd'
+              ? { lse: { maxAbs: 3e-7, relL2: 1.5e-7, nonFinite: 0, unwritten: 0, refMaxAbs: 9 }, o: { maxAbs: 5e-7, relL2: 4e-7, nonFinite: 0, unwritten: 0, refMaxAbs: 1 } }
+              : { dq: { maxAbs: 2e-6, relL2: 1e-6, nonFinite: 0, unwritten: 0, refMaxAbs: 1 }, dk: { maxAbs: 2e-6, relL2: 1e-6, nonFinite: 0, unwritten: 0, refMaxAbs: 1 }, dv: { maxAbs: 1e-6, relL2: 8e-7, nonFinite: 0, unwritten: 0, refMaxAbs: 1 } };
+            records.push(record({ ...base, backend: 'torch', variant: 'efficient', error, timing: { medianMs: peerMs, p10Ms: peerMs * 0.99, p90Ms: peerMs * 1.01, rme: 0.2, samples: 60, source: 'gpu-timer' }, tflops: f / peerMs / 1e9 }));
           }
         }
       }
@@ -66,7 +69,7 @@ export function syntheticResults(): Results {
       backends: {
         cuda: { availability: null, info: { backend: 'cuda', version: '0.1.0', device: 'NVIDIA H100 80GB HBM3', driver: '580.159', dtype: 'float32', timer: 'gpu-timer' } },
         wgsl: { availability: 'no WebGPU adapter' },
-        'torch-sdpa:efficient': { availability: null, info: { backend: 'torch-sdpa:efficient', version: 'torch 2.11', device: 'NVIDIA H100 80GB HBM3', dtype: 'float32', timer: 'gpu-timer' } },
+        torch: { availability: null, info: { backend: 'torch', version: 'torch 2.11', device: 'NVIDIA H100 80GB HBM3', dtype: 'float32', timer: 'gpu-timer' } },
       },
     },
     records,

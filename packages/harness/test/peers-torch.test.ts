@@ -1,28 +1,40 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { makeProblem } from '@attn/reference';
-import { expect, test } from 'vitest';
-import { peerScript, runTorchPeers } from '../src/peers/torch.js';
+import { afterAll, expect, test } from 'vitest';
+import { createTorchBackend, torchServerScript } from '../src/peers/torch-backend.js';
+import { FAKE_TORCH_SERVER } from './_helpers.js';
 
-const problems = [makeProblem({ bh: 2, nq: 64, d: 16 })];
-const timing = { warmup: 1, minSamples: 2, budgetMs: 1 };
 const hasTorch = spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+const backends: ReturnType<typeof createTorchBackend>[] = [];
+afterAll(async () => {
+  for (const b of backends) await b.close();
+});
 
-test('the peer script exists beside the module and is valid Python', () => {
-  const script = peerScript();
-  expect(script).toMatch(/sdpa_peer\.py$/);
+test('the real server script is found beside the module and is valid Python', () => {
+  const script = torchServerScript();
+  expect(script).toMatch(/src\/peers\/torch_server\.py$/);
   // parse only: py_compile would leave a __pycache__ in src/
   execFileSync('python3', ['-c', 'import ast, sys; ast.parse(open(sys.argv[1]).read())', script!]);
 });
 
-test.skipIf(hasTorch)('without torch, the peers are recorded as unavailable with python’s reason, and no records', async () => {
+test.skipIf(hasTorch)('without torch the backend is unavailable with python’s one-line reason', async () => {
   const lines: string[] = [];
-  const run = await runTorchPeers(problems, ['fwd', 'bwd'], timing, (l) => lines.push(l));
-  expect(run.records).toEqual([]);
-  expect(run.backends['torch-sdpa']!.availability).toMatch(/^python3 cannot import torch: No module named 'torch'/);
-  expect(lines.at(-1)).toMatch(/^torch peers skipped: python3 cannot import torch/);
+  const backend = createTorchBackend({ log: (l) => lines.push(l) });
+  backends.push(backend);
+  expect(await backend.availability()).toBe("python3 cannot import torch: No module named 'torch'");
+  expect(backend.process).toBeNull();
+  await expect(backend.info()).rejects.toThrow(/^torch is not available: python3 cannot import torch/);
 });
 
-test('a correctness-only sweep or an lse-only sweep has nothing to time against', async () => {
-  expect((await runTorchPeers(problems, ['fwd'], null, () => undefined)).backends['torch-sdpa']!.availability).toContain('correctness-only');
-  expect((await runTorchPeers(problems, ['lse'], timing, () => undefined)).backends['torch-sdpa']!.availability).toContain('no lse-only stage');
+test('a missing interpreter is a reason, not a crash', async () => {
+  const backend = createTorchBackend({ python: '/nonexistent/python3' });
+  backends.push(backend);
+  expect(await backend.availability()).toMatch(/^cannot start \/nonexistent\/python3: spawn \/nonexistent\/python3 ENOENT/);
+});
+
+test('the test fake is refused as a peer unless the caller allows it', async () => {
+  const backend = createTorchBackend({ script: FAKE_TORCH_SERVER });
+  backends.push(backend);
+  expect(await backend.availability()).toBe(`${FAKE_TORCH_SERVER} is a test fake (pure Python, no torch), not a peer`);
+  await expect(backend.open(makeProblem({ bh: 1, nq: 2, d: 4 }), 'efficient')).rejects.toThrow('torch is not available');
 });

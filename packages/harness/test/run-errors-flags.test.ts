@@ -7,7 +7,7 @@ const bwd = { ...fwd, dO: [2, 9, 4] };
 
 it.each([
   { args: ['--backend', 'reference', '--stage', 'fwd', '--frobnicate', ...inputFlags(fwd)], line: "attn: Unknown option '--frobnicate' (see --help)" },
-  { args: ['--backend', 'metal', '--stage', 'fwd', ...inputFlags(fwd)], line: "attn: --backend must be one of reference, cuda, wgsl; got 'metal'" },
+  { args: ['--backend', 'metal', '--stage', 'fwd', ...inputFlags(fwd)], line: "attn: --backend must be one of reference, cuda, wgsl, torch; got 'metal'" },
   { args: ['--backend', 'reference', '--stage', 'forward', ...inputFlags(fwd)], line: "attn: --stage must be one of lse, fwd, bwd; got 'forward'" },
   { args: ['--stage', 'fwd', ...inputFlags(fwd)], line: 'attn: missing --backend (see --help)' },
   { args: ['--backend', 'reference', ...inputFlags(fwd)], line: 'attn: missing --stage (see --help)' },

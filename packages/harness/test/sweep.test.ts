@@ -63,7 +63,7 @@ function config(over: Partial<SweepConfig> = {}): SweepConfig {
     pipelines: ['lse', 'fwd', 'bwd'],
     problems: expandBlocks([{ sizes: [[1, 1], [17, 17], [5, 9]], ds: [5], causal: [false, true], bh: [2] }]),
     seed: 5,
-    timing: { warmup: 1, minSamples: 2, budgetMs: 1 },
+    timing: { warmup: 1, minSamples: 2, budgetMs: 1, l2: 'warm' },
     sampleRows: 8,
     outPath: null,
     ...over,

@@ -52,3 +52,24 @@ test('a session that reports no valid duration is an error, not a zero', async (
   const session = { time: async () => ({ source: 'gpu-timer', totalMs: [NaN], perStageMs: {} }) } as unknown as Session;
   await expect(timeStages(session, ['lse'], { warmup: 0, minSamples: 3, budgetMs: 1 })).rejects.toThrow('no valid duration');
 });
+
+test('the L2 mode is passed to every Session.time call; the statistics say what the backend did', async () => {
+  const asked: (string | undefined)[] = [];
+  const session = (did: 'cold' | 'warm' | undefined) =>
+    ({
+      async time(_s: readonly KernelStage[], o: { l2?: string }): Promise<StageTimings> {
+        asked.push(o.l2);
+        return { source: 'gpu-timer', totalMs: [1], perStageMs: { lse: [1] }, ...(did ? { l2: did } : {}) };
+      },
+    }) as unknown as Session;
+  const cold = await timeStages(session('cold'), ['lse'], { warmup: 2, minSamples: 3, budgetMs: 0.5, l2: 'cold' });
+  expect(asked.length).toBeGreaterThanOrEqual(4);
+  expect(asked.every((x) => x === 'cold')).toBe(true);
+  expect(cold.total.l2).toBe('cold');
+  expect(cold.perStage.lse!.l2).toBe('cold');
+  // a backend that cannot scrub (the CPU reference) answers without l2: the record says warm
+  expect((await timeStages(session(undefined), ['lse'], { warmup: 0, minSamples: 2, budgetMs: 0.5, l2: 'cold' })).total.l2).toBe('warm');
+  asked.length = 0;
+  await timeStages(session(undefined), ['lse'], { warmup: 0, minSamples: 2, budgetMs: 0.5 });
+  expect(asked.every((x) => x === 'warm')).toBe(true);
+});

@@ -47,7 +47,8 @@ export interface AddonSession {
   read(name: AddonTensor, out: Float32Array): void;
   poison(): void;
   run(stages: readonly AddonStage[]): Promise<void>;
-  time(stages: readonly AddonStage[], warmup: number, samples: number): Promise<AddonTimings>;
+  /** coldL2: scrub the L2 before each timed sample (honoured only where the addon exports l2Scrub) */
+  time(stages: readonly AddonStage[], warmup: number, samples: number, coldL2?: boolean): Promise<AddonTimings>;
   dispose(): void;
 }
 
@@ -58,6 +59,8 @@ export interface Addon {
   tiledAvailable: boolean;
   /** 0 when tiledAvailable is false */
   tiledMaxD: number;
+  /** Session.time honours its coldL2 argument (absent in builds older than that argument) */
+  l2Scrub?: boolean;
   /** throws with the CUDA error string when there is no usable device */
   deviceInfo(): AddonDeviceInfo;
   scratchBytes(problem: AddonProblem, variant: AddonVariant): number;

@@ -115,7 +115,7 @@ export class CudaBackend implements Backend {
       const msg = e instanceof Error ? e.message : String(e);
       throw OUT_OF_MEMORY.test(msg) ? new BackendError(msg) : e;
     }
-    const session = new CudaSession(problem, variant, native, (s) => this.sessions.delete(s));
+    const session = new CudaSession(problem, variant, native, addon.l2Scrub === true, (s) => this.sessions.delete(s));
     this.sessions.add(session);
     return session;
   }

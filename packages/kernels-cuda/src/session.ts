@@ -11,6 +11,8 @@ export class CudaSession implements Session {
     readonly problem: Problem,
     readonly variant: Variant,
     private readonly native: AddonSession,
+    /** the addon scrubs the L2 when asked (Addon.l2Scrub) */
+    private readonly l2Scrub: boolean,
     private readonly onDispose: (s: CudaSession) => void,
   ) {
     this.deviceBytes = native.deviceBytes;
@@ -43,8 +45,9 @@ export class CudaSession implements Session {
   }
 
   async time(stages: readonly KernelStage[], options: TimeOptions): Promise<StageTimings> {
-    const t = await this.native.time(stages, options.warmup, options.samples);
-    return { source: 'gpu-timer', totalMs: t.totalMs, perStageMs: t.perStageMs };
+    const cold = options.l2 === 'cold' && this.l2Scrub;
+    const t = await this.native.time(stages, options.warmup, options.samples, cold);
+    return { source: 'gpu-timer', totalMs: t.totalMs, perStageMs: t.perStageMs, l2: cold ? 'cold' : 'warm' };
   }
 
   async dispose(): Promise<void> {

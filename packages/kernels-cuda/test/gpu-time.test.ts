@@ -1,4 +1,4 @@
-/** On a CUDA device: time() gives one event-timed total per sample and a series per stage, all positive. */
+/** On a CUDA device: time() gives one event-timed total per sample and a series per stage, all positive; cold L2 on request. */
 import { expect, it } from 'vitest';
 import { makeProblem, randomInputs } from '@attn/reference';
 import { createCudaBackend } from '../src/index.js';
@@ -25,6 +25,23 @@ it.skipIf(GPU_MISSING !== null)(`time() uses CUDA events per stage${GPU_MISSING 
       }
       await session.dispose();
     }
+  } finally {
+    await backend.close();
+  }
+});
+
+it.skipIf(GPU_MISSING !== null)(`time() with a cold L2 scrubs before each sample and says so${GPU_MISSING ? ` (skipped: ${GPU_MISSING})` : ''}`, async () => {
+  const backend = createCudaBackend();
+  const problem = makeProblem({ bh: 4, nq: 257, nk: 300, d: 64 });
+  try {
+    const session = await backend.open(problem, 'tiled');
+    await session.write(randomInputs(problem, 78));
+    const cold = await session.time(['lse', 'forward'], { warmup: 1, samples: 4, l2: 'cold' });
+    expect(cold.l2).toBe('cold');
+    expect(cold.totalMs).toHaveLength(4);
+    for (const ms of cold.totalMs) expect(ms).toBeGreaterThan(0);
+    expect((await session.time(['lse'], { warmup: 0, samples: 2 })).l2).toBe('warm');
+    await session.dispose();
   } finally {
     await backend.close();
   }

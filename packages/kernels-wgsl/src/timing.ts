@@ -1,7 +1,8 @@
 /**
  * Timing of stages on the device: timestamp queries at the start and end of each stage's compute pass, several
  * runs per submit, warm-up runs discarded; wall clock (flagged 'wall') around each stage's own submit when the
- * adapter has no timestamp-query.
+ * adapter has no timestamp-query. Cold L2 (options.l2 'cold'): a clearBuffer of L2_SCRUB_BYTES before each timed
+ * run, outside its timestamps (or its wall-clock interval).
  */
 import type { KernelStage, StageTimings, TimeOptions } from '@attn/reference';
 import type { GpuContext } from './dawn.js';
@@ -11,6 +12,25 @@ import { scoped, unlessLost } from './errors.js';
 export type EncodeStage = (encoder: GPUCommandEncoder, stage: KernelStage, timestamps?: GPUComputePassTimestampWrites) => void;
 
 export const RUNS_PER_SUBMIT = 8;
+
+/**
+ * Bytes overwritten before each timed run in cold-L2 mode. WebGPU does not tell the cache size, so this is over twice
+ * any current GPU's L2 (H100 50 MiB, H200 60 MiB); capped by the adapter's maxBufferSize.
+ */
+export const L2_SCRUB_BYTES = 256 * 2 ** 20;
+
+/** One scrub buffer per device, made on first use and kept while the device lives. */
+const scrubBuffers = new WeakMap<GPUDevice, GPUBuffer>();
+
+async function scrubBuffer(ctx: GpuContext, what: string): Promise<GPUBuffer> {
+  let buffer = scrubBuffers.get(ctx.device);
+  if (!buffer) {
+    const size = Math.min(L2_SCRUB_BYTES, ctx.device.limits.maxBufferSize) & ~3;
+    buffer = await scoped(ctx, `${what}: L2 scrub buffer`, () => ctx.device.createBuffer({ size, usage: GPUBufferUsage.COPY_DST, label: 'L2 scrub' }));
+    scrubBuffers.set(ctx.device, buffer);
+  }
+  return buffer;
+}
 
 export async function submitAndWait(ctx: GpuContext, what: string, build: (encoder: GPUCommandEncoder) => void): Promise<void> {
   await scoped(ctx, what, () => {
@@ -37,10 +57,19 @@ export async function timeStages(
       for (let r = 0; r < n; r++) for (const s of stages) encode(enc, s);
     });
   }
-  return timestamps ? timestamped(ctx, what, stages, samples, encode) : wall(ctx, what, stages, samples, encode);
+  const scrub = options.l2 === 'cold' ? await scrubBuffer(ctx, what) : null;
+  const t = timestamps ? await timestamped(ctx, what, stages, samples, encode, scrub) : await wall(ctx, what, stages, samples, encode, scrub);
+  return { ...t, l2: scrub ? 'cold' : 'warm' };
 }
 
-async function timestamped(ctx: GpuContext, what: string, stages: readonly KernelStage[], samples: number, encode: EncodeStage): Promise<StageTimings> {
+async function timestamped(
+  ctx: GpuContext,
+  what: string,
+  stages: readonly KernelStage[],
+  samples: number,
+  encode: EncodeStage,
+  scrub: GPUBuffer | null,
+): Promise<StageTimings> {
   const device = ctx.device;
   const count = 2 * stages.length * RUNS_PER_SUBMIT;
   const [querySet, resolve, readback] = await scoped(ctx, `${what}: timestamp buffers`, () => [
@@ -58,6 +87,7 @@ async function timestamped(ctx: GpuContext, what: string, stages: readonly Kerne
       await submitAndWait(ctx, what, (enc) => {
         let q = 0;
         for (let r = 0; r < runs; r++) {
+          if (scrub) enc.clearBuffer(scrub);
           for (const s of stages) {
             encode(enc, s, { querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 });
             q += 2;
@@ -89,11 +119,19 @@ async function timestamped(ctx: GpuContext, what: string, stages: readonly Kerne
   return { source: 'gpu-timer', totalMs, perStageMs };
 }
 
-async function wall(ctx: GpuContext, what: string, stages: readonly KernelStage[], samples: number, encode: EncodeStage): Promise<StageTimings> {
+async function wall(
+  ctx: GpuContext,
+  what: string,
+  stages: readonly KernelStage[],
+  samples: number,
+  encode: EncodeStage,
+  scrub: GPUBuffer | null,
+): Promise<StageTimings> {
   const totalMs: number[] = [];
   const perStageMs: Partial<Record<KernelStage, number[]>> = {};
   for (const s of stages) perStageMs[s] = [];
   for (let i = 0; i < samples; i++) {
+    if (scrub) await submitAndWait(ctx, `${what} (L2 scrub)`, (enc) => enc.clearBuffer(scrub));
     let total = 0;
     for (const s of stages) {
       const t0 = performance.now();

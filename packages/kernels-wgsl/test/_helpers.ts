@@ -2,7 +2,7 @@
  * Shared by the tests: one backend per test file (one device per worker process), and the skip rule — a missing
  * adapter skips with its reason, except under CI where the tests run and fail.
  */
-import type { Backend, Pipeline, Problem, ProblemInit, Variant } from '@attn/reference';
+import type { Backend, L2Mode, Pipeline, Problem, ProblemInit, Variant } from '@attn/reference';
 import { checkSession, freshSeed, makeProblem, randomInputs } from '@attn/reference';
 import { expect } from 'vitest';
 import { createWgslBackend } from '../src/index.js';
@@ -72,14 +72,15 @@ export function cases(shapes: readonly ProblemInit[] = SHAPES): Case[] {
  * shape of the answer: one finite positive sample per run and per stage, stages adding up within each run's total.
  * Returns the source the timings came from.
  */
-export async function expectPerStageTimings(timed: Backend, variant: Variant): Promise<string> {
+export async function expectPerStageTimings(timed: Backend, variant: Variant, l2: L2Mode = 'warm'): Promise<string> {
   const p = problem({ bh: 2, nq: 33, nk: 40, d: 16, causal: true });
   const s = await timed.open(p, variant);
   try {
     await s.write(randomInputs(p, 99));
     const stages = ['lse', 'forward', 'backward'] as const;
-    const t = await s.time(stages, { warmup: 2, samples: 11 });
+    const t = await s.time(stages, { warmup: 2, samples: 11, l2 });
     expect(t.source).toBe((await timed.info()).timer);
+    expect(t.l2).toBe(l2);
     expect(t.totalMs).toHaveLength(11);
     for (const stage of stages) {
       const per = t.perStageMs[stage]!;

@@ -12,4 +12,7 @@ describe.skipIf(skipGpu)('timing, wall clock', () => {
     expect((await backend.info()).timer).toBe('wall');
     expect(await expectPerStageTimings(backend, variant)).toBe('wall');
   });
+  it('cold L2 with the wall clock: a scrub submit before each run, outside its interval', async () => {
+    expect(await expectPerStageTimings(backend, 'tiled', 'cold')).toBe('wall');
+  });
 });

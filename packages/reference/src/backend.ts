@@ -66,11 +66,20 @@ export interface Limits {
   maxBufferBytes: number;
 }
 
+/**
+ * 'cold': before every timed run, outside its timed region, the backend overwrites a scratch buffer at least twice the
+ * size of the device's last-level cache, so no run finds its inputs there (what FlashAttention's and triton's
+ * benchmarks do). 'warm': runs follow each other and may find the previous run's data in cache.
+ */
+export type L2Mode = 'cold' | 'warm';
+
 export interface TimeOptions {
   /** runs discarded before timing */
   warmup: number;
   /** timed runs */
   samples: number;
+  /** cache state before each timed run; absent: 'warm' */
+  l2?: L2Mode;
 }
 
 export interface StageTimings {
@@ -79,6 +88,8 @@ export interface StageTimings {
   totalMs: number[];
   /** the same runs split per stage, when the backend can (GPU timestamps around each stage) */
   perStageMs: Partial<Record<KernelStage, number[]>>;
+  /** what the backend did before each timed run: 'cold' only when it scrubbed the cache; absent: 'warm' */
+  l2?: L2Mode;
 }
 
 export interface Session {
@@ -123,6 +134,21 @@ export interface Backend {
   open(problem: Problem, variant: Variant): Promise<Session>;
   /** Release the device. */
   close(): Promise<void>;
+  /** Present on a backend whose forward is one fused pass (a peer such as torch SDPA); see FusedForward. */
+  readonly fusedForward?: FusedForward;
+}
+
+/**
+ * A backend whose forward is one fused pass: it runs and times 'lse' and 'forward' only together (['lse'] or
+ * ['forward'] alone is refused, so there is no per-stage split), and runs 'backward' alone only after a forward.
+ */
+export interface FusedForward {
+  /**
+   * The forward outputs (of lse, o) this variant computes itself. Any other forward output it returns is a stand-in
+   * that lets a reference check of the backward run (torch's math SDPA returns no lse, so one is rebuilt from the
+   * same scores): read back, never judged.
+   */
+  ownOutputs(variant: Variant): readonly OutputName[];
 }
 
 /** A problem a backend refuses (limits, memory, missing device): the CLI turns it into exit code 2 and one line. */

@@ -3,12 +3,13 @@ import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { availableParallelism, hostname, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Pipeline, Variant } from '@attn/reference';
+import type { L2Mode, Pipeline, Variant } from '@attn/reference';
 import { parseFlags } from '../args.js';
 import type { BackendName } from '../backends.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { integerList, nameList, positiveList, positiveNumber } from '../cli-options.js';
-import { runTorchPeers } from '../peers/torch.js';
+import { ClockSampler, clockFlags } from '../gpu-clocks.js';
+import { TORCH_VARIANTS, TorchBackend } from '../peers/torch-backend.js';
 import type { Preset, PresetName, ShapeBlock } from '../presets.js';
 import { isPresetName, PRESET_NAMES, PRESETS } from '../presets.js';
 import { Progress } from '../progress.js';
@@ -28,13 +29,22 @@ For every problem (shape × causal × BH) draws seeded random inputs once, compu
 outputs, runs, checks (max abs, rel L2, non-finite, unwritten; tiled vs naive by the FlashAttention rule) and
 times with tinybench fed by the device's clock. Writes results.json after every point, then report.md + charts.
 
+Peers: --backends …,torch (or --peers torch) adds torch scaled_dot_product_attention (python3 + torch + CUDA,
+float32, TF32 off) as a backend: its SDPA backends (${TORCH_VARIANTS.join(', ')}) are its variants, given the same
+inputs, timed the same way and checked against the same float64 reference; flash and cudnn take no float32 and are
+recorded as skipped. Its fused forward gives one fwd record (lse judged only where the kernel keeps its own: not
+math's) and no lse-only record. With torch and timing, the card's ceilings (copy, fp32/tf32/fp16/bf16 matmul) are
+measured once into the metadata. A timed sweep also records nvidia-smi clocks (start, end, busy readings) and
+flags a run whose SM clock fell or whose GPU slowed itself down.
+
 Presets (${PRESET_NAMES.join(', ')}; default: gpu when a CUDA or hardware WebGPU backend is available, else cpu):
 ${PRESET_NAMES.map((n) => `  ${n.padEnd(7)} ${PRESETS[n].description}`).join('\n')}
 
 Options (each list replaces the preset's):
   --preset NAME          ${PRESET_NAMES.join(' | ')}
   --backends LIST        ${BACKEND_NAMES.join(',')} (reference is the slow float64 CPU code: only when named)
-  --variants LIST        naive,tiled,exact
+  --variants LIST        naive,tiled,exact and the peers' own (${TORCH_VARIANTS.join(',')}); a peer runs all of
+                         its own when none is named
   --pipelines LIST       lse,fwd,bwd   (fwd is timed as lse+forward and per stage; bwd times the backward alone)
   --n LIST               square sizes, Nq = Nk
   --pairs LIST           Nq≠Nk sizes as NQxNK, e.g. 17x129,1024x4096
@@ -46,15 +56,18 @@ Options (each list replaces the preset's):
   --seed N               seed of the inputs (each problem derives its own; recorded per point)
   --time-budget MS       wall-time budget per timed point (samples keep coming until it is spent)
   --min-samples N        at least this many timed samples per point
+  --l2 MODE              cold | warm (default cold): cold overwrites a buffer of twice the L2 before every
+                         sample, outside its timed region, so no sample finds its inputs in cache
   --sample-rows N        query (and key) rows per bh checked against float64 when a problem is too large to check
                          in full (default: the preset's)
   --no-timing            correctness only
-  --peers torch          also time torch scaled_dot_product_attention (python3 + torch + CUDA) on the same shapes
+  --peers torch          shorthand for adding torch to --backends
   --name NAME            report folder name (default: <preset>-<device>-<date>)
   --out DIR              output folder (default: reports/<name>)
   --no-report            write results.json only`;
 
-const VARIANTS: readonly Variant[] = ['naive', 'tiled', 'exact'];
+const VARIANTS: readonly Variant[] = ['naive', 'tiled', 'exact', ...TORCH_VARIANTS];
+const L2_MODES: readonly L2Mode[] = ['cold', 'warm'];
 const PIPELINES: readonly Pipeline[] = ['lse', 'fwd', 'bwd'];
 
 const FLAGS = {
@@ -71,6 +84,7 @@ const FLAGS = {
   seed: { type: 'string' },
   'time-budget': { type: 'string' },
   'min-samples': { type: 'string' },
+  l2: { type: 'string' },
   'sample-rows': { type: 'string' },
   'no-timing': { type: 'boolean' },
   peers: { type: 'string' },
@@ -178,6 +192,7 @@ export async function main(argv: string[]): Promise<number> {
   const v = parse(argv);
   if (v.preset !== undefined && !isPresetName(v.preset)) throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}; got '${v.preset}'`);
   if (v.peers !== undefined && v.peers !== 'torch') throw new UsageError(`--peers takes 'torch'; got '${v.peers}'`);
+  if (v.l2 !== undefined && !(L2_MODES as readonly string[]).includes(v.l2)) throw new UsageError(`--l2 must be cold or warm; got '${v.l2}'`);
   const askedBackends = nameList('--backends', v.backends, BACKEND_NAMES);
   const variants = nameList('--variants', v.variants, VARIANTS);
   const pipelines = nameList('--pipelines', v.pipelines, PIPELINES);
@@ -185,12 +200,13 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new UsageError(`--seed must be an integer in [0, 2^32); got '${v.seed}'`);
 
   // load every backend the preset or the user may want, so the default preset can follow what this machine has
-  const candidates = askedBackends ?? (['cuda', 'wgsl'] as BackendName[]);
+  const candidates: BackendName[] = [...(askedBackends ?? ['cuda', 'wgsl'])];
+  if (v.peers === 'torch' && !candidates.includes('torch')) candidates.push('torch');
   let { loaded, meta } = await loadAll(candidates);
   const presetName: PresetName = (v.preset as PresetName | undefined) ?? defaultPreset(meta);
   const preset = PRESETS[presetName];
   const notes: string[] = [];
-  if (!askedBackends && loaded.every((b) => !b.backend)) {
+  if (!askedBackends && loaded.every((b) => !b.backend || b.name === 'torch')) {
     const why = Object.entries(meta).map(([n, m]) => `${n}: ${m.availability}`).join('; ');
     notes.push(`no GPU backend is available here (${why}); the float64 reference backend is swept instead`);
     console.error(`attn sweep: ${notes[0]}`);
@@ -206,9 +222,10 @@ export async function main(argv: string[]): Promise<number> {
         ...preset.timing,
         budgetMs: positiveNumber('--time-budget', v['time-budget'], preset.timing.budgetMs),
         minSamples: Math.round(positiveNumber('--min-samples', v['min-samples'], preset.timing.minSamples)),
+        l2: (v.l2 as L2Mode | undefined) ?? preset.timing.l2,
       };
-  if (v['no-timing'] === undefined && !preset.timing && (v['time-budget'] || v['min-samples'])) {
-    throw new UsageError(`--preset ${presetName} is correctness only; drop --time-budget/--min-samples`);
+  if (v['no-timing'] === undefined && !preset.timing && (v['time-budget'] || v['min-samples'] || v.l2)) {
+    throw new UsageError(`--preset ${presetName} is correctness only; drop --time-budget/--min-samples/--l2`);
   }
 
   const device = Object.values(meta).find((m) => m.info)?.info?.device ?? 'no-device';
@@ -231,6 +248,7 @@ export async function main(argv: string[]): Promise<number> {
     seed,
     argv,
     backends: meta,
+    ...(timing ? { timing: { l2: timing.l2, warmup: timing.warmup, minSamples: timing.minSamples, budgetMs: timing.budgetMs } } : {}),
     ...(notes.length ? { notes } : {}),
   };
 
@@ -266,8 +284,18 @@ export async function main(argv: string[]): Promise<number> {
   if (timing && loadavg()[0]! > 2 * availableParallelism()) console.error(`attn sweep: warning: load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores; timings will be noisy`);
   for (const [n, m] of Object.entries(meta)) if (m.availability) console.error(`attn sweep: backend ${n} skipped: ${m.availability}`);
 
-  // Peers first: they are quick, and a sweep stopped early (Ctrl-C, a time limit) still leaves them beside what finished.
-  const peers = v.peers === 'torch' ? await runTorchPeers(problems.map((p) => p.problem), config.pipelines, timing, (line) => console.error(`attn sweep: ${line}`)) : null;
+  const clocks = timing ? new ClockSampler() : null;
+  await clocks?.start();
+  const torch = loaded.find((b) => b.backend instanceof TorchBackend)?.backend as TorchBackend | undefined;
+  if (torch && timing) {
+    try {
+      metadata.ceilings = await torch.ceilings();
+      const c = metadata.ceilings;
+      console.error(`attn sweep: ceilings (torch): copy ${c.copyGBs?.toFixed(0)} GB/s, fp32 ${c.fp32MatmulTFs?.toFixed(1)}, tf32 ${c.tf32MatmulTFs?.toFixed(0)}, bf16 ${c.bf16MatmulTFs?.toFixed(0)} TF/s`);
+    } catch (e) {
+      console.error(`attn sweep: ceilings not measured: ${(e as Error).message}`);
+    }
+  }
 
   let results;
   try {
@@ -277,11 +305,12 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
   }
 
-  if (peers) {
-    Object.assign(results.metadata.backends, peers.backends);
-    if (peers.ceilings) results.metadata.ceilings = peers.ceilings;
-    results.records.push(...peers.records);
+  if (clocks) {
+    results.metadata.clocks = await clocks.stop();
     writeResults(outPath, results);
+    const c = results.metadata.clocks;
+    if (c.unavailable !== undefined) console.error(`attn sweep: GPU clocks not recorded: ${c.unavailable}`);
+    for (const flag of clockFlags(c)) console.error(`attn sweep: warning: clocks: ${flag}`);
   }
 
   const counts = { passed: 0, failed: 0, skipped: 0 };

@@ -57,6 +57,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildId", std::string("attn_cuda cudart ") + version_string(CUDART_VERSION) + " built " + __DATE__ + " " + __TIME__);
   exports.Set("tiledAvailable", tiled);
   exports.Set("tiledMaxD", tiled ? attn_tiled_max_d() : 0);
+  // Session.time takes a 4th argument, coldL2 (DeviceSession::time): older builds ignore it, so say that this one does not
+  exports.Set("l2Scrub", true);
   exports.Set("deviceInfo", Napi::Function::New<DeviceInfo>(env, "deviceInfo"));
   exports.Set("scratchBytes", Napi::Function::New<ScratchBytes>(env, "scratchBytes"));
   exports.Set("Session", SessionWrap::Define(env));

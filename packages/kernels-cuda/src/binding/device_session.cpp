@@ -111,6 +111,8 @@ void DeviceSession::free_all() noexcept {
   }
   if (scratch_) cudaFree(scratch_);
   scratch_ = nullptr;
+  if (l2_scrub_) cudaFree(l2_scrub_);
+  l2_scrub_ = nullptr;
   if (stream_) cudaStreamDestroy(stream_);
   stream_ = nullptr;
 }
@@ -195,7 +197,21 @@ struct Events {
 
 }  // namespace
 
-Timings DeviceSession::time(const std::vector<Stage> &stages, int warmup, int samples) {
+// Writing twice the L2's size evicts whatever the previous sample left there (triton's do_bench zeroes a buffer the
+// same way); on the session's stream, so it is ordered before the sample's first event.
+void DeviceSession::scrub_l2(const std::string &where) {
+  if (!l2_scrub_) {
+    int device = 0, l2 = 0;
+    CUDA_CHECK(cudaGetDevice(&device), "cudaGetDevice (" + where + ")");
+    CUDA_CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device), "L2 size (" + where + ")");
+    const size_t bytes = 2 * static_cast<size_t>(l2 > 0 ? l2 : 64 << 20);
+    CUDA_CHECK(cudaMalloc(&l2_scrub_, bytes), "cudaMalloc of " + std::to_string(bytes) + " bytes for the L2 scrub (" + where + ")");
+    l2_scrub_bytes_ = bytes;
+  }
+  CUDA_CHECK(cudaMemsetAsync(l2_scrub_, 0, l2_scrub_bytes_, stream_), "L2 scrub (" + where + ")");
+}
+
+Timings DeviceSession::time(const std::vector<Stage> &stages, int warmup, int samples, bool cold_l2) {
   if (disposed_) throw std::runtime_error("session is disposed (" + describe() + ")");
   if (stages.empty() || samples < 1 || warmup < 0) throw std::runtime_error("time: needs stages, samples >= 1, warmup >= 0");
   std::string all;
@@ -209,6 +225,7 @@ Timings DeviceSession::time(const std::vector<Stage> &stages, int warmup, int sa
   const size_t marks = stages.size() + 1;  // an event before each stage and one after the last
   Events ev(static_cast<size_t>(samples) * marks, where);
   for (int k = 0; k < samples; k++) {
+    if (cold_l2) scrub_l2(where);
     for (size_t s = 0; s < stages.size(); s++) {
       CUDA_CHECK(cudaEventRecord(ev.e[k * marks + s], stream_), "cudaEventRecord (" + where + ")");
       enqueue(stages[s]);

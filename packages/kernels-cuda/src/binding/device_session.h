@@ -27,7 +27,8 @@ class DeviceSession {
   void read(const std::string &name, float *host, size_t n);
   void poison();
   void run(const std::vector<Stage> &stages);
-  Timings time(const std::vector<Stage> &stages, int warmup, int samples);
+  // cold_l2: before each timed sample, outside its events, overwrite a scratch buffer twice the L2's size
+  Timings time(const std::vector<Stage> &stages, int warmup, int samples, bool cold_l2);
   void dispose();
 
   size_t device_bytes() const { return device_bytes_; }
@@ -45,6 +46,7 @@ class DeviceSession {
   std::vector<Tensor> tensors();
   Tensor find(const std::string &name, size_t n);
   void enqueue(Stage s);
+  void scrub_l2(const std::string &where);
   void allocate();
   void free_all() noexcept;
 
@@ -56,6 +58,9 @@ class DeviceSession {
   void *scratch_ = nullptr;
   size_t scratch_bytes_ = 0;
   size_t device_bytes_ = 0;
+  // cold-L2 timing only (allocated on first use, not counted in device_bytes_: not the algorithm's memory)
+  void *l2_scrub_ = nullptr;
+  size_t l2_scrub_bytes_ = 0;
   cudaStream_t stream_ = nullptr;
   bool disposed_ = false;
 };

@@ -27,7 +27,7 @@ std::string string_arg(const Napi::CallbackInfo &info, size_t i, const char *wha
 class StagesWorker : public Napi::AsyncWorker {
  public:
   StagesWorker(Napi::Env env, SessionWrap *owner, const Napi::Object &self, std::vector<Stage> stages, bool timed,
-               int warmup, int samples)
+               int warmup, int samples, bool cold_l2)
       : Napi::AsyncWorker(env, "attn_cuda_stages"),
         deferred_(Napi::Promise::Deferred::New(env)),
         self_(Napi::Persistent(self)),  // keeps the wrapper (and its device memory) alive until we settle
@@ -35,12 +35,13 @@ class StagesWorker : public Napi::AsyncWorker {
         stages_(std::move(stages)),
         timed_(timed),
         warmup_(warmup),
-        samples_(samples) {}
+        samples_(samples),
+        cold_l2_(cold_l2) {}
 
   Napi::Promise promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    if (timed_) timings_ = owner_->session().time(stages_, warmup_, samples_);
+    if (timed_) timings_ = owner_->session().time(stages_, warmup_, samples_, cold_l2_);
     else owner_->session().run(stages_);
   }
 
@@ -80,6 +81,7 @@ class StagesWorker : public Napi::AsyncWorker {
   std::vector<Stage> stages_;
   bool timed_;
   int warmup_, samples_;
+  bool cold_l2_;
   Timings timings_;
 };
 
@@ -134,7 +136,7 @@ Napi::Value SessionWrap::Poison(const Napi::CallbackInfo &info) {
 Napi::Value SessionWrap::Run(const Napi::CallbackInfo &info) {
   require_idle("run");
   if (session_->disposed()) throw std::runtime_error("run: session is disposed (" + session_->describe() + ")");
-  auto *w = new StagesWorker(info.Env(), this, info.This().As<Napi::Object>(), stages_from(info[0]), false, 0, 0);
+  auto *w = new StagesWorker(info.Env(), this, info.This().As<Napi::Object>(), stages_from(info[0]), false, 0, 0, false);
   busy_ = true;
   w->Queue();  // the worker deletes itself after OnOK / OnError
   return w->promise();
@@ -147,9 +149,11 @@ Napi::Value SessionWrap::Time(const Napi::CallbackInfo &info) {
   const int warmup = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : -1;
   const int samples = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : -1;
   if (stages.empty() || warmup < 0 || samples < 1) {
-    throw Napi::TypeError::New(info.Env(), "time(stages, warmup >= 0, samples >= 1) with at least one stage");
+    throw Napi::TypeError::New(info.Env(), "time(stages, warmup >= 0, samples >= 1[, coldL2]) with at least one stage");
   }
-  auto *w = new StagesWorker(info.Env(), this, info.This().As<Napi::Object>(), std::move(stages), true, warmup, samples);
+  const bool cold_l2 = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+  auto *w = new StagesWorker(info.Env(), this, info.This().As<Napi::Object>(), std::move(stages), true, warmup, samples,
+                             cold_l2);
   busy_ = true;
   w->Queue();
   return w->promise();

@@ -1,0 +1,61 @@
+/** Ratio columns compare with the fastest peer that passed its accuracy check, per dtype, pass and shape. */
+import { expect, test } from 'vitest';
+import { bestPeer } from '../src/best-peer.js';
+import { chartSpecs, renderMarkdown } from '../src/report.js';
+import type { PointRecord, Results } from '../src/results.js';
+import { record, syntheticResults } from './_results.js';
+
+const t = (ms: number) => ({ medianMs: ms, p10Ms: ms * 0.99, p90Ms: ms * 1.01, rme: 0.3, samples: 40, source: 'gpu-timer' as const });
+const err = (relL2: number) => ({ o: { maxAbs: relL2, relL2, nonFinite: 0, unwritten: 0, refMaxAbs: 1 } });
+
+function results(): Results {
+  const r = syntheticResults();
+  const shape = { bh: 16, nq: 4096, nk: 4096, d: 128, causal: false } as const;
+  const peers: PointRecord[] = [
+    // forward: efficient fastest; a faster peer failed its check and must not count
+    record({ ...shape, backend: 'torch', variant: 'efficient', stage: 'fwd', pipeline: 'fwd', timing: t(3.1), error: err(7e-7) }),
+    record({ ...shape, backend: 'torch', variant: 'math', stage: 'fwd', pipeline: 'fwd', timing: t(5.2), error: err(1e-6) }),
+    record({ ...shape, backend: 'torch', variant: 'sloppy', stage: 'fwd', pipeline: 'fwd', timing: t(1.0), error: err(3e-3), status: 'failed', reason: 'o: relL2 3.00e-3 > 1e-5' }),
+    // backward: math fastest; a bf16 peer is faster still but of another dtype
+    record({ ...shape, backend: 'torch', variant: 'efficient', stage: 'backward', pipeline: 'bwd', timing: t(9.6), error: err(1e-6) }),
+    record({ ...shape, backend: 'torch', variant: 'math', stage: 'backward', pipeline: 'bwd', timing: t(7.5), error: err(1.3e-6) }),
+    record({ ...shape, backend: 'torch', variant: 'flash', stage: 'backward', pipeline: 'bwd', dtype: 'bfloat16', timing: t(1.2), error: err(4e-3) }),
+  ];
+  r.records = r.records.filter((x) => !(x.backend === 'torch' && x.d === 128 && x.nq === 4096 && !x.causal)).concat(peers);
+  return r;
+}
+
+test('the fastest passing peer of the same dtype, stage and shape: failed and other-dtype peers do not count', () => {
+  const r = results();
+  const ours = (stage: 'fwd' | 'backward') => r.records.find((x) => x.backend === 'cuda' && x.variant === 'tiled' && x.stage === stage && x.d === 128 && x.nq === 4096 && !x.causal)!;
+  expect(bestPeer(r.records, ours('fwd'))).toMatchObject({ variant: 'efficient', stage: 'fwd' });
+  expect(bestPeer(r.records, ours('backward'))).toMatchObject({ variant: 'math', stage: 'backward' });
+  expect(bestPeer(r.records, { ...ours('backward'), dtype: 'bfloat16' })).toMatchObject({ variant: 'flash' });
+  expect(bestPeer(r.records, { ...ours('fwd'), nq: 333 })).toBeNull();
+});
+
+test('the timings table names the peer per pass, and its time ÷ ours', () => {
+  const r = results();
+  const md = renderMarkdown(r, []);
+  const tiled = (stage: string) => r.records.find((x) => x.backend === 'cuda' && x.variant === 'tiled' && x.stage === stage && x.d === 128 && x.nq === 4096 && !x.causal)!.timing!.medianMs;
+  const lines = md.split('\n');
+  const row = (stage: string): string => {
+    const table = lines.findIndex((l) => l === `### cuda — ${stage}`);
+    expect(table).toBeGreaterThan(-1);
+    return lines.slice(table).find((l) => l.startsWith('| 16 | 4096 | 128 | no |'))!;
+  };
+  expect(row('forward (lse + forward)')).toContain(`| torch/efficient 3.1 ms | ${Number((3.1 / tiled('fwd')).toPrecision(3))}× |`);
+  expect(row('stage 3 (backward)')).toContain(`| torch/math 7.5 ms | ${Number((7.5 / tiled('backward')).toPrecision(3))}× |`);
+});
+
+test('peers’ accuracy sits beside ours: in the peers table, the correctness table and the error charts', () => {
+  const r = results();
+  const md = renderMarkdown(r, []);
+  expect(md).toMatch(/\| torch\/sloppy \| float32 \| fwd \| 16 \| 4096 \| 128 \| no \| 1 \| [\d.]+ \| full \| 0\.003 \| 0\.003 \| failed: o: relL2 3\.00e-3 > 1e-5 \|/);
+  expect(md).toMatch(/\| torch\/math \*\*best\*\* \| float32 \| backward \| 16 \| 4096 \| 128 \| no \|/);
+  expect(md).toMatch(/\| torch\/efficient \| fwd \| 16 \| 4096 \| 128 \| no \| 1 \| full \|/);
+  const fwdErrors = chartSpecs(r).find((c) => c.file === 'error-fwd.png')!.spec;
+  const sloppy = fwdErrors.series.find((s) => s.label === 'torch/sloppy d=128')!;
+  expect(sloppy.points).toEqual([{ x: 4096, y: 3e-3 }]);
+  expect(fwdErrors.series.map((s) => s.label)).toEqual(expect.arrayContaining(['cuda/tiled d=128', 'torch/efficient d=128']));
+});
