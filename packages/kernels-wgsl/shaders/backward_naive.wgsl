@@ -1,5 +1,6 @@
 // backward_naive.wgsl — stage 3 given lse and D, naive: P and dS [bh, nq, nk] in global memory.
-//   probs:  as forward_naive's: one invocation per (query, key) of a 16×16 block writes P (0 where masked).
+//   probs:  as forward_naive's: one invocation per (query, key) of a 16×16 block writes P (prob(), common.wgsl; 0
+//           where masked).
 //   dscore: one invocation per (query, key) computes dP = dO_i·V_j and writes dS = P·(dP − D_i) (0 where masked).
 //   dq:     a 16×16 workgroup covers 16 queries × 16 columns of d: dQ[i, c] = scale·Σ_j dS[i, j]·K[j, c].
 //   dkdv:   a 16×16 workgroup covers 16 keys × 16 columns of max(d, dv): dK[j, c] = scale·Σ_i dS[i, j]·Q[i, c] and
@@ -47,7 +48,7 @@ fn probs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let ko = (x.b * params.nk + x.j) * params.d;
     var acc = 0.0;
     for (var e = 0u; e < params.d; e++) { acc = fma(q[qo + e], k[ko + e], acc); }
-    p = exp(acc * params.scale - lse[x.b * params.nq + x.i]);
+    p = prob(acc, lse[lse_at(1u, x.b * params.nq + x.i)], lse[lse_at(2u, x.b * params.nq + x.i)]);
   }
   s[(x.b * params.nq + x.i) * params.nk + x.j] = p;
 }

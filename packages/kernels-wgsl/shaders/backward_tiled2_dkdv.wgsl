@@ -4,9 +4,10 @@
 // chunk, JC queries per Q / dO chunk, BRP = BR + 4, BCP = BC + 4, DP / DVP = D / DV rounded up to 4·TX,
 // CD4 = DP/(4·TX), CV4 = DVP/(4·TX).
 // Per query tile: Sᵀ = K·Qᵀ by chunks of d and dPᵀ = V·dOᵀ by chunks of dv (the same two chunk buffers [EC][·+4]),
-// lse and D of the invocation's RN queries in registers; P = exp(S·scale − lse) and dS = P·(dP − D) (0 where masked)
-// stored transposed, pt and dst [BC][BRP]; then dK (RM × CD4 vec4) += dSᵀ·Q and dV (RM × CV4 vec4) += Pᵀ·dO with Q
-// and dO streamed in row-major chunks [JC][DP], [JC][DVP], in query order.
+// (a_ref, c) and D of the invocation's RN queries in registers; P = exp(S·scale − lse), formed by prob() from a_ref
+// and c (common.wgsl), and dS = P·(dP − D) (0 where masked) stored transposed, pt and dst [BC][BRP]; then dK
+// (RM × CD4 vec4) += dSᵀ·Q and dV (RM × CV4 vec4) += Pᵀ·dO with Q and dO streamed in row-major chunks [JC][DP],
+// [JC][DVP], in query order.
 // Causal: query tiles before the first query that sees the workgroup's first key are skipped; a key no query sees
 // keeps dK = dV = 0. Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory
 // 4·(max(EC·(BRP + BCP), JC·(DP + DVP)) + 2·BC·BRP) bytes.
@@ -44,14 +45,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
   let q_begin = (query_start(k0) / BC) * BC;
   for (var q0 = q_begin; q0 < params.nq; q0 += BC) {
-    var lcol: array<f32, RN>;
+    var lcol: array<vec2<f32>, RN>;
     var dcol: array<f32, RN>;
     /*@unroll*/ for (var c = 0u; c < RN; c++) {
       let i = q0 + tx * RN + c;
-      lcol[c] = 0.0;
+      lcol[c] = vec2<f32>(0.0);
       dcol[c] = 0.0;
       if (i < params.nq) {
-        lcol[c] = lse[b * params.nq + i];
+        lcol[c] = vec2<f32>(lse[lse_at(1u, b * params.nq + i)], lse[lse_at(2u, b * params.nq + i)]);
         dcol[c] = delta[b * params.nq + i];
       }
     }
@@ -98,7 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let r = 4u * u + w;
           let j = k0 + ty * RM + r;
-          if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lcol[c]); }
+          if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = prob(sc[r * RN4 + c / 4u][c % 4u], lcol[c].x, lcol[c].y); }
         }
         pt[((tx * RN + c) * BRP + ty * RM) / 4u + u] = p;
       }

@@ -3,8 +3,9 @@
 // scores per invocation (rows ty·RM + r, keys tx·RN + c: vec4 reads), EC columns per GEMM chunk, JC keys per K chunk,
 // BRP = BR + 4, BCP = BC + 4, DP = D rounded up to 4·TX, CD4 = DP/(4·TX).
 // Per key tile: S = Q·Kᵀ by chunks of d and dP = dO·Vᵀ by chunks of dv (the same two chunk buffers [EC][·+4]),
-// dS = P·(dP − D) with P = exp(S·scale − lse) (0 where masked) stored transposed, dst [BC][BRP]; then dQ rows
-// ty·RM + r, columns tx·4·CD4 + … += dS·K with K streamed in row-major chunks kc [JC][DP], in key order.
+// dS = P·(dP − D) with P = exp(S·scale − lse) (prob(): from the row's a_ref and c, common.wgsl; 0 where masked)
+// stored transposed, dst [BC][BRP]; then dQ rows ty·RM + r, columns tx·4·CD4 + … += dS·K with K streamed in
+// row-major chunks kc [JC][DP], in key order.
 // Causal: key tiles past the last key the workgroup's last query sees are skipped; a fully masked row keeps dQ = 0.
 // Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory 4·(max(EC·(BRP + BCP), JC·DP) + BC·BRP) bytes.
 
@@ -31,14 +32,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tx = lid.x;
   let ty = lid.y;
 
-  var lrow: array<f32, RM>;
+  var lrow: array<vec2<f32>, RM>;
   var drow: array<f32, RM>;
   /*@unroll*/ for (var r = 0u; r < RM; r++) {
     let i = q0 + ty * RM + r;
-    lrow[r] = 0.0;
+    lrow[r] = vec2<f32>(0.0);
     drow[r] = 0.0;
     if (i < params.nq) {
-      lrow[r] = lse[b * params.nq + i];
+      lrow[r] = vec2<f32>(lse[lse_at(1u, b * params.nq + i)], lse[lse_at(2u, b * params.nq + i)]);
       drow[r] = delta[b * params.nq + i];
     }
   }
@@ -90,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let r = 4u * u + w;
           let i = q0 + ty * RM + r;
-          if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lrow[r]); }
+          if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = prob(sc[r * RN4 + c / 4u][c % 4u], lrow[r].x, lrow[r].y); }
         }
         dst[((tx * RN + c) * BRP + ty * RM) / 4u + u] = p;
       }

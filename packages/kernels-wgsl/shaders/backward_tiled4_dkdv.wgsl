@@ -120,14 +120,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var q0 = q_begin; q0 < params.nq; q0 += BC) {
     // kernel 5: a tile every query of which sees every key skips the per-score masks
     let visible = FAST_INTERIOR && all_visible(q0, BC, k0, BR);
-    var lcol: array<f32, RN>;
+    var lcol: array<vec2<f32>, RN>;
     var dcol: array<f32, RN>;
     /*@unroll*/ for (var c = 0u; c < RN; c++) {
       let i = q0 + tx * RN + c;
-      lcol[c] = 0.0;
+      lcol[c] = vec2<f32>(0.0);
       dcol[c] = 0.0;
       if (i < params.nq) {
-        lcol[c] = lse[b * params.nq + i];
+        lcol[c] = vec2<f32>(lse[lse_at(1u, b * params.nq + i)], lse[lse_at(2u, b * params.nq + i)]);
         dcol[c] = delta[b * params.nq + i];
       }
     }
@@ -159,7 +159,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let r = 4u * u + w;
           let j = k0 + ty * RM + r;
-          if (visible || (i < params.nq && j < params.nk && sees(i, j))) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lcol[c]); }
+          if (visible || (i < params.nq && j < params.nk && sees(i, j))) { p[w] = prob(sc[r * RN4 + c / 4u][c % 4u], lcol[c].x, lcol[c].y); }
         }
         pt[((tx * RN + c) * BRP + ty * RM) / 4u + u] = p;
       }

@@ -93,14 +93,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tx = lid.x;
   let ty = lid.y;
 
-  var lrow: array<f32, RM>;
+  var lrow: array<vec2<f32>, RM>;
   var drow: array<f32, RM>;
   /*@unroll*/ for (var r = 0u; r < RM; r++) {
     let i = q0 + ty * RM + r;
-    lrow[r] = 0.0;
+    lrow[r] = vec2<f32>(0.0);
     drow[r] = 0.0;
     if (i < params.nq) {
-      lrow[r] = lse[b * params.nq + i];
+      lrow[r] = vec2<f32>(lse[lse_at(1u, b * params.nq + i)], lse[lse_at(2u, b * params.nq + i)]);
       drow[r] = delta[b * params.nq + i];
     }
   }
@@ -143,7 +143,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let r = 4u * u + w;
           let i = q0 + ty * RM + r;
-          if (visible || (i < params.nq && j < params.nk && sees(i, j))) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lrow[r]); }
+          if (visible || (i < params.nq && j < params.nk && sees(i, j))) { p[w] = prob(sc[r * RN4 + c / 4u][c % 4u], lrow[r].x, lrow[r].y); }
         }
         dst[((tx * RN + c) * BRP + ty * RM) / 4u + u] = p;
       }

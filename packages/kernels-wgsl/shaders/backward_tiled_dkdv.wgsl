@@ -4,11 +4,12 @@
 // Loop bounds d_steps(), dv_steps(), tile_steps(left) also come from the host: constants (unrolled) on a GPU, runtime
 // values on a CPU adapter, where unrolling only makes compiles slow.
 // Tiling: a workgroup owns BR keys of one bh: K and V tiles (row-major). It streams queries in tiles of BC: Qᵀ and dOᵀ
-// (rows padded to KP), with lse and D. Per tile each invocation computes an RM × RN block (keys ty + TY·r, queries
-// tx + TX·c) of Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ; P = exp(S − lse) and dS = P·(dP − D) (0 where masked) go to BR × BC tiles,
-// then each invocation accumulates dK (RM × CD) and dV (RM × CV) for its keys and columns tx + TX·c in query order.
+// (rows padded to KP), with (a_ref, c) and D. Per tile each invocation computes an RM × RN block (keys ty + TY·r,
+// queries tx + TX·c) of Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ; P = exp(S − lse) (prob(), common.wgsl) and dS = P·(dP − D) (0 where
+// masked) go to BR × BC tiles, then each invocation accumulates dK (RM × CD) and dV (RM × CV) for its keys and columns
+// tx + TX·c in query order.
 // Causal: query tiles before the first query that sees the workgroup's first key are skipped; a key no query sees
-// keeps dK = dV = 0. Limits: D, DV ≤ 256 (workgroup memory 4·(BR·(D + DV) + (D + DV)·KP + 2·BC + 2·BR·BC) bytes,
+// keeps dK = dV = 0. Limits: D, DV ≤ 256 (workgroup memory 4·(BR·(D + DV) + (D + DV)·KP + 3·BC + 2·BR·BC) bytes,
 // picked to fit the adapter); any nq, nk, bh.
 
 @group(0) @binding(1) var<storage, read> q: array<f32>;
@@ -24,7 +25,7 @@ var<workgroup> ks: array<f32, BR * D>;
 var<workgroup> vs: array<f32, BR * DV>;
 var<workgroup> qt: array<f32, D * KP>;
 var<workgroup> dot_t: array<f32, DV * KP>;
-var<workgroup> lse_s: array<f32, BC>;
+var<workgroup> lse_s: array<vec2<f32>, BC>;
 var<workgroup> del_s: array<f32, BC>;
 var<workgroup> ps: array<f32, BR * BC>;
 var<workgroup> dss: array<f32, BR * BC>;
@@ -71,10 +72,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       dot_t[(x % DV) * KP + i] = val;
     }
     for (var x = t; x < BC; x += THREADS) {
-      var l = 0.0;
+      var l = vec2<f32>(0.0);
       var g = 0.0;
       if (q0 + x < params.nq) {
-        l = lse[b * params.nq + q0 + x];
+        l = vec2<f32>(lse[lse_at(1u, b * params.nq + q0 + x)], lse[lse_at(2u, b * params.nq + q0 + x)]);
         g = delta[b * params.nq + q0 + x];
       }
       lse_s[x] = l;
@@ -111,7 +112,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var p = 0.0;
         var g = 0.0;
         if (i < params.nq && j < params.nk && sees(i, j)) {
-          p = exp(sc[r][c] * params.scale - lse_s[il]);
+          p = prob(sc[r][c], lse_s[il].x, lse_s[il].y);
           g = p * (dp[r][c] - del_s[il]);
         }
         ps[(ty + TY * r) * BC + il] = p;

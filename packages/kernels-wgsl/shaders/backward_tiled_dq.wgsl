@@ -3,11 +3,11 @@
 // invocations, RM = BR/TY, RN = BC/TX, CD = ceil(D/TX), THREADS = TX·TY, KP = BC + 1.
 // Loop bounds d_steps(), dv_steps(), tile_steps(left) also come from the host: constants (unrolled) on a GPU, runtime
 // values on a CPU adapter, where unrolling only makes compiles slow.
-// Tiling: a workgroup owns BR queries of one bh: Q and dO tiles (row-major), lse and D in registers. It streams keys
-// in tiles of BC: Kᵀ and Vᵀ (rows padded to KP, so both the score loop, along keys, and the dQ loop, along columns,
-// read without bank conflicts). Per tile each invocation computes an RM × RN block of S = Q·Kᵀ and dP = dO·Vᵀ,
-// dS = P·(dP − D) with P = exp(S − lse) (0 where masked) goes to a BR × BC tile, then each invocation accumulates dQ
-// for rows ty + TY·r and columns tx + TX·c (RM × CD registers) in key order.
+// Tiling: a workgroup owns BR queries of one bh: Q and dO tiles (row-major), (a_ref, c) and D in registers. It
+// streams keys in tiles of BC: Kᵀ and Vᵀ (rows padded to KP, so both the score loop, along keys, and the dQ loop,
+// along columns, read without bank conflicts). Per tile each invocation computes an RM × RN block of S = Q·Kᵀ and
+// dP = dO·Vᵀ, dS = P·(dP − D) with P = exp(S − lse) (prob(), common.wgsl; 0 where masked) goes to a BR × BC tile,
+// then each invocation accumulates dQ for rows ty + TY·r and columns tx + TX·c (RM × CD registers) in key order.
 // Causal: key tiles past the last key the workgroup's last query sees are skipped; a fully masked row keeps dQ = 0.
 // Limits: D, DV ≤ 256 (workgroup memory 4·(BR·(D + DV) + (D + DV)·KP + BR·BC) bytes, picked to fit the adapter).
 
@@ -48,12 +48,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (i < params.nq) { val = dout[(b * params.nq + i) * DV + x % DV]; }
     dos[x] = val;
   }
-  var lrow: array<f32, RM>;
+  var lrow: array<vec2<f32>, RM>;
   var drow: array<f32, RM>;
   for (var r = 0u; r < RM; r++) {
     let i = q0 + ty + TY * r;
     if (i < params.nq) {
-      lrow[r] = lse[b * params.nq + i];
+      lrow[r] = vec2<f32>(lse[lse_at(1u, b * params.nq + i)], lse[lse_at(2u, b * params.nq + i)]);
       drow[r] = delta[b * params.nq + i];
     }
   }
@@ -103,7 +103,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let j = k0 + tx + TX * c;
         var g = 0.0;
         if (i < params.nq && j < params.nk && sees(i, j)) {
-          g = exp(sc[r][c] * params.scale - lrow[r]) * (dp[r][c] - drow[r]);
+          g = prob(sc[r][c], lrow[r].x, lrow[r].y) * (dp[r][c] - drow[r]);
         }
         dss[(ty + TY * r) * BC + tx + TX * c] = g;
       }

@@ -1,4 +1,5 @@
-// forward_naive.wgsl — stage 2 given lse, naive: P = exp(S − lse) [bh, nq, nk] goes to global memory, then O = P·V.
+// forward_naive.wgsl — stage 2 given lse, naive: P = exp(S − lse) [bh, nq, nk] (prob(), common.wgsl) goes to global
+// memory, then O = P·V.
 //   probs: a 16×16 workgroup covers 16 queries × 16 keys of one bh; each invocation computes one score (d-long dot
 //          product from global memory) and writes its probability, 0 where masked.
 //   pv:    a 16×16 workgroup covers 16 queries × 16 output columns; each invocation sums P[i, j]·V[j, c] over the
@@ -29,7 +30,7 @@ fn probs(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let ko = (b * params.nk + j) * params.d;
     var acc = 0.0;
     for (var e = 0u; e < params.d; e++) { acc = fma(q[qo + e], k[ko + e], acc); }
-    p = exp(acc * params.scale - lse[b * params.nq + i]);
+    p = prob(acc, lse[lse_at(1u, b * params.nq + i)], lse[lse_at(2u, b * params.nq + i)]);
   }
   s[(b * params.nq + i) * params.nk + j] = p;
 }

@@ -5,8 +5,9 @@
 // values on a CPU adapter, where unrolling only makes compiles slow.
 // Tiling: a workgroup owns BR queries of one bh (Q tile row-major in workgroup memory) and streams keys in tiles of
 // BC: Kᵀ (rows padded to KP) and V (row-major), zero-filled past nk. Per tile each invocation computes an RM × RN
-// block of scores in registers, P = exp(S − lse) (0 where masked) goes to a BR × BC tile in workgroup memory, then
-// each invocation accumulates O for rows ty + TY·r and columns tx + TX·c (RM × CV registers). No rescaling: lse is known.
+// block of scores in registers, P = exp(S − lse) (prob(), common.wgsl; 0 where masked) goes to a BR × BC tile in
+// workgroup memory, then each invocation accumulates O for rows ty + TY·r and columns tx + TX·c (RM × CV registers).
+// No rescaling: lse is known.
 // Causal: key tiles past the last key the workgroup's last query sees are skipped; masking is per element, so a
 // fully masked row keeps O = 0. Limits: D, DV ≤ 256 (workgroup memory 4·(BR·D + D·KP + BC·DV + BR·BC) bytes,
 // picked to fit the adapter); any nq, nk, bh.
@@ -39,10 +40,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (i < params.nq) { val = q[(b * params.nq + i) * D + x % D]; }
     qs[x] = val;
   }
-  var lrow: array<f32, RM>;
+  var lrow: array<vec2<f32>, RM>;
   for (var r = 0u; r < RM; r++) {
     let i = q0 + ty + TY * r;
-    if (i < params.nq) { lrow[r] = lse[b * params.nq + i]; }
+    if (i < params.nq) { lrow[r] = vec2<f32>(lse[lse_at(1u, b * params.nq + i)], lse[lse_at(2u, b * params.nq + i)]); }
   }
 
   var acc: array<array<f32, CV>, RM>;
@@ -80,7 +81,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var c = 0u; c < RN; c++) {
         let j = k0 + tx + TX * c;
         var p = 0.0;
-        if (i < params.nq && j < params.nk && sees(i, j)) { p = exp(sc[r][c] * params.scale - lrow[r]); }
+        if (i < params.nq && j < params.nk && sees(i, j)) { p = prob(sc[r][c], lrow[r].x, lrow[r].y); }
         ps[(ty + TY * r) * BC + tx + TX * c] = p;
       }
     }

@@ -3,8 +3,8 @@
 // invocations, RM × RN scores per invocation (rows ty·RM + r, keys tx·RN + c, contiguous: vec4 reads), EC d-columns
 // per GEMM chunk, JC keys per V chunk, BRP = BR + 4, BCP = BC + 4, DVP = DV rounded up to 4·TX, CV4 = DVP/(4·TX).
 // Per key tile: S by chunks of d (Qᵀ, Kᵀ chunks [EC][·+4] in workgroup memory, zero-filled past nq, nk, d);
-// P = exp(S·scale − lse) (0 where masked) stored transposed, pt [BC][BRP]; then O rows ty·RM + r, columns
-// tx·4·CV4 + … (RM × CV4 vec4 accumulators) += P·V with V streamed in row-major chunks vs [JC][DVP].
+// P = exp(S·scale − lse) (prob(), common.wgsl; 0 where masked) stored transposed, pt [BC][BRP]; then O rows
+// ty·RM + r, columns tx·4·CV4 + … (RM × CV4 vec4 accumulators) += P·V with V streamed in row-major chunks vs [JC][DVP].
 // No rescaling: lse is known. Causal: key tiles past the last key the workgroup's last query sees are skipped;
 // masking is per element, so a fully masked row keeps O = 0.
 // Limits: any D, DV ≤ 256, nq, nk, bh; workgroup memory 4·(max(EC·(BRP + BCP), JC·DVP) + BC·BRP) bytes.
@@ -30,11 +30,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tx = lid.x;
   let ty = lid.y;
 
-  var lrow: array<f32, RM>;
+  var lrow: array<vec2<f32>, RM>;
   /*@unroll*/ for (var r = 0u; r < RM; r++) {
     let i = q0 + ty * RM + r;
-    lrow[r] = 0.0;
-    if (i < params.nq) { lrow[r] = lse[b * params.nq + i]; }
+    lrow[r] = vec2<f32>(0.0);
+    if (i < params.nq) { lrow[r] = vec2<f32>(lse[lse_at(1u, b * params.nq + i)], lse[lse_at(2u, b * params.nq + i)]); }
   }
   var acc: array<vec4<f32>, RM * CV4>;
   /*@unroll*/ for (var u = 0u; u < RM * CV4; u++) { acc[u] = vec4<f32>(0.0); }
@@ -83,7 +83,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         /*@unroll*/ for (var w = 0u; w < 4u; w++) {
           let r = 4u * u + w;
           let i = q0 + ty * RM + r;
-          if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - lrow[r]); }
+          if (i < params.nq && j < params.nk && sees(i, j)) { p[w] = prob(sc[r * RN4 + c / 4u][c % 4u], lrow[r].x, lrow[r].y); }
         }
         pt[((tx * RN + c) * BRP + ty * RM) / 4u + u] = p;
       }

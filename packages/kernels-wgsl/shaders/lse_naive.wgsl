@@ -1,9 +1,11 @@
-// lse_naive.wgsl — stage 1, naive: the scaled score matrix S [bh, nq, nk] goes to global memory, then a row reduction.
-//   scores: a 16×16 workgroup covers a 16-query × 16-key block of one bh; each invocation computes one score
-//           (a d-long dot product read straight from global memory) and writes it; masked entries get 0.
+// lse_naive.wgsl — stage 1, naive: the unscaled score matrix Q·Kᵀ [bh, nq, nk] goes to global memory, then a row
+// reduction.
+//   scores: a 16×16 workgroup covers a 16-query × 16-key block of one bh; each invocation computes one unscaled
+//           score a = Q·K (a d-long dot product read straight from global memory) and writes it; masked entries get 0.
 //   reduce: a 64-invocation workgroup per query row; invocations stride over the visible keys with an online
-//           logsumexp, then one invocation merges the 64 partial states in a fixed order (deterministic).
-// Limits: any d (runtime loop), any nq, nk; S must fit one storage binding (the host checks up front).
+//           logsumexp, then one invocation merges the 64 partial states in a fixed order (deterministic) and writes
+//           the row's (lse, a_ref, c) (common.wgsl).
+// Limits: any d (runtime loop), any nq, nk; Q·Kᵀ must fit one storage binding (the host checks up front).
 
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
@@ -27,7 +29,7 @@ fn scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
     let ko = (b * params.nk + j) * params.d;
     for (var e = 0u; e < params.d; e++) { acc = fma(q[qo + e], k[ko + e], acc); }
   }
-  s[(b * params.nq + i) * params.nk + j] = acc * params.scale;
+  s[(b * params.nq + i) * params.nk + j] = acc;
 }
 
 var<workgroup> part_m: array<f32, 64>;
@@ -41,13 +43,16 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: v
   let end = key_end(row % params.nq);
   let base = row * params.nk;
   var st = Lse(LOWEST, 0.0);
-  for (var j = t; j < end; j += 64u) { st = lse_push(st, s[base + j]); }
+  for (var j = t; j < end; j += 64u) { st = lse_push(st, lse_unit(s[base + j])); }
   part_m[t] = st.m;
   part_l[t] = st.l;
   workgroupBarrier();
   if (t == 0u) {
     var tot = Lse(LOWEST, 0.0);
     for (var u = 0u; u < 64u; u++) { tot = lse_merge(tot, Lse(part_m[u], part_l[u])); }
-    lse[row] = lse_value(tot);
+    let out = lse_triple(tot);
+    lse[lse_at(0u, row)] = out.x;
+    lse[lse_at(1u, row)] = out.y;
+    lse[lse_at(2u, row)] = out.z;
   }
 }

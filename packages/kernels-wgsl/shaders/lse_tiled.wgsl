@@ -6,7 +6,8 @@
 // Tiling: a workgroup owns BR queries of one bh (Q tile in workgroup memory, row-major) and streams the keys in
 // tiles of BC (Kᵀ in workgroup memory, rows padded to KP against bank conflicts, zero-filled past nk).
 // Each invocation computes an RM × RN block of scores (rows ty + TY·r, keys tx + TX·c) from registers and keeps an
-// online logsumexp per row over its own keys; at the end the TX partial states of a row are merged in a fixed order.
+// online logsumexp per row over its own keys; at the end the TX partial states of a row are merged in a fixed order
+// and the row's (lse, a_ref, c) written (common.wgsl).
 // Causal: key tiles past the last key the workgroup's last query sees are skipped; masking is per element.
 // Limits: D ≤ 256 (workgroup memory 4·(BR·D + D·KP + 2·BR·TX) bytes, picked to fit the adapter); any nq, nk, bh.
 
@@ -66,7 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let i = q0 + ty + TY * r;
       for (var c = 0u; c < RN; c++) {
         let j = k0 + tx + TX * c;
-        if (i < params.nq && j < params.nk && sees(i, j)) { st[r] = lse_push(st[r], sc[r][c] * params.scale); }
+        if (i < params.nq && j < params.nk && sees(i, j)) { st[r] = lse_push(st[r], lse_unit(sc[r][c])); }
       }
     }
   }
@@ -82,7 +83,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (q0 + row < params.nq) {
         var tot = Lse(LOWEST, 0.0);
         for (var u = 0u; u < TX; u++) { tot = lse_merge(tot, Lse(part_m[row * TX + u], part_l[row * TX + u])); }
-        lse[b * params.nq + q0 + row] = lse_value(tot);
+        let out = lse_triple(tot);
+        lse[lse_at(0u, b * params.nq + q0 + row)] = out.x;
+        lse[lse_at(1u, b * params.nq + q0 + row)] = out.y;
+        lse[lse_at(2u, b * params.nq + q0 + row)] = out.z;
       }
     }
   }

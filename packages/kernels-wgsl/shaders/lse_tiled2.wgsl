@@ -4,7 +4,8 @@
 // BRP = BR + 4 and BCP = BC + 4 row strides of the transposed chunks, THREADS = TX·TY.
 // Per key tile: S = Σ over d chunks of Qᵀ-chunk × Kᵀ-chunk (both [EC][·+4] in workgroup memory, zero-filled past nq,
 // nk, d); then per row a tile-wise logsumexp update (one max, one exp per score, one rescale per row and tile). At the
-// end the TX partial states of a row are merged in a fixed order (once per workgroup: subgroups would not pay here).
+// end the TX partial states of a row are merged in a fixed order (once per workgroup: subgroups would not pay here)
+// and the row's (lse, a_ref, c) written (common.wgsl).
 // Causal: key tiles past the last key the workgroup's last query sees are skipped; masking is per element.
 // Limits: any D ≤ 256, nq, nk, bh; workgroup memory 4·(EC·(BRP + BCP) + 2·BR·TX) bytes.
 
@@ -74,7 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       /*@unroll*/ for (var c = 0u; c < RN; c++) {
         let j = k0 + tx * RN + c;
         if (i < params.nq && j < params.nk && sees(i, j)) {
-          tmax = max(tmax, sc[r * RN4 + c / 4u][c % 4u] * params.scale);
+          tmax = max(tmax, lse_unit(sc[r * RN4 + c / 4u][c % 4u]));
           seen = true;
         }
       }
@@ -83,9 +84,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var sum = 0.0;
         /*@unroll*/ for (var c = 0u; c < RN; c++) {
           let j = k0 + tx * RN + c;
-          if (j < params.nk && sees(i, j)) { sum += exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - mn); }
+          if (j < params.nk && sees(i, j)) { sum += lse_term(lse_unit(sc[r * RN4 + c / 4u][c % 4u]), mn); }
         }
-        l[r] = l[r] * exp(m[r] - mn) + sum;
+        l[r] = l[r] * lse_term(m[r], mn) + sum;
         m[r] = mn;
       }
     }
@@ -100,7 +101,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (q0 + row < params.nq) {
       var tot = Lse(LOWEST, 0.0);
       for (var u = 0u; u < TX; u++) { tot = lse_merge(tot, Lse(part_m[row * TX + u], part_l[row * TX + u])); }
-      lse[b * params.nq + q0 + row] = lse_value(tot);
+      let out = lse_triple(tot);
+      lse[lse_at(0u, b * params.nq + q0 + row)] = out.x;
+      lse[lse_at(1u, b * params.nq + q0 + row)] = out.y;
+      lse[lse_at(2u, b * params.nq + q0 + row)] = out.z;
     }
   }
 }

@@ -1,6 +1,7 @@
 // lse_tiled4.wgsl — stage 1, tiled version 4: kernel 3 (register-tiled S = Q·Kᵀ over d chunks, per-row tile-wise
 // logsumexp, loops over registers unrolled) with the chunks fetched as vec4 one chunk ahead (tiles4.wgsl): the
-// global loads of chunk c + 1 are in flight while chunk c is multiplied.
+// global loads of chunk c + 1 are in flight while chunk c is multiplied; each row's (lse, a_ref, c) is written as in
+// kernel 2 (common.wgsl).
 // Constants from the host (src/tiling2.ts): as kernel 2, plus CHA4 / CHB4 = vec4 slots per invocation of a Qᵀ / Kᵀ
 // chunk. Limits: D ≡ 0 mod 4 (other D run kernel 3), D ≤ 256; workgroup memory 4·(EC·(BRP + BCP) + 2·BR·TX) bytes.
 // #include tiles4.wgsl
@@ -95,7 +96,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       /*@unroll*/ for (var c = 0u; c < RN; c++) {
         let j = k0 + tx * RN + c;
         if (visible || (i < params.nq && j < params.nk && sees(i, j))) {
-          tmax = max(tmax, sc[r * RN4 + c / 4u][c % 4u] * params.scale);
+          tmax = max(tmax, lse_unit(sc[r * RN4 + c / 4u][c % 4u]));
           seen = true;
         }
       }
@@ -104,9 +105,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var sum = 0.0;
         /*@unroll*/ for (var c = 0u; c < RN; c++) {
           let j = k0 + tx * RN + c;
-          if (visible || (j < params.nk && sees(i, j))) { sum += exp(sc[r * RN4 + c / 4u][c % 4u] * params.scale - mn); }
+          if (visible || (j < params.nk && sees(i, j))) { sum += lse_term(lse_unit(sc[r * RN4 + c / 4u][c % 4u]), mn); }
         }
-        l[r] = l[r] * exp(m[r] - mn) + sum;
+        l[r] = l[r] * lse_term(m[r], mn) + sum;
         m[r] = mn;
       }
     }
@@ -121,7 +122,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (q0 + row < params.nq) {
       var tot = Lse(LOWEST, 0.0);
       for (var u = 0u; u < TX; u++) { tot = lse_merge(tot, Lse(part_m[row * TX + u], part_l[row * TX + u])); }
-      lse[b * params.nq + q0 + row] = lse_value(tot);
+      let out = lse_triple(tot);
+      lse[lse_at(0u, b * params.nq + q0 + row)] = out.x;
+      lse[lse_at(1u, b * params.nq + q0 + row)] = out.y;
+      lse[lse_at(2u, b * params.nq + q0 + row)] = out.z;
     }
   }
 }

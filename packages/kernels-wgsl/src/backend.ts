@@ -1,12 +1,12 @@
 /** The WGSL backend: Backend contract over one Dawn device per process (src/dawn.ts). */
 import type { Backend, BackendInfo, Limits, Problem, Session, Variant } from '@attn/reference';
-import { BackendError, describeProblem, tensorSize } from '@attn/reference';
+import { BackendError, describeProblem } from '@attn/reference';
 import { BufferPool, STORAGE_USAGE } from './buffers.js';
 import type { GpuContext } from './dawn.js';
 import { gpuContext, releaseGpu, robustnessOff } from './dawn.js';
 import { scoped } from './errors.js';
 import type { AnyTileConfig, BufferName, TiledLimits, TiledVersion, WgslVariant } from './plan.js';
-import { gridFor, scratchElements, stagePlan, tiledConfigs } from './plan.js';
+import { bufferElements, gridFor, scratchElements, stagePlan, tiledConfigs } from './plan.js';
 import { WgslSession } from './session.js';
 import { TILED_MAX_D } from './tiling.js';
 import { VERSION } from './version.js';
@@ -145,7 +145,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
       }
     }
     for (const name of TENSORS) {
-      const bytes = 4 * tensorSize(problem, name);
+      const bytes = 4 * bufferElements(problem, name);
       if (bytes > allowed) return `wgsl needs ${bytes} bytes for ${name}, adapter allows ${allowed} per buffer`;
     }
     const tiles = variant === 'tiled' ? tiledConfigs(problem, tileLimits()) : null;
@@ -166,7 +166,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     const v = variant as WgslVariant;
     const tiles = v === 'tiled' ? tiledConfigs(problem, tileLimits()) : null;
     if (typeof tiles === 'string') throw new BackendError(`tiled wgsl: no ${tiles} tile fits`);
-    const elements: [BufferName, number][] = TENSORS.map((n) => [n, tensorSize(problem, n)]);
+    const elements: [BufferName, number][] = TENSORS.map((n) => [n, bufferElements(problem, n)]);
     for (const [n, e] of Object.entries(scratchElements(problem, v))) elements.push([n as BufferName, e]);
     const what = `wgsl ${v} (${describeProblem(problem)}): allocating buffers`;
     const storage = await pool.take(ctx, elements.map(([, e]) => 4 * Math.max(1, e)), STORAGE_USAGE, what);

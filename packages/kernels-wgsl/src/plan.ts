@@ -2,7 +2,8 @@
  * Which dispatches make each stage of each variant: shader file, entry point, buffers bound, tile config and how
  * many workgroup items (flattened over a 2-D grid by gridFor). Binding numbers are shared by all shaders.
  */
-import type { KernelStage, Problem } from '@attn/reference';
+import type { KernelStage, Problem, TensorName } from '@attn/reference';
+import { tensorSize } from '@attn/reference';
 import type { UnrollChoice } from './shader-source.js';
 import type { TileConfig, TiledKernel } from './tiling.js';
 import { pickTiles, tileConstants, tileKey } from './tiling.js';
@@ -15,6 +16,25 @@ export const BINDING: Readonly<Record<BufferName, number>> = {
 };
 
 export type WgslVariant = 'naive' | 'tiled';
+
+/**
+ * The 'lse' buffer holds three blocks of bh·nq floats (shaders/common.wgsl): the public lse, then a_ref and c, from
+ * which stages 2 and 3 form P = exp((a − a_ref)·scale − c) with a = Q·K unscaled; every other tensor is one block.
+ */
+export const LSE_PARTS = 3;
+
+/** Floats of the device buffer that holds a tensor. */
+export function bufferElements(p: Problem, name: TensorName): number {
+  return (name === 'lse' ? LSE_PARTS : 1) * tensorSize(p, name);
+}
+
+/** The 'lse' buffer for an lse the host writes: (lse, a_ref = 0, c = lse) per row, so P = exp(a·scale − lse). */
+export function hostLseBuffer(lse: Float32Array): Float32Array {
+  const out = new Float32Array(LSE_PARTS * lse.length);
+  out.set(lse, 0);
+  out.set(lse, 2 * lse.length);
+  return out;
+}
 
 /**
  * Which tiled kernels: 1 = shaders/*_tiled.wgsl (src/tiling.ts), 2 = shaders/*_tiled2*.wgsl (src/tiling2.ts),

@@ -7,7 +7,7 @@ import type { GpuContext } from './dawn.js';
 import { scoped, unlessLost } from './errors.js';
 import { pipeline } from './pipelines.js';
 import type { BufferName, Dispatch, TiledConfigs, WgslVariant } from './plan.js';
-import { BINDING, anyTileConstants, anyTileKey, gridFor, stagePlan, unrollChoice } from './plan.js';
+import { BINDING, anyTileConstants, anyTileKey, gridFor, hostLseBuffer, stagePlan, unrollChoice } from './plan.js';
 import { submitAndWait, timeStages } from './timing.js';
 
 const INPUTS: readonly InputName[] = ['q', 'k', 'v', 'dO', 'lse', 'o'];
@@ -79,7 +79,7 @@ export class WgslSession implements Session {
       if (array.length !== size) throw new BackendError(`write: ${input} has ${array.length} elements, ${describeProblem(this.problem)} needs ${size}`);
       // any float32 value is taken, NaN and ±inf included, as a kernel takes it: the caller decides what it accepts
       const f32 = array instanceof Float32Array ? array : Float32Array.from(array);
-      data.push([input, f32]);
+      data.push([input, input === 'lse' ? hostLseBuffer(f32) : f32]);
     }
     await scoped(this.ctx, `${this.where}: write`, () => {
       for (const [name, f32] of data) this.ctx.device.queue.writeBuffer(this.buffer(name), 0, f32.buffer, f32.byteOffset, f32.byteLength);
@@ -159,13 +159,15 @@ export class WgslSession implements Session {
   private async readOne(name: OutputName): Promise<Float32Array> {
     const what = `${this.where}: read ${name}`;
     const b = this.buffer(name);
+    // the tensor is the buffer's first block (lse: the public lse, before a_ref and c)
+    const bytes = 4 * tensorSize(this.problem, name);
     const staging = await scoped(this.ctx, what, () =>
-      this.ctx.device.createBuffer({ size: b.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: what }),
+      this.ctx.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: what }),
     );
     try {
-      await submitAndWait(this.ctx, what, (enc) => enc.copyBufferToBuffer(b, 0, staging, 0, b.size));
+      await submitAndWait(this.ctx, what, (enc) => enc.copyBufferToBuffer(b, 0, staging, 0, bytes));
       await unlessLost(this.ctx, what, staging.mapAsync(GPUMapMode.READ));
-      const data = new Float32Array(staging.getMappedRange().slice(0, 4 * tensorSize(this.problem, name)));
+      const data = new Float32Array(staging.getMappedRange().slice(0));
       staging.unmap();
       return data;
     } finally {

@@ -43,7 +43,7 @@ export function workgroupFloats(kernel: TiledKernel, d: number, dv: number, br: 
     case 'dq':
       return br * (d + dv) + (d + dv) * kp + br * bc;
     case 'dkdv':
-      return br * (d + dv) + (d + dv) * kp + 2 * bc + 2 * br * bc;
+      return br * (d + dv) + (d + dv) * kp + 3 * bc + 2 * br * bc;
   }
 }
 

@@ -1,4 +1,5 @@
-// deviceBytes counts every buffer a session allocates: the nine tensors, D, naive's two score matrices, the params.
+// deviceBytes counts every buffer a session allocates: the nine tensors (lse with its two extra parts a_ref and c),
+// D, naive's two score matrices, the params.
 import { tensorSize } from '@attn/reference';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backend, problem, skipGpu } from './_helpers.js';
@@ -7,7 +8,7 @@ afterAll(() => backend.close());
 
 describe.skipIf(skipGpu)('deviceBytes', () => {
   const p = problem({ bh: 2, nq: 9, nk: 11, d: 5, dv: 3 });
-  const tensors = (['q', 'k', 'v', 'dO', 'lse', 'o', 'dq', 'dk', 'dv'] as const).reduce((s, n) => s + 4 * tensorSize(p, n), 0);
+  const tensors = (['q', 'k', 'v', 'dO', 'lse', 'o', 'dq', 'dk', 'dv'] as const).reduce((s, n) => s + 4 * tensorSize(p, n), 0) + 2 * 4 * tensorSize(p, 'lse');
   const delta = 4 * p.bh * p.nq;
   const params = 32;
 
