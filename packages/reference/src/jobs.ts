@@ -56,7 +56,7 @@ export interface DkDvJob extends JobBase {
   dv: Float64Array;
 }
 
-/** the float32 textbook (textbook.ts), query side: lse, softmax statistics (m, l), O and O's term scale of each row */
+/** the float32 textbook (textbook.ts), query side: lse, softmax statistics (m, l), O and term scales of each row */
 export interface TextbookForwardJob extends JobBase {
   kind: 'textbookForward';
   order: SumOrder;
@@ -64,6 +64,7 @@ export interface TextbookForwardJob extends JobBase {
   m: Float64Array;
   l: Float64Array;
   o: Float64Array;
+  lseTerms: Float64Array;
   oTerms: Float64Array;
 }
 /** the float32 textbook: dQ (and its term scale) of each row given its m, l, D and D's terms (packed) */

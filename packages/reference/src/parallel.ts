@@ -136,7 +136,7 @@ const OUTPUT_FIELDS: Readonly<Record<Job['kind'], readonly string[]>> = {
   lseForward: ['lse', 'o'],
   dq: ['dq'],
   dkdv: ['dk', 'dv'],
-  textbookForward: ['lse', 'm', 'l', 'o', 'oTerms'],
+  textbookForward: ['lse', 'm', 'l', 'o', 'lseTerms', 'oTerms'],
   textbookDq: ['dq', 'dqTerms'],
   textbookDkdv: ['dk', 'dv', 'dkTerms', 'dvTerms'],
 };

@@ -63,12 +63,13 @@ export async function textbookOutputs(
   const fwd = await run(
     {
       kind: 'textbookForward', problem: p, ...x, rows: queryRows, order,
-      lse: sharedFloat64(nRows), m: sharedFloat64(nRows), l: sharedFloat64(nRows), o: sharedFloat64(nRows * p.dv), oTerms: sharedFloat64(nRows),
+      lse: sharedFloat64(nRows), m: sharedFloat64(nRows), l: sharedFloat64(nRows), o: sharedFloat64(nRows * p.dv),
+      lseTerms: sharedFloat64(nRows), oTerms: sharedFloat64(nRows),
     },
     options,
   );
   result.tensors.lse = fwd.lse;
-  result.termScale.lse = maxOf(fwd.lse);
+  result.termScale.lse = maxOf(fwd.lseTerms);
   if (pipeline === 'lse') return result;
   result.tensors.o = fwd.o;
   result.termScale.o = maxOf(fwd.oTerms);

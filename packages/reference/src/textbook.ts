@@ -15,7 +15,8 @@
  * the same four). This is FlashAttention's test yardstick (its reorder_ops reference in the storage dtype), judged by
  * the rule of accuracy.ts. It shares nothing with our kernels' algorithm (P = exp(S − lse) from a stored lse).
  *
- * Each output also gets its term scale: the largest sum of |terms| behind one element, in float64 — |lse|;
+ * Each output also gets its term scale: the largest sum of |terms| behind one element, in float64 — lse: the larger
+ * of |lse| and a visible score's scale Σ_c |q_ic k_jc| (one key: lse = S, as exact as its dot product);
  * O_ic: Σ_j P_ij |v_jc|; dV_jc: Σ_i P_ij |dO_ic|; dQ_ie: scale Σ_j P_ij (A_ij + B_i) |k_je| and dK_je: scale Σ_i
  * P_ij (A_ij + B_i) |q_ie|, with A_ij = Σ_c |dO_ic v_jc| (behind dP) and B_i = Σ_c |dO_ic O_ic| (behind D). No
  * float32 evaluation avoids errors of a few ulps of it, however the terms cancel (one key: dS = P (dP − D) is exactly
@@ -77,6 +78,8 @@ export interface TextbookForwardOut {
   m: Float64Array;
   l: Float64Array;
   o: Float64Array;
+  /** per position: the row's lse term scale (max of |lse| and a visible score's scale Σ_c |q_c k_c|) */
+  lseTerms: Float64Array;
   /** per position: the O term scale of the row (max over columns of Σ_j P_ij |v_jc|) */
   oTerms: Float64Array;
 }
@@ -93,6 +96,7 @@ export function textbookForwardRow(p: Problem, x: RowInputs, r: number, order: S
   const oOff = pos * dv;
   out.o.fill(0, oOff, oOff + dv);
   out.oTerms[pos] = 0;
+  out.lseTerms[pos] = 0;
   if (count === 0) {
     out.lse[pos] = -Infinity;
     out.m[pos] = -Infinity;
@@ -100,9 +104,13 @@ export function textbookForwardRow(p: Problem, x: RowInputs, r: number, order: S
     return;
   }
   let m = -Infinity;
+  let scoreTerms = 0;
   for (let j = 0; j < count; j++) {
     probs[j] = score32(p, x, r, b * nk + j, scale32, order);
     if (probs[j]! > m) m = probs[j]!;
+    let t = 0;
+    for (let c = 0; c < p.d; c++) t += Math.abs(x.q[r * p.d + c]! * x.k[(b * nk + j) * p.d + c]!);
+    if (t > scoreTerms) scoreTerms = t;
   }
   for (let j = 0; j < count; j++) probs[j] = f(Math.exp(f(probs[j]! - m)));
   const l = dot32(probs, 0, 1, ONE, 0, 0, count, order);
@@ -117,6 +125,7 @@ export function textbookForwardRow(p: Problem, x: RowInputs, r: number, order: S
   }
   out.oTerms[pos] = terms;
   out.lse[pos] = f(m + f(Math.log(l)));
+  out.lseTerms[pos] = Math.max(Math.abs(out.lse[pos]!), p.scale * scoreTerms);
   out.m[pos] = m;
   out.l[pos] = l;
 }

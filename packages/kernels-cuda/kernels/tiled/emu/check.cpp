@@ -31,7 +31,8 @@ Tensors64 reference64(const AttnProblem &p, const Inputs &x) {
   const size_t bh = p.bh;
   Tensors64 r{std::vector<double>(bh * nq), std::vector<double>(bh * nq * dv, 0.0), std::vector<double>(bh * nq * d, 0.0),
               std::vector<double>(bh * nk * d, 0.0), std::vector<double>(bh * nk * dv, 0.0)};
-  // sums of |terms| (Tensors64::termScale), per element
+  // sums of |terms| (Tensors64::termScale), per element; lse: the largest score's, scale sum_c |q_c k_c|
+  double lseTerms = 0;
   std::vector<double> ao(bh * nq * dv, 0.0), adq(bh * nq * d, 0.0), adk(bh * nk * d, 0.0), adv(bh * nk * dv, 0.0);
   for (int b = 0; b < p.bh; ++b)
     for (int i = 0; i < nq; ++i) {
@@ -42,10 +43,14 @@ Tensors64 reference64(const AttnProblem &p, const Inputs &x) {
       double mx = -INFINITY;
       for (int j = 0; j < cnt; ++j) {
         const float *kj = &x.k[((size_t)b * nk + j) * d];
-        double t = 0;
-        for (int e = 0; e < d; ++e) t += (double)qi[e] * kj[e];
+        double t = 0, ta = 0;
+        for (int e = 0; e < d; ++e) {
+          t += (double)qi[e] * kj[e];
+          ta += std::fabs((double)qi[e] * kj[e]);
+        }
         s[j] = p.scale * t;
         mx = std::max(mx, s[j]);
+        lseTerms = std::max(lseTerms, p.scale * ta);
       }
       double L = -INFINITY;
       if (cnt) {
@@ -95,7 +100,7 @@ Tensors64 reference64(const AttnProblem &p, const Inputs &x) {
       if (std::isfinite(x)) m = std::max(m, std::fabs(x));
     return m;
   };
-  r.termScale[0] = maxOf(r.lse);
+  r.termScale[0] = std::max(maxOf(r.lse), lseTerms);
   r.termScale[1] = maxOf(ao);
   r.termScale[2] = maxOf(adq);
   r.termScale[3] = maxOf(adk);
@@ -188,8 +193,10 @@ OutputError output_error(const std::vector<float> &x, const std::vector<double> 
     r.refMax = std::max(r.refMax, std::fabs(ref[i]));
     num += e * e;
     den += ref[i] * ref[i];
+    ++r.n;
   }
   r.relL2 = den == 0 ? std::sqrt(num) : std::sqrt(num / den);
+  r.l2 = std::sqrt(num);
   return r;
 }
 
@@ -204,5 +211,7 @@ double ulp32(double x) {
 double rule_floor(double termScale) { return kFloorUlps * ulp32(termScale); }
 
 bool passes_rule(const OutputError &kernel, const OutputError &textbook, double termScale) {
-  return kernel.bad == 0 && kernel.maxAbs <= kTextbookFactor * textbook.maxAbs + rule_floor(termScale);
+  const double floor = rule_floor(termScale);
+  return kernel.bad == 0 && kernel.maxAbs <= kTextbookFactor * textbook.maxAbs + floor &&
+         kernel.l2 <= kTextbookFactor * textbook.l2 + floor * std::sqrt((double)kernel.n);
 }

@@ -10,7 +10,7 @@ struct Tensors32 { std::vector<float> lse, o, dq, dk, dv; };
 struct Tensors64 {
   std::vector<double> lse, o, dq, dk, dv;
   // Per output, the largest sum of |terms| behind one element (float64), products expanded down to the inputs:
-  // |lse|; O_ic: sum_j P_ij |V_jc|; dV_jc: sum_i P_ij |dO_ic|; dQ_ie: scale sum_j P_ij (A_ij + B_i) |K_je| and
+  // lse: the larger of |lse| and scale sum_c |q_ic k_jc| (a score's terms: one key, lse = S exactly); O_ic: sum_j P_ij |V_jc|; dV_jc: sum_i P_ij |dO_ic|; dQ_ie: scale sum_j P_ij (A_ij + B_i) |K_je| and
   // dK_je: scale sum_i P_ij (A_ij + B_i) |Q_ie|, with A_ij = sum_c |dO_ic V_jc| (behind dP) and B_i = sum_c |dO_ic O_ic|
   // (behind D). A float32 evaluation cannot avoid errors of a few ulps of it, however the terms cancel (one key:
   // dS = P (dP - D) is exactly 0, so max |dQ| = 0 while dP and D are rounded sums of dv terms).
@@ -40,14 +40,18 @@ Tensors32 textbook32(const AttnProblem &p, const Inputs &x, SumOrder order);
 struct OutputError {
   double maxAbs = 0;    // max |x − ref| over entries with a finite reference
   double relL2 = 0;     // ‖x − ref‖ / ‖ref‖ (‖x − ref‖ when ‖ref‖ = 0), finite entries
+  double l2 = 0;        // ‖x − ref‖ over the finite entries
+  size_t n = 0;         // finite entries compared
   double refMax = 0;    // max |ref| (finite entries)
   size_t worst = 0;     // index of the largest error (ATTN_EMU_WORST=1 prints it)
   int bad = 0;          // non-finite x where ref is finite, or x != ref where ref is ±inf (a masked row's lse)
 };
 OutputError output_error(const std::vector<float> &x, const std::vector<double> &ref);
 
-// The rule (FlashAttention's): maxAbs(kernel) <= kTextbookFactor x maxAbs(textbook) + floor, where the floor is
-// kFloorUlps float32 ulps of the output's scale (termScale above), and no bad entries.
+// The rule (FlashAttention's; packages/reference/src/accuracy.ts states the same): maxAbs(kernel) <= kTextbookFactor x
+// maxAbs(textbook) + floor and l2(kernel) <= kTextbookFactor x l2(textbook) + floor x sqrt(n), where the floor is
+// kFloorUlps float32 ulps of the output's scale (termScale above), and no bad entries. The textbook's errors are each
+// the largest over the summation orders.
 constexpr double kTextbookFactor = 2.0;
 constexpr double kFloorUlps = 4.0;
 double ulp32(double x);  // the spacing of float32 numbers at |x| (2^-149 at 0)

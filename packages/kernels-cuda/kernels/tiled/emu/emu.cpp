@@ -305,8 +305,12 @@ int main(int argc, char **argv) {
       for (int n = 0; n < 5; ++n) {
         const OutputError e = output_error(*tb[n], *want[n]);
         if (k == 0 || e.maxAbs > text[n].maxAbs) {
+          const double l2 = k == 0 ? 0 : text[n].l2;
           text[n] = e;
+          text[n].l2 = std::max(e.l2, l2);
           worstText[n] = *tb[n];
+        } else {
+          text[n].l2 = std::max(text[n].l2, e.l2);
         }
       }
     }
