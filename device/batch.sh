@@ -46,7 +46,7 @@ step_info() { # NAME
 step_sweep() { # NAME FLAGS…
   local name=$1
   shift
-  timeout --signal=INT --kill-after=30 "${ATTN_STEP_SECONDS:-540}" attn sweep "$@" --out "/tmp/$name" > "$out/$name.log" 2>&1
+  timeout --signal=INT --kill-after=30 "${ATTN_STEP_SECONDS:-540}" bash "$bundle/run.sh" sweep "$@" --out "/tmp/$name" > "$out/$name.log" 2>&1
   local rc=$?
   cp "$out/$name.log" "/tmp/$name/sweep.log" 2>/dev/null
   tar czf "$out/$name.tgz" -C /tmp "$name" && rm -f "$out/$name.log"
