@@ -69,6 +69,16 @@ function mostCommon<T>(xs: T[]): T | undefined {
 const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
 const sortNum = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
 
+/** The palette slot of the textbook line in error charts (black: no series of ours takes it before the seventh). */
+const TEXTBOOK_COLOR = 6;
+
+/** The float32 textbook's relative L2 error on a record's worst output (the yardstick the rule compares with). */
+function textbookRelL2(r: PointRecord): number | null {
+  if (!r.error) return null;
+  const xs = Object.values(r.error).map((e) => e.textbookRelL2).filter((x): x is number => typeof x === 'number');
+  return xs.length ? Math.max(...xs) : null;
+}
+
 /** Worst relative L2 error over a record's outputs. */
 export function worstRelL2(r: PointRecord): number | null {
   if (!r.error) return null;
@@ -173,24 +183,28 @@ export function chartSpecs(results: Results): Chart[] {
     }
   }
 
-  // 3. error vs N
+  // 3. error vs N, one chart per stage and head dim: ours and the peers (a peer fast but far less exact shows here)
+  // beside the float32 textbook, the accuracy rule's yardstick
   for (const stage of (['fwd', 'backward', 'lse'] as RecordStage[]).filter((s) => atBh.some((r) => r.stage === s && r.pipeline !== 'fwd' || r.stage === 'fwd'))) {
-    // peers beside ours: a peer that is fast but far less exact shows here
-    const rows = atBh.filter((r) => r.stage === stage && (stage !== 'lse' || r.pipeline === 'lse') && !r.causal && worstRelL2(r) !== null);
-    const names = uniq(rows.map(seriesName)).filter((n) => !n.endsWith('/exact'));
-    const series: Series[] = [];
-    for (const [ci, name] of names.entries()) {
-      for (const [di, d] of ds.entries()) {
-        const pts = rows.filter((r) => seriesName(r) === name && r.d === d).map((r) => ({ x: r.nq, y: Math.max(worstRelL2(r)!, 1e-12) }));
-        if (pts.length) series.push({ label: `${name} d=${d}`, points: dedupeX(pts), dashed: di % 2 === 1, colorIndex: ci * ds.length + di });
+    for (const d of ds) {
+      const rows = atBh.filter((r) => r.stage === stage && r.d === d && (stage !== 'lse' || r.pipeline === 'lse') && worstRelL2(r) !== null);
+      const names = uniq(rows.map(seriesName)).filter((n) => !n.endsWith('/exact'));
+      const series: Series[] = [];
+      for (const [ci, name] of names.entries()) {
+        for (const causal of [false, true]) {
+          const pts = rows.filter((r) => seriesName(r) === name && r.causal === causal).map((r) => ({ x: r.nq, y: Math.max(worstRelL2(r)!, 1e-12) }));
+          if (pts.length) series.push({ label: `${name}${causal ? ' causal' : ''}`, points: dedupeX(pts), dashed: causal, colorIndex: ci });
+        }
       }
+      const textbook = rows.filter((r) => !r.causal && textbookRelL2(r) !== null).map((r) => ({ x: r.nq, y: Math.max(textbookRelL2(r)!, 1e-12) }));
+      if (textbook.length) series.push({ label: 'textbook float32 (yardstick)', points: dedupeX(textbook), dashed: true, colorIndex: TEXTBOOK_COLOR });
+      if (!series.length) continue;
+      charts.push({
+        file: `error-${stage}-d${d}.png`,
+        title: `${stage} error vs float64, d=${d}`,
+        spec: { title: `${stageName(stage)}: relative L2 error vs the float64 reference, d=${d} (worst output, bh=${bh})`, subtitle, xLabel: 'N (Nq = Nk)', yLabel: '‖x − ref‖ / ‖ref‖', xLog: true, yLog: true, series },
+      });
     }
-    if (!series.length) continue;
-    charts.push({
-      file: `error-${stage}.png`,
-      title: `${stage} error vs float64`,
-      spec: { title: `${stageName(stage)}: relative L2 error vs the float64 reference (worst output, not causal)`, subtitle, xLabel: 'N (Nq = Nk)', yLabel: '‖x − ref‖ / ‖ref‖', xLog: true, yLog: true, series },
-    });
   }
 
   // 4. device memory vs N, naive O(N²) vs tiled O(N), with naive's out-of-memory point

@@ -54,8 +54,8 @@ test('peers’ accuracy sits beside ours: in the peers table, the correctness ta
   expect(md).toMatch(/\| torch\/sloppy \| float32 \| fwd \| 16 \| 4096 \| 128 \| no \| 1 \| [\d.]+ \| full \| 0\.003 \| 0\.003 \| failed: o: relL2 3\.00e-3 > 1e-5 \|/);
   expect(md).toMatch(/\| torch\/math \*\*best\*\* \| float32 \| backward \| 16 \| 4096 \| 128 \| no \|/);
   expect(md).toMatch(/\| torch\/efficient \| fwd \| 16 \| 4096 \| 128 \| no \| 1 \| full \|/);
-  const fwdErrors = chartSpecs(r).find((c) => c.file === 'error-fwd.png')!.spec;
-  const sloppy = fwdErrors.series.find((s) => s.label === 'torch/sloppy d=128')!;
+  const fwdErrors = chartSpecs(r).find((c) => c.file === 'error-fwd-d128.png')!.spec;
+  const sloppy = fwdErrors.series.find((s) => s.label === 'torch/sloppy')!;
   expect(sloppy.points).toEqual([{ x: 4096, y: 3e-3 }]);
-  expect(fwdErrors.series.map((s) => s.label)).toEqual(expect.arrayContaining(['cuda/tiled d=128', 'torch/efficient d=128']));
+  expect(fwdErrors.series.map((s) => s.label)).toEqual(expect.arrayContaining(['cuda/tiled', 'torch/efficient']));
 });

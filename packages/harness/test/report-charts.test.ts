@@ -10,7 +10,7 @@ test('report writes report.md and one PNG per chart, the speed-up chart first', 
   const results = syntheticResults();
   const files = await writeReport(results, dir);
   const specs = chartSpecs(results);
-  expect(specs.map((c) => c.file)).toEqual(expect.arrayContaining(['speedup-cuda-fwd.png', 'speedup-cuda-backward.png', 'tflops-fwd-d64.png', 'error-fwd.png', 'memory.png']));
+  expect(specs.map((c) => c.file)).toEqual(expect.arrayContaining(['speedup-cuda-fwd.png', 'speedup-cuda-backward.png', 'tflops-fwd-d64.png', 'error-fwd-d64.png', 'memory.png']));
   expect(specs[0]!.file.startsWith('speedup-')).toBe(true);
   expect(files.charts).toHaveLength(specs.length);
   for (const f of files.charts) {
