@@ -7,6 +7,7 @@
  * are read back as often as the caller likes.
  */
 import type { Problem, TensorName } from './problem.js';
+import type { KernelVersion, VariantKnob } from './variant.js';
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -124,7 +125,12 @@ export interface Session {
 export interface Backend {
   /** 'reference', 'cuda', 'wgsl' */
   readonly name: string;
+  /** base names; a kernel backend also takes 'base@choice' (variant.ts) against the tables below */
   readonly variants: readonly Variant[];
+  /** the version table of the tiled kernels (variant.ts); absent where a backend has one kernel per stage */
+  readonly kernelVersions?: readonly KernelVersion[];
+  /** the knobs a variant choice may set */
+  readonly knobs?: readonly VariantKnob[];
   /** null when usable here; otherwise one line saying why not ("no CUDA device found", "CUDA backend not built: nvcc not found"). */
   availability(): Promise<string | null>;
   info(): Promise<BackendInfo>;

@@ -1,5 +1,6 @@
 export * from './problem.js';
 export * from './backend.js';
+export * from './variant.js';
 export * from './rng.js';
 export * from './sample.js';
 export * from './rows.js';
