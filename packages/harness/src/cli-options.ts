@@ -27,6 +27,24 @@ export function positiveList(flag: string, raw: string | undefined): number[] | 
   return xs;
 }
 
+/** A variant: a base of `bases`, optionally '@' and a choice the backend parses ('tiled@fwd3'). */
+export function variantName(flag: string, raw: string, bases: readonly string[]): string {
+  const at = raw.indexOf('@');
+  const base = at < 0 ? raw : raw.slice(0, at);
+  if (!bases.includes(base) || (at >= 0 && at === raw.length - 1)) {
+    throw new UsageError(`${flag}: '${raw}' is not a variant (${bases.join(', ')}, or tiled@CHOICE such as tiled@fwd3; see --help)`);
+  }
+  return raw;
+}
+
+/** A comma-separated list of variants (variantName), without duplicates. */
+export function variantList(flag: string, raw: string | undefined, bases: readonly string[]): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new UsageError(`${flag} takes a comma-separated list of variants, got '${raw}'`);
+  return [...new Set(parts.map((p) => variantName(flag, p, bases)))];
+}
+
 export function nameList<T extends string>(flag: string, raw: string | undefined, allowed: readonly T[]): T[] | undefined {
   if (raw === undefined) return undefined;
   const parts = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');

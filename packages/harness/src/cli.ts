@@ -10,6 +10,8 @@ import { UsageError } from './usage-error.js';
 interface Command {
   summary: string;
   help: string;
+  /** more help computed at run time (the backends' version tables) */
+  helpExtra?: () => Promise<string>;
   main(argv: string[]): Promise<number>;
 }
 
@@ -40,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
   if (!load) throw new UsageError(`unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})`);
   const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(command.help);
+    console.log(command.help + (command.helpExtra ? await command.helpExtra() : ''));
     return 0;
   }
   return command.main(rest);

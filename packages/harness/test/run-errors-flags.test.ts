@@ -15,7 +15,7 @@ it.each([
   { args: ['--backend', 'reference', '--stage', 'bwd', ...inputFlags(fwd)], line: 'attn: --stage bwd needs --do dO.npy (the gradient of O)' },
   { args: ['--backend', 'reference', '--stage', 'lse', ...inputFlags(bwd)], line: 'attn: --do is only read by --stage bwd, not --stage lse' },
   { args: ['--backend', 'reference', '--stage', 'fwd', '--scale', 'big', ...inputFlags(fwd)], line: "attn: --scale must be a finite number; got 'big'" },
-  { args: ['--backend', 'reference', '--stage', 'fwd', '--variant', 'fast', ...inputFlags(fwd)], line: "attn: --variant must be one of naive, tiled, exact; got 'fast'" },
+  { args: ['--backend', 'reference', '--stage', 'fwd', '--variant', 'fast', ...inputFlags(fwd)], line: "attn: --variant: 'fast' is not a variant (naive, tiled, exact, efficient, math, flash, cudnn, or tiled@CHOICE such as tiled@fwd3; see --help)" },
   { args: ['--backend', 'reference', '--stage', 'fwd', '--variant', 'tiled', ...inputFlags(fwd)], line: "attn: backend 'reference' has no variant 'tiled' (it has: exact)" },
   { args: ['--backend', 'reference', '--stage', 'fwd', 'extra.npy', ...inputFlags(fwd)], line: "attn: Unexpected argument 'extra.npy' (see --help)" },
 ])('$line', ({ args, line }) => {

@@ -1,8 +1,10 @@
 /**
  * Which rows a row-sampled check looks at: the rows where kernels go wrong first (first and last row of each bh, and
  * around the causal edge: the last fully masked query row, the first query row that sees a key, the last key the first
- * query row sees), then seeded random rows up to the count. When the count is too small for every edge row of every
- * bh, first rows of all bh come first, then last rows, then the causal edges. Deterministic in (problem, count, seed).
+ * query row sees), then seeded random rows up to the count. Edge rows take at most half of the count — with many heads
+ * they would otherwise take all of it (BH = 16, 8 rows: eight row 0s, each of which sees one key in a causal square
+ * problem) — first rows of all bh first, then last rows, then the causal edges. Deterministic in (problem, count,
+ * seed).
  */
 import type { Problem } from './problem.js';
 import { Rng } from './rng.js';
@@ -41,9 +43,10 @@ function sampleSide(bh: number, n: number, other: number, causal: boolean, side:
   const edgeRows = edges(n, other, causal, side);
   const order = bh === 1 ? [0] : [0, bh - 1, ...Array.from({ length: bh - 2 }, (_, b) => b + 1)];
   // one kind of edge row in every bh before the next kind, so each bh gets its first and last row first
+  const edgeBudget = Math.ceil(count / 2);
   for (const i of edgeRows) {
     for (const b of order) {
-      if (chosen.size >= count) break;
+      if (chosen.size >= edgeBudget) break;
       chosen.add(b * n + i);
     }
   }

@@ -8,9 +8,12 @@ import { performance } from 'node:perf_hooks';
 import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, Variant } from '@attn/reference';
 import {
   BackendError, PIPELINE_STAGES, STAGE_OUTPUTS, countPoisoned, describeNonFinite, lseCertainlyAbove, makeProblem, scanNonFinite,
-  tensorShape, unexpectedNonFinite, unflattenIndex,
+  splitVariant, tensorShape, unexpectedNonFinite, unflattenIndex,
 } from '@attn/reference';
 import { finiteNumber, oneOf, parseFlags, required } from '../args.js';
+import { variantName } from '../cli-options.js';
+import { TORCH_VARIANTS } from '../peers/torch-backend.js';
+import { variantsHelp } from '../variants-help.js';
 import type { BackendName } from '../backends.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import type { NpyTensor } from '../npy-io.js';
@@ -18,6 +21,8 @@ import { formatShape, readTensorFile, writeTensorFile } from '../npy-io.js';
 import { UsageError } from '../usage-error.js';
 
 export const summary = 'run one stage pipeline (lse, fwd, bwd) of a backend on .npy inputs and write the outputs';
+
+export const helpExtra = variantsHelp;
 
 export const help = `Usage: attn run --backend NAME --stage STAGE --q Q.npy --k K.npy --v V.npy [--do dO.npy] --out DIR [options]
 
@@ -38,7 +43,7 @@ Options:
   --out DIR          where the outputs go (created if missing)                     (required)
   --causal           causal mask, bottom-right aligned: query i sees key j iff j <= i + Nk - Nq
   --scale S          score scale (default 1/sqrt(d))
-  --variant V        naive | tiled | exact (default: the backend's first variant)
+  --variant V        naive | tiled | tiled@CHOICE | exact (default: the backend's first variant; versions below)
   --allow-nonfinite  run even when an input holds NaN or Inf; the outputs are then not checked for NaN/Inf (a NaN
                      reaches what depends on it and, in the tiled GPU kernels' block products, 0 × NaN reaches
                      other rows of its tile)
@@ -68,7 +73,7 @@ const flags = {
 } as const;
 
 const PIPELINES: readonly Pipeline[] = ['lse', 'fwd', 'bwd'];
-const VARIANTS: readonly Variant[] = ['naive', 'tiled', 'exact'];
+const VARIANTS: readonly Variant[] = ['naive', 'tiled', 'exact', ...TORCH_VARIANTS];
 
 interface RunOptions {
   backend: BackendName;
@@ -94,7 +99,7 @@ function parseOptions(argv: string[]): RunOptions {
     out: required('out', values.out),
     causal: values.causal ?? false,
     ...(values.scale === undefined ? {} : { scale: finiteNumber('scale', values.scale) }),
-    ...(values.variant === undefined ? {} : { variant: oneOf('variant', values.variant, VARIANTS) }),
+    ...(values.variant === undefined ? {} : { variant: variantName('--variant', values.variant, VARIANTS) }),
     allowNonfinite: values['allow-nonfinite'] ?? false,
   };
 }
@@ -210,7 +215,7 @@ async function openBackend(name: BackendName): Promise<Backend> {
 function pickVariant(backend: Backend, asked: Variant | undefined): Variant {
   const variant = asked ?? backend.variants[0];
   if (variant === undefined) throw new BackendError(`backend '${backend.name}' has no variants`);
-  if (!backend.variants.includes(variant)) {
+  if (!backend.variants.includes(splitVariant(variant).base)) {
     throw new UsageError(`backend '${backend.name}' has no variant '${variant}' (it has: ${backend.variants.join(', ')})`);
   }
   return variant;

@@ -7,7 +7,8 @@ import type { L2Mode, Pipeline, Variant } from '@attn/reference';
 import { parseFlags } from '../args.js';
 import type { BackendName } from '../backends.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
-import { integerList, nameList, positiveList, positiveNumber } from '../cli-options.js';
+import { integerList, nameList, positiveList, positiveNumber, variantList } from '../cli-options.js';
+import { variantsHelp } from '../variants-help.js';
 import { ClockSampler, clockFlags } from '../gpu-clocks.js';
 import { TORCH_VARIANTS, TorchBackend } from '../peers/torch-backend.js';
 import type { Preset, PresetName, ShapeBlock } from '../presets.js';
@@ -21,6 +22,8 @@ import { expandBlocks, Sweep } from '../sweep.js';
 import { UsageError } from '../usage-error.js';
 
 export const summary = 'sweep backends × variants × stages × shapes: correctness against float64, GPU-timed speed, a report';
+
+export const helpExtra = variantsHelp;
 
 export const help = `Usage: attn sweep [options]
 
@@ -43,8 +46,8 @@ ${PRESET_NAMES.map((n) => `  ${n.padEnd(7)} ${PRESETS[n].description}`).join('\n
 Options (each list replaces the preset's):
   --preset NAME          ${PRESET_NAMES.join(' | ')}
   --backends LIST        ${BACKEND_NAMES.join(',')} (reference is the slow float64 CPU code: only when named)
-  --variants LIST        naive,tiled,exact and the peers' own (${TORCH_VARIANTS.join(',')}); a peer runs all of
-                         its own when none is named
+  --variants LIST        naive,tiled,exact, tiled@CHOICE (kernel versions, below: several side by side in one run),
+                         and the peers' own (${TORCH_VARIANTS.join(',')}); a peer runs all of its own when none is named
   --pipelines LIST       lse,fwd,bwd   (fwd is timed as lse+forward and per stage; bwd times the backward alone)
   --n LIST               square sizes, Nq = Nk
   --pairs LIST           Nq≠Nk sizes as NQxNK, e.g. 17x129,1024x4096
@@ -194,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
   if (v.peers !== undefined && v.peers !== 'torch') throw new UsageError(`--peers takes 'torch'; got '${v.peers}'`);
   if (v.l2 !== undefined && !(L2_MODES as readonly string[]).includes(v.l2)) throw new UsageError(`--l2 must be cold or warm; got '${v.l2}'`);
   const askedBackends = nameList('--backends', v.backends, BACKEND_NAMES);
-  const variants = nameList('--variants', v.variants, VARIANTS);
+  const variants = variantList('--variants', v.variants, VARIANTS);
   const pipelines = nameList('--pipelines', v.pipelines, PIPELINES);
   const seed = v.seed === undefined ? 20261125 : Number(v.seed);
   if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new UsageError(`--seed must be an integer in [0, 2^32); got '${v.seed}'`);
