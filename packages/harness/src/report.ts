@@ -298,7 +298,7 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
     `${results.records.length} records: **${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped**${m.interrupted ? ' — the sweep was interrupted; this is what finished' : ''}.`, '');
   out.push(`Command: \`attn sweep ${m.argv.join(' ')}\`${m.loadAverage ? ` — load average at start ${m.loadAverage.join(', ')}` : ''}`, '');
   const switches = Object.entries(m.environment ?? {}).filter(([k]) => !/(ADDON|DAWN_NODE|WORKER|COMMIT)$/.test(k));
-  if (switches.length) out.push(`Kernel switches: ${switches.map(([k, v]) => `\`${k}=${v}\``).join(', ')}`, '');
+  if (switches.length) out.push(`Environment (ATTN_*): ${switches.map(([k, v]) => `\`${k}=${v}\``).join(', ')}`, '');
   const timingText = timingLine(results);
   if (timingText) out.push(timingText, '');
   for (const line of clockLines(m)) out.push(line, '');
@@ -360,6 +360,26 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
       out.push(`| ${cells.join(' | ')} |`);
     }
     out.push('');
+    // other versions of the tiled kernels (tiled@CHOICE) run in the same sweep, beside the defaults
+    const versions = uniq(rows.filter((r) => r.variant.startsWith('tiled@')).map((r) => r.variant));
+    if (versions.length) {
+      const vh = ['bh', 'N', 'd', 'causal', 'tiled ms', ...versions.flatMap((v) => [`${v} ms`, `÷ tiled`])];
+      out.push(`#### ${backend} — ${stageName(stage)}: versions side by side`, '', 'Median ms of each variant and its time ÷ the defaults’ (above 1: slower than `tiled`); what each stage ran is in results.json (`kernels`).', '');
+      out.push(`| ${vh.join(' | ')} |`, `|${vh.map(() => '---').join('|')}|`);
+      for (const s of shapes) {
+        const at = rows.filter((r) => `${r.bh}|${r.nq}|${r.nk}|${r.d}|${r.causal}` === s);
+        const tiled = at.find((r) => r.variant === 'tiled');
+        const ref = at[0]!;
+        const ms = (r: PointRecord | undefined): string => (r?.timing ? fmt(r.timing.medianMs) : r?.status ?? '—');
+        const cells = [String(ref.bh), ref.nq === ref.nk ? String(ref.nq) : `${ref.nq}×${ref.nk}`, String(ref.d), ref.causal ? 'yes' : 'no', ms(tiled)];
+        for (const v of versions) {
+          const r = at.find((x) => x.variant === v);
+          cells.push(ms(r), r?.timing && tiled?.timing ? `${fmt(r.timing.medianMs / tiled.timing.medianMs)}×` : '—');
+        }
+        out.push(`| ${cells.join(' | ')} |`);
+      }
+      out.push('');
+    }
   }
 
   if (peers.length) {
