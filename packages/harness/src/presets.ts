@@ -1,14 +1,18 @@
 /**
- * Named sweeps. A preset is a union of blocks (each a cartesian product of shapes), plus how hard to time.
+ * Named sweeps. A preset is a union of blocks (each a cartesian product of shapes, or a list of problems), plus how
+ * hard to time.
  * Shapes are listed as (nq, nk) pairs so Nq ≠ Nk cases sit beside the square ones.
  */
-import type { L2Mode, Pipeline, Variant } from '@attn/reference';
+import type { L2Mode, Pipeline, ProblemInit, Variant } from '@attn/reference';
+import { ODD_SHAPES } from '@attn/reference';
 import type { BackendName } from './backends.js';
 
 export const PRESET_NAMES = ['cpu', 'gpu', 'verify'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export interface ShapeBlock {
+  /** instead of sizes × ds × bh: these problems as they are (each with its own bh, dv), still × causal × scoreStd */
+  list?: readonly ProblemInit[];
   sizes: readonly (readonly [nq: number, nk: number])[];
   ds: readonly number[];
   causal: readonly boolean[];
@@ -76,12 +80,13 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   },
   verify: {
     name: 'verify',
-    description: 'correctness only: every pipeline × variant × causal/not on odd and large N, Nq ≠ Nk, d 16 … 256; score std 1 … 1024 on small shapes',
+    description: 'correctness only: every pipeline × variant × causal/not on the odd shapes (@attn/reference ODD_SHAPES), large N, Nq ≠ Nk, d 16 … 256; score std 1 … 1024 on small shapes',
     backends: ['cuda', 'wgsl'],
     variants: ALL_VARIANTS,
     pipelines: ALL_PIPELINES,
     blocks: [
-      { sizes: square([1, 17, 129, 1024, 4096, 16384]), ds: [16, 40, 64, 128, 256], causal: both, bh: [2] },
+      { list: ODD_SHAPES, sizes: [], ds: [], causal: both, bh: [] },
+      { sizes: square([1024, 4096, 16384]), ds: [16, 40, 64, 128, 256], causal: both, bh: [2] },
       { sizes: [[1, 129], [129, 1], [17, 1024], [1024, 17], [129, 4096], [4096, 129]], ds: [40, 128], causal: both, bh: [2] },
       // attention logit growth: scores with std 8, 128, 1024 (rows reach about ±4σ), checked in full
       { sizes: [[17, 17], [160, 160], [129, 1024]], ds: [40, 64, 128], causal: both, bh: [2], scoreStd: SCORE_STDS },

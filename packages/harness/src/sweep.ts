@@ -3,7 +3,7 @@
  * variant × pipeline check the outputs against it and (unless correctness-only) time the stages. Every finished
  * unit is written to results.json at once, so a crash or Ctrl-C loses nothing already measured.
  */
-import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, RuleInput, Session, Variant } from '@attn/reference';
+import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, ProblemInit, RuleInput, Session, Variant } from '@attn/reference';
 import { applyRule, describeRule, flops, PIPELINE_STAGES, randomInputs, splitVariant, STAGE_OUTPUTS, TOLERANCE } from '@attn/reference';
 import type { BackendName } from './backends.js';
 import type { ShapeBlock, TimingDefaults } from './presets.js';
@@ -45,17 +45,23 @@ export interface LoadedBackend {
 export function expandBlocks(blocks: readonly ShapeBlock[]): SweepProblem[] {
   const seen = new Set<string>();
   const out: SweepProblem[] = [];
+  const add = (init: ProblemInit, scoreStd: number): void => {
+    const problem = makeProblem(init);
+    const key = `${problem.bh} ${problem.nq} ${problem.nk} ${problem.d} ${problem.dv} ${problem.causal} ${scoreStd}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ problem, scoreStd });
+  };
   for (const b of blocks) {
+    if (b.list) {
+      for (const scoreStd of b.scoreStd ?? [1]) for (const causal of b.causal) for (const init of b.list) add({ ...init, causal }, scoreStd);
+      continue;
+    }
     for (const scoreStd of b.scoreStd ?? [1]) {
       for (const bh of b.bh) {
         for (const d of b.ds) {
           for (const causal of b.causal) {
-            for (const [nq, nk] of b.sizes) {
-              const key = `${bh} ${nq} ${nk} ${d} ${causal} ${scoreStd}`;
-              if (seen.has(key)) continue;
-              seen.add(key);
-              out.push({ problem: makeProblem({ bh, nq, nk, d, causal }), scoreStd });
-            }
+            for (const [nq, nk] of b.sizes) add({ bh, nq, nk, d, causal }, scoreStd);
           }
         }
       }

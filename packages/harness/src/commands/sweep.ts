@@ -43,7 +43,7 @@ flags a run whose SM clock fell or whose GPU slowed itself down.
 Presets (${PRESET_NAMES.join(', ')}; default: gpu when a CUDA or hardware WebGPU backend is available, else cpu):
 ${PRESET_NAMES.map((n) => `  ${n.padEnd(7)} ${PRESETS[n].description}`).join('\n')}
 
-Options (each list replaces the preset's):
+Options (each list replaces the preset's; --n, --pairs, --d or --bh also drop the preset's list of odd shapes):
   --preset NAME          ${PRESET_NAMES.join(' | ')}
   --backends LIST        ${BACKEND_NAMES.join(',')} (reference is the slow float64 CPU code: only when named)
   --variants LIST        naive,tiled,exact, tiled@CHOICE (kernel versions, below: several side by side in one run),
@@ -128,7 +128,10 @@ function shapeBlocks(preset: Preset, v: ReturnType<typeof parse>): ShapeBlock[] 
   const causal = parseCausal(v.causal);
   const bh = integerList('--bh', v.bh);
   const scoreStd = positiveList('--score-std', v['score-std']);
-  return preset.blocks.map((b) => ({
+  // a block of listed problems (the odd shapes) has no sizes, d or bh to replace: asking for shapes drops it
+  const shapesAsked = sizes !== undefined || ds !== undefined || bh !== undefined;
+  return preset.blocks.filter((b) => !(b.list && shapesAsked)).map((b) => ({
+    ...b,
     sizes: sizes ?? b.sizes,
     ds: ds ?? b.ds,
     causal: causal ?? b.causal,
