@@ -13,7 +13,7 @@ import { readResults, validateResults } from '../src/results.js';
 import { record, syntheticResults } from './_results.js';
 
 const h100 = resolve(dirname(fileURLToPath(import.meta.url)), '../../../reports/h100');
-const files = readdirSync(h100).map((d) => join(h100, d, 'results.json'));
+const files = readdirSync(h100, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(h100, e.name, 'results.json'));
 
 test('old peer records are read as backend torch, variant <kernel>, unchecked, with a note saying so', () => {
   const r = syntheticResults();
