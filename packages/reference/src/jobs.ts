@@ -9,7 +9,7 @@
 import type { Problem } from './problem.js';
 import type { RowInputs } from './rows.js';
 import { dkdvBlock, dqBlock, forwardBlock, logSumExp, scoreBlock } from './rows.js';
-import type { SumOrder } from './textbook.js';
+import type { SumOrder, TextbookForwardOut } from './textbook.js';
 import { textbookDkdvRow, textbookDqRow, textbookForwardRow } from './textbook.js';
 
 interface JobBase {
@@ -57,15 +57,9 @@ export interface DkDvJob extends JobBase {
 }
 
 /** the float32 textbook (textbook.ts), query side: lse, softmax statistics (m, l), O and term scales of each row */
-export interface TextbookForwardJob extends JobBase {
+export interface TextbookForwardJob extends JobBase, TextbookForwardOut {
   kind: 'textbookForward';
   order: SumOrder;
-  lse: Float64Array;
-  m: Float64Array;
-  l: Float64Array;
-  o: Float64Array;
-  lseTerms: Float64Array;
-  oTerms: Float64Array;
 }
 /** the float32 textbook: dQ (and its term scale) of each row given its m, l, D and D's terms (packed) */
 export interface TextbookDqJob extends JobBase {
