@@ -184,7 +184,7 @@ describe.skipIf(!GXX_HERE)('CUDA kernels on the CPU emulator (g++)', () => {
 
   it('several full tiles and a tail (N = 97 … 300): the defaults in both shapes (version 1 at D = 32, 256) and naive', () => {
     // shape 1 only where it differs from shape 0: D = 32 and 256 run version 1 either way
-    const runs: [string, Record<string, string>, number][] = [['tiled:shape=0', {}, 8], ['tiled:shape=1', { ATTN_EMU_BUCKETS: '64,128' }, 4], ['naive', {}, 8]];
+    const runs: [string, Record<string, string>, number][] = [['tiled:shape=0', {}, 8], ['tiled:shape=1', { ATTN_EMU_BUCKETS: '64,128' }, 6], ['naive', {}, 8]];
     for (const [variant, env, cases] of runs) {
       const seed = 1 + Math.floor(Math.random() * 1e6);
       const r = runEmulator(seed, 'tiles', variant, env);
