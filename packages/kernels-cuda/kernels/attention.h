@@ -12,6 +12,7 @@
 #pragma once
 #include <cstddef>
 #include <cuda_runtime.h>
+#include "tiled/versions.h"
 
 struct AttnProblem {
   int bh, nq, nk, d, dv;
@@ -37,11 +38,19 @@ cudaError_t attn_forward_naive(const AttnProblem &p, const AttnTensors &t, cudaS
 cudaError_t attn_backward_naive(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
 
 // ---- tiled: Q/K/V tiles in shared memory, scores never leave the chip; d, dv <= attn_tiled_max_d() -------------
+// Each stage has numbered versions (tiled/versions.h); `choice` says which (kAttnTiledDefaults: the defaults). The
+// plan functions say what a launcher runs for p under a choice (fallbacks, tile shape): the launcher runs that plan.
+// A choice naming a version the table lacks: plan.version = 0 and the launcher returns cudaErrorInvalidValue.
 int attn_tiled_max_d();
 size_t attn_tiled_scratch_bytes(const AttnProblem &p);  // O(bh * n) at most
-cudaError_t attn_lse_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
-cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
-cudaError_t attn_backward_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
+AttnTiledPlan attn_lse_tiled_plan(const AttnProblem &p, const AttnTiledChoice &choice);
+AttnTiledPlan attn_forward_tiled_plan(const AttnProblem &p, const AttnTiledChoice &choice);
+AttnTiledPlan attn_backward_tiled_plan(const AttnProblem &p, const AttnTiledChoice &choice);
+cudaError_t attn_lse_tiled(const AttnProblem &p, const AttnTensors &t, const AttnTiledChoice &choice, cudaStream_t stream);
+cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, const AttnTiledChoice &choice,
+                               cudaStream_t stream);
+cudaError_t attn_backward_tiled(const AttnProblem &p, const AttnTensors &t, const AttnTiledChoice &choice,
+                                cudaStream_t stream);
 
 // ---- shared by both variants ------------------------------------------------------------------------------------
 // delta_i = sum_c dO_ic * O_ic, one warp per row (the backward pre-pass).

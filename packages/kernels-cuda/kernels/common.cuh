@@ -14,8 +14,8 @@
 // Check the launch just enqueued (bad configuration, missing image for this card).
 #define ATTN_TRY_LAUNCH() ATTN_TRY(cudaGetLastError())
 
-// kernel<<<grid, block, smem, stream>>>, spelled as a macro so that the CPU emulator (tiled/emu) runs these kernels too:
-// ATTN_LAUNCH(kernel, grid, block, smem, stream)(args...).
+// kernel<<<grid, block, smem, stream>>>, spelled as a macro so that the CPU emulator (tiled/emu) runs every kernel
+// through the same launchers: ATTN_LAUNCH(kernel, grid, block, smem, stream)(args...).
 #ifdef ATTN_TILED_EMU
 #define ATTN_LAUNCH(kernel, grid, block, smem, stream) attn_emu_launch(kernel, grid, block, smem)
 #else

@@ -1,94 +1,82 @@
-// forward_tiled.cu — stage 2 (O given lse) of the tiled CUDA attention: launcher and per-head-dim dispatch.
+// forward_tiled.cu — stage 2 (O given lse) of the tiled CUDA attention: a launcher per kernel version, dispatched by
+// the version table (tiled/versions.h, tiled/dispatch.cuh).
 //
-// Kernels (numbered, llm.c style; the launcher picks one):
+// Kernels (numbered, llm.c style):
 //   version 1 (forward_tiled_kernel1, tiled/forward_kernel.cuh): SIMT fp32, Q tile + lse in shared memory, K/V tiles
 //     streamed, P = exp(S - lse) parked in shared memory, O accumulated in register micro-tiles. No running max.
+//     Every bucket.
 //   version 2 (forward_tiled_kernel2, tiled/forward_kernel2.cuh): tensor cores, mma.sync m16n8k8 with the 3xTF32
-//     split (float32-level), 4 warps x 16 query rows, buckets D = 64 and 128 only (others run version 1).
+//     split (float32-level), 4 warps x 16 query rows. Buckets D = 64 and 128.
 //   version 3 (forward_tiled_kernel3, tiled/forward_kernel3.cuh): version 2 with K/V split into TF32 hi/lo once per
-//     block, cp.async double-buffered K/V, 8 warps (D = 64: 128 query rows; D = 128: warp pairs split keys/columns).
+//     block, cp.async double-buffered K/V, 8 warps (D = 64: 128 query rows; D = 128: warp pairs split keys/columns);
+//     16-byte copies where d, dv % 4 == 0 and K, V are 16-byte aligned (fwd3_vec), else 4-byte ones.
 //   version 4 (forward_tiled_kernel4, tiled/forward_kernel4.cuh): every operand pre-split in mma fragment order
 //     (one LDS.128 + 3 mma per B fragment), P kept in registers, one mma chain per score / per output tile, masks
-//     only on boundary tiles, P = exp2 of (S·scale - lse)·log2e - lse_lo·log2e (two fmaf; lse_pair.cuh).
-// Selection: ATTN_CUDA_TILED_FWD=N, else ATTN_CUDA_TILED_KERNEL=N (tiled/version.cuh; read once).
+//     only on boundary tiles, P = exp2 of (S·scale - lse)·log2e - lse_lo·log2e (two fmaf; lse_pair.cuh). Buckets
+//     D = 64 and 128; two tile shapes (the shape knob) and short or long score chains.
 // Head dims are bucketed to 32/64/128/256 (tiled/traits.cuh); d, dv <= 256.
 // Compile alone: nvcc -std=c++17 -O3 -gencode arch=compute_90,code=sm_90 -Xptxas -v -c forward_tiled.cu
 #include "attention.h"
+#include "tiled/dispatch.cuh"
 #include "tiled/forward_kernel.cuh"
 #include "tiled/forward_kernel2.cuh"
 #include "tiled/forward_kernel3.cuh"
 #include "tiled/forward_kernel4.cuh"
-#include "tiled/version.cuh"
 
 namespace attn_tiled {
 
-template <int D>
-static cudaError_t forward_tiled1(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
-  unsigned grid;
-  if (!tile_grid(p.bh, ceil_div(p.nq, FwdTraits<D>::BQ), &grid)) return cudaErrorInvalidConfiguration;
-  const cudaError_t e = allow_smem(forward_tiled_kernel1<D>, FwdSmem<D>::bytes);
-  if (e != cudaSuccess) return e;
-  forward_tiled_kernel1<D><<<grid, kThreads, FwdSmem<D>::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.lse_lo,
-                                                                           t.o);
-  return cudaGetLastError();
-}
+template <int V> struct Fwd;
 
-template <int D>
-static cudaError_t forward_tiled2(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
-  using T = Fwd2Traits<D>;
-  unsigned grid;
-  if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
-  const cudaError_t e = allow_smem(forward_tiled_kernel2<D>, T::bytes);
-  if (e != cudaSuccess) return e;
-  forward_tiled_kernel2<D><<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
-  return cudaGetLastError();
-}
-
-template <int D>
-static cudaError_t forward_tiled3(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
-  using T = Fwd3Traits<D>;
-  unsigned grid;
-  if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
-  const auto kernel = fwd3_vec(p, t.k, t.v) ? forward_tiled_kernel3<D, true> : forward_tiled_kernel3<D, false>;
-  const cudaError_t e = allow_smem(kernel, T::bytes);
-  if (e != cudaSuccess) return e;
-  kernel<<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
-  return cudaGetLastError();
-}
-
-template <int D, int CFG>
-static cudaError_t forward_tiled4(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
-  using T = Fwd4Traits<D, CFG>;
-  unsigned grid;
-  if (!tile_grid(p.bh, ceil_div(p.nq, T::BQ), &grid)) return cudaErrorInvalidConfiguration;
-  const auto kernel = long_score_chains() ? forward_tiled_kernel4<D, CFG, true> : forward_tiled_kernel4<D, CFG, false>;
-  const cudaError_t e = allow_smem(kernel, T::bytes);
-  if (e != cudaSuccess) return e;
-  kernel<<<grid, T::NT, T::bytes, stream>>>(p, t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
-  return cudaGetLastError();
-}
-
-template <int D>
-static cudaError_t forward_tiled_v(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
-  switch (stage_version(Stage::Fwd)) {
-    case 4:
-      return shape_for<Fwd4Traits<D, 0>>(p) == 1 ? forward_tiled4<D, 1>(p, t, stream) : forward_tiled4<D, 0>(p, t, stream);
-    case 3: return forward_tiled3<D>(p, t, stream);
-    case 2: return forward_tiled2<D>(p, t, stream);
-    default: return forward_tiled1<D>(p, t, stream);
+template <> struct Fwd<1> {
+  template <int D>
+  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
+    return launch_tiles(forward_tiled_kernel1<D>, p, p.nq, FwdTraits<D>::BQ, kThreads, FwdSmem<D>::bytes, stream, p,
+                        t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
   }
-}
+};
+
+template <> struct Fwd<2> {
+  template <int D>
+  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
+    using T = Fwd2Traits<D>;
+    return launch_tiles(forward_tiled_kernel2<D>, p, p.nq, T::BQ, T::NT, T::bytes, stream, p, t.q, t.k, t.v, t.lse,
+                        t.lse_lo, t.o);
+  }
+};
+
+template <> struct Fwd<3> {
+  template <int D>
+  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
+    using T = Fwd3Traits<D>;
+    const auto kernel = fwd3_vec(p, t.k, t.v) ? forward_tiled_kernel3<D, true> : forward_tiled_kernel3<D, false>;
+    return launch_tiles(kernel, p, p.nq, T::BQ, T::NT, T::bytes, stream, p, t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
+  }
+};
+
+template <> struct Fwd<4> {
+  template <int D>
+  static int automatic_shape(const AttnProblem &p) { return shape_for<Fwd4Traits<D, 0>>(p); }
+
+  template <int D, int CFG>
+  static cudaError_t run(const AttnProblem &p, const AttnTensors &t, bool longScores, cudaStream_t stream) {
+    using T = Fwd4Traits<D, CFG>;
+    const auto kernel = longScores ? forward_tiled_kernel4<D, CFG, true> : forward_tiled_kernel4<D, CFG, false>;
+    return launch_tiles(kernel, p, p.nq, T::BQ, T::NT, T::bytes, stream, p, t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
+  }
+
+  template <int D>
+  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &plan, cudaStream_t stream) {
+    return plan.shape == 1 ? run<D, 1>(p, t, plan.longScores, stream) : run<D, 0>(p, t, plan.longScores, stream);
+  }
+};
 
 }  // namespace attn_tiled
 
-cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
-  using namespace attn_tiled;
-  const cudaError_t bad = check_problem(p);
-  if (bad != cudaSuccess) return bad;
-  switch (head_bucket(p)) {
-    case 32: return forward_tiled1<32>(p, t, stream);
-    case 64: return forward_tiled_v<64>(p, t, stream);
-    case 128: return forward_tiled_v<128>(p, t, stream);
-    default: return forward_tiled1<256>(p, t, stream);
-  }
+AttnTiledPlan attn_forward_tiled_plan(const AttnProblem &p, const AttnTiledChoice &choice) {
+  return attn_tiled::plan_stage<attn_tiled::Stage::kForward, attn_tiled::Fwd>(p, choice);
+}
+
+cudaError_t attn_forward_tiled(const AttnProblem &p, const AttnTensors &t, const AttnTiledChoice &choice,
+                               cudaStream_t stream) {
+  return attn_tiled::launch_stage<attn_tiled::Stage::kForward, attn_tiled::Fwd>(p, t, choice, stream);
 }

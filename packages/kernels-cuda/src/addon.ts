@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { KernelVersion, VariantKnob } from '@attn/reference';
 
 export interface AddonProblem {
   bh: number;
@@ -35,6 +36,33 @@ export interface AddonDeviceInfo {
   deviceCount: number;
 }
 
+/** A row of the version table (kernels/tiled/versions.h), as the addon exports it. */
+export interface AddonKernelVersion extends KernelVersion {
+  /** head-dim buckets with a kernel (32, 64, 128, 256); any other bucket runs the stage's version 1 */
+  buckets: number[];
+  /** the knobs it reads, by name */
+  knobs: string[];
+  /** the report that measured it, a path under reports/ */
+  measured: string;
+}
+
+export interface AddonVersionTable {
+  versions: AddonKernelVersion[];
+  knobs: VariantKnob[];
+}
+
+/**
+ * What a tiled session runs (AttnTiledChoice in kernels/tiled/versions.h): a version per stage (0: the table's
+ * default), the lse3 / fwd4 tile shape (-1: automatic), and whether score products are one long mma chain.
+ */
+export interface AddonChoice {
+  lse: number;
+  forward: number;
+  backward: number;
+  shape: -1 | 0 | 1;
+  longScores: boolean;
+}
+
 export interface AddonTimings {
   totalMs: number[];
   perStageMs: Partial<Record<AddonStage, number[]>>;
@@ -43,6 +71,8 @@ export interface AddonTimings {
 /** The native Session (src/binding/session_wrap.cpp). */
 export interface AddonSession {
   readonly deviceBytes: number;
+  /** tiled: what each stage runs for this problem ("lse3 shape0", "bwd1 (bwd3 has no D=256 bucket)"); naive: undefined */
+  readonly kernels?: Record<AddonStage, string>;
   write(name: AddonTensor, data: Float32Array): void;
   read(name: AddonTensor, out: Float32Array): void;
   poison(): void;
@@ -61,10 +91,13 @@ export interface Addon {
   tiledMaxD: number;
   /** Session.time honours its coldL2 argument (absent in builds older than that argument) */
   l2Scrub?: boolean;
+  /** the tiled kernels' version table and knobs (present when tiledAvailable) */
+  tiledVersions?: AddonVersionTable;
   /** throws with the CUDA error string when there is no usable device */
   deviceInfo(): AddonDeviceInfo;
   scratchBytes(problem: AddonProblem, variant: AddonVariant): number;
-  Session: new (problem: AddonProblem, variant: AddonVariant) => AddonSession;
+  /** choice: tiled only (absent: the defaults); throws on a version the table lacks */
+  Session: new (problem: AddonProblem, variant: AddonVariant, choice?: AddonChoice) => AddonSession;
 }
 
 export type AddonLoad = { addon: Addon; path: string } | { reason: string; path: string };

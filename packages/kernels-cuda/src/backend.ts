@@ -2,13 +2,15 @@
  * The CUDA backend: the Backend contract over attn_cuda.node. Usable only where the addon was built (nvcc) and a
  * CUDA device answers; otherwise availability() says which of the two is missing, in one line.
  */
-import type { Backend, BackendInfo, Limits, Problem, Session, Variant } from '@attn/reference';
-import { BackendError } from '@attn/reference';
-import type { Addon, AddonDeviceInfo, AddonLoad } from './addon.js';
+import type { Backend, BackendInfo, Limits, Problem, Session, Variant, VariantKnob } from '@attn/reference';
+import { BackendError, splitVariant } from '@attn/reference';
+import type { Addon, AddonDeviceInfo, AddonKernelVersion, AddonLoad, AddonVersionTable } from './addon.js';
 import { loadAddon } from './addon.js';
 import type { CudaCapabilities } from './check.js';
 import { checkProblem } from './check.js';
 import { CudaSession } from './session.js';
+import type { CudaVariant } from './variant.js';
+import { parseCudaVariant } from './variant.js';
 
 /** The naive kernels loop over d: no limit but memory. */
 export const NAIVE_MAX_D = Number.MAX_SAFE_INTEGER;
@@ -27,11 +29,21 @@ const OUT_OF_MEMORY = /need [\d.]+ GiB.*device has [\d.]+ GiB free/;
 export class CudaBackend implements Backend {
   readonly name = 'cuda';
   readonly variants: readonly Variant[];
+  /** the tiled kernels' version table (kernels/tiled/versions.h), from the addon; absent without tiled kernels */
+  readonly kernelVersions?: readonly AddonKernelVersion[];
+  readonly knobs?: readonly VariantKnob[];
+  private readonly table: AddonVersionTable | undefined;
   private probed: Probe | undefined;
   private readonly sessions = new Set<CudaSession>();
 
   constructor(private readonly load: AddonLoad = loadAddon()) {
-    this.variants = 'addon' in load && load.addon.tiledAvailable ? ['naive', 'tiled'] : ['naive'];
+    const tiled = 'addon' in load && load.addon.tiledAvailable;
+    this.variants = tiled ? ['naive', 'tiled'] : ['naive'];
+    this.table = tiled ? load.addon.tiledVersions : undefined;
+    if (this.table) {
+      this.kernelVersions = this.table.versions;
+      this.knobs = this.table.knobs;
+    }
   }
 
   private get addon(): Addon | null {
@@ -78,6 +90,7 @@ export class CudaBackend implements Backend {
         runtimeVersion: d.runtimeVersion,
         variants: this.variants,
         tiledMaxD: addon.tiledMaxD,
+        ...(this.table ? { kernelVersions: this.table.versions, knobs: this.table.knobs } : {}),
       },
     };
   }
@@ -95,22 +108,34 @@ export class CudaBackend implements Backend {
 
   limits(variant: Variant): Limits {
     const caps = this.capabilities();
-    return { maxD: caps.maxD[variant] ?? 0, causal: true, maxBufferBytes: caps.totalMemoryBytes ?? 0 };
+    return { maxD: caps.maxD[splitVariant(variant).base] ?? 0, causal: true, maxBufferBytes: caps.totalMemoryBytes ?? 0 };
+  }
+
+  /** The variant's base and choice, or the one line saying why it is not one of this backend's. */
+  private parse(variant: Variant): CudaVariant | string {
+    try {
+      return parseCudaVariant(variant, this.table);
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
   }
 
   check(problem: Problem, variant: Variant): string | null {
     if ('reason' in this.load) return this.load.reason;
+    const parsed = this.parse(variant);
+    if (typeof parsed === 'string') return parsed;
     const p = this.probe();
-    return checkProblem(problem, variant, this.capabilities()) ?? ('reason' in p ? p.reason : null);
+    return checkProblem(problem, parsed.base, this.capabilities()) ?? ('reason' in p ? p.reason : null);
   }
 
   async open(problem: Problem, variant: Variant): Promise<Session> {
     const why = this.check(problem, variant);
     if (why) throw new BackendError(why);
+    const { base, choice } = this.parse(variant) as CudaVariant;
     const addon = this.addon!;
     let native;
     try {
-      native = new addon.Session(problem, variant as 'naive' | 'tiled');
+      native = choice ? new addon.Session(problem, 'tiled', choice) : new addon.Session(problem, base as 'naive' | 'tiled');
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       throw OUT_OF_MEMORY.test(msg) ? new BackendError(msg) : e;

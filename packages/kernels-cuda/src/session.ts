@@ -5,6 +5,8 @@ import type { AddonSession } from './addon.js';
 
 export class CudaSession implements Session {
   readonly deviceBytes: number;
+  /** tiled: what each stage runs for this problem, as the native session planned it (versions, fallbacks, shapes) */
+  readonly kernels?: Partial<Record<KernelStage, string>>;
   private disposed = false;
 
   constructor(
@@ -16,6 +18,8 @@ export class CudaSession implements Session {
     private readonly onDispose: (s: CudaSession) => void,
   ) {
     this.deviceBytes = native.deviceBytes;
+    const kernels = native.kernels;
+    if (kernels) this.kernels = { lse: kernels.lse, forward: kernels.forward, backward: kernels.backward };
   }
 
   async write(tensors: Partial<Record<InputName, FloatArray>>): Promise<void> {

@@ -1,12 +1,16 @@
-/** Shared by the tests: the package's paths, whether nvcc is here, and the backend's availability line. */
-import { existsSync } from 'node:fs';
+/** Shared by the tests: the package's paths, whether nvcc is here, the backend's availability line, the version table. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AddonVersionTable } from '../src/index.js';
 import { createCudaBackend } from '../src/index.js';
 
 export const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD_SCRIPT = join(PACKAGE_DIR, 'scripts', 'build-addon.mjs');
 export const ADDON = join(PACKAGE_DIR, 'build', 'Release', 'attn_cuda.node');
+export const KERNELS_DIR = join(PACKAGE_DIR, 'kernels');
 
 /** Same search as scripts/build-addon.mjs. */
 export function nvccHere(): boolean {
@@ -17,3 +21,19 @@ export function nvccHere(): boolean {
 
 /** null where a CUDA device answers; else the one line saying why not (tests needing a GPU skip with it). */
 export const GPU_MISSING: string | null = await createCudaBackend().availability();
+
+export const GXX_HERE = spawnSync('g++', ['--version']).status === 0;
+
+/**
+ * The version table of kernels/tiled/versions.h exactly as the addon exports it (versions_json), compiled with g++
+ * (about a second), so tests without nvcc or a GPU see the real table. Throws when g++ fails.
+ */
+export function versionTableFromHeader(): AddonVersionTable {
+  const dir = mkdtempSync(join(tmpdir(), 'attn-versions-'));
+  writeFileSync(join(dir, 'list.cpp'), '#include <cstdio>\n#include "tiled/versions.h"\nint main() { std::puts(attn_tiled::versions_json().c_str()); }\n');
+  const binary = join(dir, 'list');
+  const built = spawnSync('g++', ['-std=c++17', `-I${KERNELS_DIR}`, '-o', binary, join(dir, 'list.cpp')], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`g++ versions.h: ${built.stderr}`);
+  const listed = spawnSync(binary, [], { encoding: 'utf8' });
+  return JSON.parse(listed.stdout) as AddonVersionTable;
+}

@@ -1,18 +1,36 @@
 /**
  * On a CUDA device: every stage × variant × causal/not against the float64 reference (checkSession: fresh seeded
- * inputs, outputs poisoned, unwritten/non-finite/relL2 checks) on odd shapes, Nq ≠ Nk, and d not a power of two.
+ * inputs, outputs poisoned, unwritten/non-finite/relL2 checks) on the odd shapes of @attn/reference (ODD_SHAPES:
+ * N = 1, 17, 129, Nq ≠ Nk, d not a power of two, every head-dim bucket). Variants: naive, tiled, and every row of the
+ * version table (tiled@<stage><N>, the other stages their defaults) in both tile shapes where it reads the shape knob.
  * Skipped, with the availability line as the reason, where there is no device.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Pipeline, Problem, Variant } from '@attn/reference';
-import { checkSession, makeProblem } from '@attn/reference';
-import { createCudaBackend } from '../src/index.js';
+import { checkSession, makeProblem, ODD_SHAPES, STAGE_TOKENS } from '@attn/reference';
+import { createCudaBackend, parseCudaVariant } from '../src/index.js';
+import type { AddonVersionTable } from '../src/index.js';
 import { GPU_MISSING } from './_helpers.js';
 
 const backend = createCudaBackend();
-const SHAPES: [nq: number, nk: number][] = [[1, 1], [17, 17], [129, 129], [17, 129], [129, 17], [1, 129]];
-const DIMS: [d: number, dv: number][] = [[16, 16], [40, 40], [64, 64], [128, 128], [256, 256], [40, 24]];
 const PIPELINES: Pipeline[] = ['lse', 'fwd', 'bwd'];
+
+/** 'tiled@fwd3', 'tiled@lse3+shape=0', … for every row of the table, each choice once (tiled@lse3 is plain tiled). */
+function versionVariants(): Variant[] {
+  if (!backend.kernelVersions || !backend.knobs) return [];
+  const table: AddonVersionTable = { versions: [...backend.kernelVersions], knobs: [...backend.knobs] };
+  const seen = new Set([JSON.stringify(parseCudaVariant('tiled', table).choice)]);
+  const out: Variant[] = [];
+  for (const v of table.versions) {
+    const base = `tiled@${Object.entries(STAGE_TOKENS).find(([, s]) => s === v.stage)![0]}${v.version}`;
+    for (const variant of v.knobs.includes('shape') ? [`${base}+shape=0`, `${base}+shape=1`] : [base]) {
+      const key = JSON.stringify(parseCudaVariant(variant, table).choice);
+      if (!seen.has(key)) out.push(variant);
+      seen.add(key);
+    }
+  }
+  return out;
+}
 
 interface Case {
   variant: Variant;
@@ -24,13 +42,14 @@ interface Case {
 function cases(): Case[] {
   const out: Case[] = [];
   let seed = 4000;
-  for (const variant of backend.variants)
-    for (const pipeline of PIPELINES)
+  // naive and tiled: every pipeline; the other versions: the backward pipeline, which checks lse, O, dQ, dK and dV
+  const variants: [Variant, Pipeline[]][] = [...backend.variants.map((v): [Variant, Pipeline[]] => [v, PIPELINES]), ...versionVariants().map((v): [Variant, Pipeline[]] => [v, ['bwd']])];
+  for (const [variant, pipelines] of variants)
+    for (const pipeline of pipelines)
       for (const causal of [false, true])
-        for (const [nq, nk] of SHAPES)
-          for (const [d, dv] of DIMS) {
-            out.push({ variant, pipeline, problem: makeProblem({ bh: 3, nq, nk, d, dv, causal }), seed: seed++ });
-          }
+        for (const { bh, nq, nk, d, dv } of ODD_SHAPES) {
+          out.push({ variant, pipeline, problem: makeProblem({ bh, nq, nk, d, dv: dv ?? d, causal }), seed: seed++ });
+        }
   return out;
 }
 

@@ -20,7 +20,7 @@
 
 namespace attn_tiled {
 
-// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG; 0 = the faster on the H100, NOTES.md). MT = 16-row m-tiles per
+// Two shapes per bucket (CFG, the variant knob shape=0|1; 0 = the faster on the H100, NOTES.md). MT = 16-row m-tiles per
 // warp: with 2, every B fragment loaded feeds two independent mma chains (half the shared loads per mma, twice the
 // work in flight per warp): D = 64 1.26× faster; at D = 128 its 128 accumulator registers spilled (W = 4, BK = 16:
 // 1.9× slower), so D = 128's shape 1 is 4 warps x 64 rows (half the rows of shape 0: for grids that leave SMs idle).

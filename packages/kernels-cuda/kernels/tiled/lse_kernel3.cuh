@@ -16,7 +16,7 @@
 
 namespace attn_tiled {
 
-// Two shapes per bucket (CFG, ATTN_CUDA_TILED_CFG; 0 = the faster on the H100, NOTES.md), as forward v4: MT m-tiles
+// Two shapes per bucket (CFG, the variant knob shape=0|1; 0 = the faster on the H100, NOTES.md), as forward v4: MT m-tiles
 // of 16 rows per warp (2: 1.49× faster at D = 64, 1.18× at D = 128), kPrefetch = the next key tile fetched into
 // registers during this one.
 template <int D, int CFG> struct Lse3Shape;
@@ -108,8 +108,8 @@ __global__ void __launch_bounds__(Lse3Traits<D, CFG>::NT, Lse3Traits<D, CFG>::kM
     // Natural units for the max (fl(S_raw · scale), as the reference's row max) so that lse = max + log(sum) is
     // formed like the float64 reference; exp2 only inside: exp(x - m) = exp2((S_raw·scale - m) · log2e), where
     // S_raw·scale - m (one fmaf, as stages 2 and 3 form S_raw·scale - lse) is exact for the largest scores.
-    // (Base-2 bookkeeping throughout cost 1–2 ulp of lse: H100 run 7 failed the FlashAttention rule, lse maxAbs
-    // 1.25e-6 vs naive 1.4e-7, at d = 128 causal.)
+    // (Base-2 bookkeeping throughout cost 1–2 ulp of lse: on the H100 it failed the FlashAttention rule, lse maxAbs
+    // 1.25e-6 vs naive 1.4e-7, at d = 128 causal: reports/h100/2026-11-25-v4/versions/final2.json.)
     // Tiles every row of the block sees in full take the unmasked loops (no compare or select per score).
     const bool full = k0 + BK <= kFull;
 #pragma unroll

@@ -162,9 +162,10 @@ __device__ __forceinline__ void mma3_rn(float (&c)[4], const uint32_t (&ah)[4], 
 
 // A score product (S = Q Kᵀ, Sᵀ = K Qᵀ) step. SHORT chains by default: every 8 columns of d are their own chain,
 // RN-added (the score is then as exact as a float32 dot product: lse within the FlashAttention rule of the naive
-// kernels, and dS = P (dP - delta) cancels where it must). LONG: one chain over d (fewer FADDs, faster; H100 run 7:
-// lse maxAbs 1.25e-6 vs naive 1.4e-7 at d = 128 causal); selected by ATTN_CUDA_TILED_SCORES=long. Every kernel of a
-// run must use the same one: P = exp(S - lse) sums to 1 only if S is the same S that made lse.
+// kernels, and dS = P (dP - delta) cancels where it must). LONG: one chain over d (fewer FADDs, faster; on the H100
+// lse maxAbs 1.25e-6 vs naive 1.4e-7 at d = 128 causal: reports/h100/2026-11-25-v4/versions/final2.json); selected by
+// the variant knob scores=long (tiled@…+scores=long). Every kernel of a run must use the same one: P = exp(S - lse)
+// sums to 1 only if S is the same S that made lse.
 template <bool LONG>
 __device__ __forceinline__ void mma3_score(float (&c)[4], const uint32_t (&ah)[4], const uint32_t (&al)[4],
                                            const uint4 b) {

@@ -57,6 +57,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildId", std::string("attn_cuda cudart ") + version_string(CUDART_VERSION) + " built " + __DATE__ + " " + __TIME__);
   exports.Set("tiledAvailable", tiled);
   exports.Set("tiledMaxD", tiled ? attn_tiled_max_d() : 0);
+  // The version table and the knobs (tiled/versions.h): {versions: KernelVersion-like rows, knobs: VariantKnob[]}
+  if (tiled) {
+    Napi::Object json = env.Global().Get("JSON").As<Napi::Object>();
+    exports.Set("tiledVersions", json.Get("parse").As<Napi::Function>().Call(json, {Napi::String::New(env, attn_tiled::versions_json())}));
+  }
   // Session.time takes a 4th argument, coldL2 (DeviceSession::time): older builds ignore it, so say that this one does not
   exports.Set("l2Scrub", true);
   exports.Set("deviceInfo", Napi::Function::New<DeviceInfo>(env, "deviceInfo"));

@@ -43,9 +43,19 @@ size_t scratch_bytes(const AttnProblem &p, Variant v) {
   return attn_tiled_scratch_bytes(p);
 }
 
-DeviceSession::DeviceSession(const AttnProblem &p, Variant variant) : p_(p), variant_(variant) {
-  if (variant == Variant::kTiled && !tiled_available()) {
-    throw std::runtime_error("the tiled CUDA kernels are not in this build (" + describe() + ")");
+DeviceSession::DeviceSession(const AttnProblem &p, Variant variant, const AttnTiledChoice &choice)
+    : p_(p), variant_(variant), choice_(choice) {
+  if (variant == Variant::kTiled) {
+    if (!tiled_available()) throw std::runtime_error("the tiled CUDA kernels are not in this build (" + describe() + ")");
+    // The launchers plan the same way on every launch; the plans are recorded here, once.
+    for (const AttnTiledPlan &plan : {attn_lse_tiled_plan(p, choice), attn_forward_tiled_plan(p, choice),
+                                      attn_backward_tiled_plan(p, choice)}) {
+      kernels_.push_back(attn_tiled::describe_plan(plan));
+      if (plan.version == 0) {
+        throw std::runtime_error(std::string("no tiled kernel version ") + attn_tiled::stage_token(plan.stage) +
+                                 std::to_string(plan.requested) + " (" + describe() + ")");
+      }
+    }
   }
   allocate();
 }
@@ -172,13 +182,16 @@ void DeviceSession::enqueue(Stage s) {
   const bool naive = variant_ == Variant::kNaive;
   cudaError_t e = cudaErrorInvalidValue;
   switch (s) {
-    case Stage::kLse: e = naive ? attn_lse_naive(p_, t_, stream_) : attn_lse_tiled(p_, t_, stream_); break;
-    case Stage::kForward: e = naive ? attn_forward_naive(p_, t_, stream_) : attn_forward_tiled(p_, t_, stream_); break;
+    case Stage::kLse: e = naive ? attn_lse_naive(p_, t_, stream_) : attn_lse_tiled(p_, t_, choice_, stream_); break;
+    case Stage::kForward:
+      e = naive ? attn_forward_naive(p_, t_, stream_) : attn_forward_tiled(p_, t_, choice_, stream_);
+      break;
     case Stage::kBackward:
-      e = naive ? attn_backward_naive(p_, t_, stream_) : attn_backward_tiled(p_, t_, stream_);
+      e = naive ? attn_backward_naive(p_, t_, stream_) : attn_backward_tiled(p_, t_, choice_, stream_);
       break;
   }
-  CUDA_CHECK(e, std::string(launcher_name(s, variant_)) + " (" + describe() + ")");
+  CUDA_CHECK(e, std::string(launcher_name(s, variant_)) + (naive ? "" : " " + kernels_[static_cast<int>(s)]) + " (" +
+                    describe() + ")");
 }
 
 void DeviceSession::run(const std::vector<Stage> &stages) {

@@ -18,7 +18,8 @@ struct Timings {
 
 class DeviceSession {
  public:
-  DeviceSession(const AttnProblem &p, Variant variant);  // throws: memory check, cudaMalloc
+  // choice: the tiled kernel versions (ignored by naive); throws: a version the table lacks, memory check, cudaMalloc
+  DeviceSession(const AttnProblem &p, Variant variant, const AttnTiledChoice &choice = kAttnTiledDefaults);
   ~DeviceSession();
   DeviceSession(const DeviceSession &) = delete;
   DeviceSession &operator=(const DeviceSession &) = delete;
@@ -32,6 +33,8 @@ class DeviceSession {
   void dispose();
 
   size_t device_bytes() const { return device_bytes_; }
+  // What each stage runs (tiled: "lse3 shape0", "bwd1 (bwd3 has no D=256 bucket)", …; naive: empty)
+  const std::vector<std::string> &kernels() const { return kernels_; }
   bool disposed() const { return disposed_; }
   // "cuda naive bh=16 nq=4096 nk=4096 d=64 dv=64 causal": every error message carries it
   std::string describe() const;
@@ -53,6 +56,8 @@ class DeviceSession {
 
   AttnProblem p_;
   Variant variant_;
+  AttnTiledChoice choice_;
+  std::vector<std::string> kernels_;  // per Stage, tiled only
   AttnTensors t_{};
   float *q_ = nullptr, *k_ = nullptr, *v_ = nullptr, *dO_ = nullptr, *lse_ = nullptr, *o_ = nullptr;
   float *dq_ = nullptr, *dk_ = nullptr, *dv_ = nullptr, *delta_ = nullptr;

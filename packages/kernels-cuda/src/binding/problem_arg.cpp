@@ -43,6 +43,29 @@ Variant variant_from(const Napi::Value &v) {
   throw Napi::TypeError::New(v.Env(), "variant must be 'naive' or 'tiled'");
 }
 
+AttnTiledChoice choice_from(const Napi::Value &v) {
+  AttnTiledChoice c = kAttnTiledDefaults;
+  if (v.IsUndefined()) return c;
+  const char *shape = "choice must be {lse, forward, backward: integer >= 0, shape: -1 | 0 | 1, longScores: boolean}";
+  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), shape);
+  const Napi::Object o = v.As<Napi::Object>();
+  const char *names[3] = {"lse", "forward", "backward"};
+  for (int s = 0; s < 3; s++) {
+    const Napi::Value x = o.Get(names[s]);
+    const double n = x.IsNumber() ? x.As<Napi::Number>().DoubleValue() : -1;
+    if (!(n >= 0 && n <= 1000 && std::floor(n) == n)) throw Napi::TypeError::New(v.Env(), shape);
+    c.version[s] = static_cast<int>(n);
+  }
+  const Napi::Value sh = o.Get("shape");
+  const double n = sh.IsNumber() ? sh.As<Napi::Number>().DoubleValue() : -2;
+  if (n != -1 && n != 0 && n != 1) throw Napi::TypeError::New(v.Env(), shape);
+  c.shape = static_cast<int>(n);
+  const Napi::Value ls = o.Get("longScores");
+  if (!ls.IsBoolean()) throw Napi::TypeError::New(v.Env(), shape);
+  c.longScores = ls.As<Napi::Boolean>().Value();
+  return c;
+}
+
 std::vector<Stage> stages_from(const Napi::Value &v) {
   if (!v.IsArray()) throw Napi::TypeError::New(v.Env(), "stages must be an array of 'lse' | 'forward' | 'backward'");
   const Napi::Array a = v.As<Napi::Array>();

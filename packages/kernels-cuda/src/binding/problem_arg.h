@@ -1,4 +1,4 @@
-// problem_arg.h — JS values to the C++ problem, variant and stage types, each failure one clear line.
+// problem_arg.h — JS values to the C++ problem, variant, kernel choice and stage types, each failure one clear line.
 #pragma once
 #include <napi.h>
 #include <string>
@@ -10,6 +10,9 @@ namespace attn_binding {
 
 AttnProblem problem_from(const Napi::Value &v);
 Variant variant_from(const Napi::Value &v);
+// undefined -> kAttnTiledDefaults; else {lse, forward, backward: version (0 = default), shape: -1 | 0 | 1,
+// longScores: boolean} (what the TypeScript backend parses from 'tiled@…')
+AttnTiledChoice choice_from(const Napi::Value &v);
 std::vector<Stage> stages_from(const Napi::Value &v);
 
 }  // namespace attn_binding

@@ -97,12 +97,13 @@ Napi::Function SessionWrap::Define(Napi::Env env) {
                          InstanceMethod<&SessionWrap::Time>("time"),
                          InstanceMethod<&SessionWrap::Dispose>("dispose"),
                          InstanceAccessor<&SessionWrap::DeviceBytes>("deviceBytes"),
+                         InstanceAccessor<&SessionWrap::Kernels>("kernels"),
                      });
 }
 
 SessionWrap::SessionWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<SessionWrap>(info) {
-  if (info.Length() < 2) throw Napi::TypeError::New(info.Env(), "new Session(problem, variant)");
-  session_ = std::make_unique<DeviceSession>(problem_from(info[0]), variant_from(info[1]));
+  if (info.Length() < 2) throw Napi::TypeError::New(info.Env(), "new Session(problem, variant[, choice])");
+  session_ = std::make_unique<DeviceSession>(problem_from(info[0]), variant_from(info[1]), choice_from(info[2]));
 }
 
 void SessionWrap::require_idle(const char *what) {
@@ -167,6 +168,17 @@ Napi::Value SessionWrap::Dispose(const Napi::CallbackInfo &info) {
 
 Napi::Value SessionWrap::DeviceBytes(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), static_cast<double>(session_->device_bytes()));
+}
+
+// {lse, forward, backward}: what each stage runs (tiled), or undefined (naive: one kernel per stage)
+Napi::Value SessionWrap::Kernels(const Napi::CallbackInfo &info) {
+  const std::vector<std::string> &k = session_->kernels();
+  if (k.size() != 3) return info.Env().Undefined();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("lse", k[0]);
+  o.Set("forward", k[1]);
+  o.Set("backward", k[2]);
+  return o;
 }
 
 }  // namespace attn_binding

@@ -24,6 +24,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value Time(const Napi::CallbackInfo &info);
   Napi::Value Dispose(const Napi::CallbackInfo &info);
   Napi::Value DeviceBytes(const Napi::CallbackInfo &info);
+  Napi::Value Kernels(const Napi::CallbackInfo &info);
   void require_idle(const char *what);
 
   std::unique_ptr<DeviceSession> session_;

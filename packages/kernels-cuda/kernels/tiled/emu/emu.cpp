@@ -1,6 +1,7 @@
-// tiled/emu/emu.cpp — runs the CUDA kernels on the CPU and judges them: the tiled kernels (the versions that
-// tiled/version.cuh's environment selects, dispatched as the launchers do) or the naive ones (their own launchers,
-// kernels/*naive*.cu), all three stages, against a float64 reference and a textbook float32 attention (check.h).
+// tiled/emu/emu.cpp — runs the CUDA kernels on the CPU and judges them: the tiled kernels through their own
+// launchers (lse_tiled.cu, forward_tiled.cu, backward_tiled.cu: the version table's dispatch, with ATTN_LAUNCH
+// running a kernel on the CPU) under a choice of versions, or the naive ones (kernels/*naive*.cu), all three stages,
+// against a float64 reference and a textbook float32 attention (check.h).
 // Why: this machine has no GPU; this catches indexing, tail, mask and barrier mistakes, and accuracy lost at large
 // scores, before GPU time is spent. The execution model (threads as fibers, barriers, shuffles, the tensor cores'
 // truncating mma, cp.async, poisoned shared memory): runtime.cpp. Not emulated: real GPU scheduling, the real exp2 /
@@ -9,17 +10,24 @@
 //
 // Build (from this folder), then run:
 //   g++ -std=c++20 -O3 -pthread -ffp-contract=off -Ishim -I../.. -o /tmp/attn_emu emu.cpp runtime.cpp check.cpp \
-//       -x c++ ../../lse_naive.cu ../../forward_naive.cu ../../backward_naive.cu ../../naive_pair_dot.cu \
-//       ../../naive_matmul.cu ../../backward_delta.cu
+//       -x c++ ../../lse_tiled.cu ../../forward_tiled.cu ../../backward_tiled.cu ../../lse_naive.cu \
+//       ../../forward_naive.cu ../../backward_naive.cu ../../naive_pair_dot.cu ../../naive_matmul.cu \
+//       ../../backward_delta.cu
+//   /tmp/attn_emu list                      the version table and the knobs as JSON (tiled/versions.h)
 //   /tmp/attn_emu [seed] [suite] [variant]
-//     suite: odd (default: 25 odd shapes, N(0,1) inputs), scores (scaled scores with standard deviation sigma = 1, 8,
-//            128, 1024 on N = 17..160, causal and not), big (stages 1 and 2 over 2048-4096 keys), bigbwd (all stages,
-//            long dQ and dK/dV sums), case:bh,nq,nk,d,dv,causal,sigma (one case)
-//     variant: tiled (default) or naive
-//   Tiled versions: ATTN_CUDA_TILED_KERNEL / _LSE / _FWD / _BWD, ATTN_CUDA_TILED_CFG, ATTN_CUDA_TILED_SCORES as on the
-//   GPU. Tensor-core model: ATTN_EMU_MMA=exact|trunc, ATTN_EMU_MMA_EXTRA=bits (runtime.cpp). Narrower runs:
+//     suite: stdin (default: one case per line, "bh nq nk d dv causal [sigma]" — the test passes the odd shapes of
+//            @attn/reference, ODD_SHAPES), scores (scaled scores with standard deviation sigma = 1, 8, 128, 1024 on
+//            N = 17..160, causal and not), tiles (several full tiles and a tail, N = 97..300, which the odd shapes
+//            lack), big (stages 1 and 2 over 2048-4096 keys), bigbwd (all stages, long dQ and dK/dV sums),
+//            case:bh,nq,nk,d,dv,causal,sigma (one case)
+//     variant: naive, or tiled (the defaults) with a choice after ':' — tiled:lse=2,fwd=3,bwd=1,shape=1,scores=long
+//            (each key optional; shape auto|0|1, default auto; the same choice the addon's Session takes, which the
+//            TypeScript backend parses from 'tiled@lse2+fwd3+bwd1+shape=1+scores=long').
+//   Each case line names what each stage ran (Session.kernels: "lse3 shape1 | fwd4 shape1 | bwd1 (bwd3 has no D=256
+//   bucket)"). Tensor-core model: ATTN_EMU_MMA=exact|trunc, ATTN_EMU_MMA_EXTRA=bits (runtime.cpp). Narrower runs:
 //   ATTN_EMU_STAGES=fwd (stages 1 and 2 only), ATTN_EMU_BUCKETS=64,128 (only those head-dim buckets),
-//   ATTN_EMU_ORDERS=1..4 (fewer textbook orders), ATTN_EMU_WORST=1 (print the worst element of every output);
+//   ATTN_EMU_ORDERS=1..4 (fewer textbook orders), ATTN_EMU_WORST=1 (print the worst element of every output),
+//   ATTN_EMU_DIGEST=1 (a hash of the outputs' bits per case: a restructuring must leave it unchanged);
 //   ATTN_EMU_DROP_LSE_LO=1 (negative control: lse's low part zeroed after stage 1).
 //   Races: add -DATTN_EMU_THREADS -fsanitize=thread (one OS thread per CUDA thread: minutes); out-of-bounds global
 //   reads: -DATTN_EMU_THREADS -fsanitize=address,undefined.
@@ -33,23 +41,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 #include "check.h"
 #include "naive.h"
-#include "tiled/lse_kernel.cuh"
-#include "tiled/forward_kernel.cuh"
-#include "tiled/backward_kernel.cuh"
-#include "tiled/forward_kernel2.cuh"
-#include "tiled/lse_kernel2.cuh"
-#include "tiled/backward_kernel2.cuh"
-#include "tiled/forward_kernel3.cuh"
-#include "tiled/forward_kernel4.cuh"
-#include "tiled/lse_kernel3.cuh"
-#include "tiled/backward_kernel3.cuh"
-#include "tiled/version.cuh"
-
-using namespace attn_tiled;
+#include "tiled/versions.h"
 
 namespace {
 
@@ -72,116 +70,34 @@ void poison(std::vector<float> &v) {
   for (auto &f : v) std::memcpy(&f, &x, 4);
 }
 
-void launch(unsigned grid, size_t smemBytes, const std::function<void()> &body, int nt = 256) {
-  emu_run_grid(grid, (unsigned)nt, smemBytes, body);
-}
-
-// f.template operator()<LONG>() with LONG = long_score_chains(): the launchers' choice of score chains.
-template <class F>
-void with_chains(F &&f) {
-  if (long_score_chains()) f.template operator()<true>(); else f.template operator()<false>();
-}
-
 // Negative control (ATTN_EMU_DROP_LSE_LO=1): lse's low part zeroed between stages 1 and 2, i.e. the single-float lse
 // the kernels kept before lse_pair.cuh; the rule must then fail at large scores.
 void after_lse(Buffers &buf) {
   if (std::getenv("ATTN_EMU_DROP_LSE_LO")) std::fill(buf.lseLo.begin(), buf.lseLo.end(), 0.f);
 }
 
-// The three stages of the tiled kernels, dispatched as lse_tiled.cu, forward_tiled.cu and backward_tiled.cu do for
-// bucket D (stage 3 unless fwdOnly).
-template <int D>
-void run_tiled(const AttnProblem &p, Buffers &buf, bool fwdOnly) {
-  const float *q = buf.x.q.data(), *k = buf.x.k.data(), *v = buf.x.v.data(), *dO = buf.x.dO.data();
-  float *lse = buf.out.lse.data(), *lse_lo = buf.lseLo.data(), *o = buf.out.o.data(), *delta = buf.delta.data();
-  float *dq = buf.out.dq.data(), *dk = buf.out.dk.data(), *dv = buf.out.dv.data();
-  constexpr bool kMma = D == 64 || D == 128;  // versions 2+ exist for these buckets only
-  unsigned g;
-  tile_grid(p.bh, ceil_div(p.nq, FwdTraits<D>::BQ), &g);
-  if constexpr (kMma) {
-    if (stage_version(Stage::Lse) == 3) {
-      auto run = [&]<int CFG>() {
-        using T3 = Lse3Traits<D, CFG>;
-        unsigned g3;
-        tile_grid(p.bh, ceil_div(p.nq, T3::BQ), &g3);
-        with_chains([&]<bool LONG>() { launch(g3, T3::bytes, [&] { lse_tiled_kernel3<D, CFG, LONG>(p, q, k, lse, lse_lo); }, T3::NT); });
-      };
-      if (shape_for<Lse3Traits<D, 0>>(p) == 1) run.template operator()<1>(); else run.template operator()<0>();
-    } else if (stage_version(Stage::Lse) == 2) {
-      unsigned g2;
-      tile_grid(p.bh, ceil_div(p.nq, Lse2Traits<D>::BQ), &g2);
-      launch(g2, Lse2Traits<D>::bytes, [&] { lse_tiled_kernel2<D>(p, q, k, lse, lse_lo); }, Lse2Traits<D>::NT);
-    } else {
-      launch(g, LseSmem<D>::bytes, [&] { lse_tiled_kernel1<D>(p, q, k, lse, lse_lo); });
-    }
-  } else {
-    launch(g, LseSmem<D>::bytes, [&] { lse_tiled_kernel1<D>(p, q, k, lse, lse_lo); });
-  }
+// The three stages through the launchers (stage 3 unless fwdOnly); the first launcher error, or cudaSuccess.
+cudaError_t run_tiled(const AttnProblem &p, Buffers &buf, const AttnTiledChoice &choice, bool fwdOnly) {
+  const AttnTensors t = buf.tensors();
+  cudaError_t e = attn_lse_tiled(p, t, choice, nullptr);
+  if (e != cudaSuccess) return e;
   after_lse(buf);
-  if constexpr (kMma) {
-    if (stage_version(Stage::Fwd) == 4) {
-      auto run = [&]<int CFG>() {
-        using T4 = Fwd4Traits<D, CFG>;
-        unsigned g4;
-        tile_grid(p.bh, ceil_div(p.nq, T4::BQ), &g4);
-        with_chains([&]<bool LONG>() { launch(g4, T4::bytes, [&] { forward_tiled_kernel4<D, CFG, LONG>(p, q, k, v, lse, lse_lo, o); }, T4::NT); });
-      };
-      if (shape_for<Fwd4Traits<D, 0>>(p) == 1) run.template operator()<1>(); else run.template operator()<0>();
-    } else if (stage_version(Stage::Fwd) == 3) {
-      using T3 = Fwd3Traits<D>;
-      unsigned g3;
-      tile_grid(p.bh, ceil_div(p.nq, T3::BQ), &g3);
-      if (fwd3_vec(p, k, v))
-        launch(g3, T3::bytes, [&] { forward_tiled_kernel3<D, true>(p, q, k, v, lse, lse_lo, o); }, T3::NT);
-      else
-        launch(g3, T3::bytes, [&] { forward_tiled_kernel3<D, false>(p, q, k, v, lse, lse_lo, o); }, T3::NT);
-    } else if (stage_version(Stage::Fwd) == 2) {
-      unsigned g2;
-      tile_grid(p.bh, ceil_div(p.nq, Fwd2Traits<D>::BQ), &g2);
-      launch(g2, Fwd2Traits<D>::bytes, [&] { forward_tiled_kernel2<D>(p, q, k, v, lse, lse_lo, o); }, Fwd2Traits<D>::NT);
-    } else {
-      launch(g, FwdSmem<D>::bytes, [&] { forward_tiled_kernel1<D>(p, q, k, v, lse, lse_lo, o); });
-    }
-  } else {
-    launch(g, FwdSmem<D>::bytes, [&] { forward_tiled_kernel1<D>(p, q, k, v, lse, lse_lo, o); });
-  }
-  if (fwdOnly) return;
-  attn_backward_delta(p, buf.tensors(), nullptr);
-  if constexpr (D == 64 || D == 128) {
-    if (stage_version(Stage::Bwd) == 3) {
-      using KV = BwdKV3Traits<D>;
-      using Q3 = BwdQ3Traits<D>;
-      with_chains([&]<bool LONG>() {
-        tile_grid(p.bh, ceil_div(p.nk, KV::BK), &g);
-        launch(g, KV::bytes, [&] { backward_dkdv_tiled_kernel3<D, LONG>(p, q, k, v, dO, lse, lse_lo, delta, dk, dv); }, KV::NT);
-        tile_grid(p.bh, ceil_div(p.nq, Q3::BQ), &g);
-        launch(g, Q3::bytes, [&] { backward_dq_tiled_kernel3<D, LONG>(p, q, k, v, dO, lse, lse_lo, delta, dq); }, Q3::NT);
-      });
-      return;
-    }
-    if (stage_version(Stage::Bwd) == 2) {
-      tile_grid(p.bh, ceil_div(p.nk, BwdKV2Traits<D>::BK), &g);
-      launch(g, BwdKV2Traits<D>::bytes, [&] { backward_dkdv_tiled_kernel2<D>(p, q, k, v, dO, lse, lse_lo, delta, dk, dv); }, BwdKV2Traits<D>::NT);
-      tile_grid(p.bh, ceil_div(p.nq, BwdQ2Traits<D>::BQ), &g);
-      launch(g, BwdQ2Traits<D>::bytes, [&] { backward_dq_tiled_kernel2<D>(p, q, k, v, dO, lse, lse_lo, delta, dq); }, BwdQ2Traits<D>::NT);
-      return;
-    }
-  }
-  tile_grid(p.bh, ceil_div(p.nk, BwdKVTraits<D>::BK), &g);
-  launch(g, BwdKVSmem<D>::bytes, [&] { backward_dkdv_tiled_kernel1<D>(p, q, k, v, dO, lse, lse_lo, delta, dk, dv); });
-  tile_grid(p.bh, ceil_div(p.nq, BwdQTraits<D>::BQ), &g);
-  launch(g, BwdQSmem<D>::bytes, [&] { backward_dq_tiled_kernel1<D>(p, q, k, v, dO, lse, lse_lo, delta, dq); });
+  e = attn_forward_tiled(p, t, choice, nullptr);
+  if (e != cudaSuccess || fwdOnly) return e;
+  return attn_backward_tiled(p, t, choice, nullptr);
 }
 
 // The naive stages through their own launchers (kernels/*naive*.cu).
-void run_naive(const AttnProblem &p, Buffers &buf, bool fwdOnly) {
+cudaError_t run_naive(const AttnProblem &p, Buffers &buf, bool fwdOnly) {
   buf.scratch.assign(attn_naive_scratch_bytes(p) / sizeof(float), 0.f);
   poison(buf.scratch);
   const AttnTensors t = buf.tensors();
-  attn_lse_naive(p, t, nullptr);
+  cudaError_t e = attn_lse_naive(p, t, nullptr);
+  if (e != cudaSuccess) return e;
   after_lse(buf);
-  attn_forward_naive(p, t, nullptr);
-  if (!fwdOnly) attn_backward_naive(p, t, nullptr);
+  e = attn_forward_naive(p, t, nullptr);
+  if (e != cudaSuccess || fwdOnly) return e;
+  return attn_backward_naive(p, t, nullptr);
 }
 
 int bucket(const Case &c) {
@@ -189,29 +105,68 @@ int bucket(const Case &c) {
   return m <= 32 ? 32 : m <= 64 ? 64 : m <= 128 ? 128 : 256;
 }
 
-// Which kernels ran: "naive", or the tiled stage versions of this bucket ("tiled 3/4/3").
-std::string kernels_label(bool naive, int D) {
-  if (naive) return "naive";
-  if (D != 64 && D != 128) return "tiled 1/1/1";
-  return "tiled " + std::to_string(stage_version(Stage::Lse)) + "/" + std::to_string(stage_version(Stage::Fwd)) + "/" +
-         std::to_string(stage_version(Stage::Bwd));
+// What ran: "naive", or each tiled stage's plan ("lse3 shape0 | fwd4 shape0 | bwd3"), as Session.kernels says it.
+std::string kernels_label(const AttnProblem &p, const AttnTiledChoice *choice, bool fwdOnly) {
+  if (!choice) return "naive";
+  std::string out = attn_tiled::describe_plan(attn_lse_tiled_plan(p, *choice)) + " | " +
+                    attn_tiled::describe_plan(attn_forward_tiled_plan(p, *choice));
+  if (!fwdOnly) out += " | " + attn_tiled::describe_plan(attn_backward_tiled_plan(p, *choice));
+  return out;
 }
 
-std::vector<Case> odd_cases() {
-  std::vector<Case> cases = {
-    {2, 1, 1, 1, 1, false}, {2, 1, 1, 1, 1, true}, {2, 17, 17, 5, 7, true}, {1, 129, 129, 64, 64, true},
-    {1, 17, 129, 33, 40, true}, {1, 129, 17, 64, 64, true}, {1, 70, 65, 128, 100, false},
-    {1, 40, 33, 256, 256, true}, {1, 33, 70, 200, 130, true}, {3, 65, 129, 32, 32, false},
-    {1, 100, 100, 96, 96, true}, {2, 257, 300, 256, 256, true}, {1, 300, 257, 64, 64, false}, {1, 300, 257, 128, 128, true},
-    {2, 131, 97, 20, 60, true}, {1, 1, 200, 17, 3, true}, {1, 200, 1, 3, 17, true},
-    // N = 1 / 17 / 129 in the D = 64 and 128 buckets; d not a multiple of 4 with dv a multiple (mixed copy paths)
-    {2, 1, 1, 64, 64, false}, {1, 1, 129, 100, 128, true}, {1, 17, 1, 61, 64, true}, {2, 129, 17, 128, 77, false},
-    {1, 17, 129, 66, 36, false}, {1, 129, 129, 128, 128, true},
-    // one key: dS = P (dP - delta) cancels to exactly 0, so dQ / dK are judged by their absolute L2 (H100 verify
-    // run 5: backward v3 at 1.7e-4, over the 1e-4 gate, with one mma chain per dP)
-    {2, 129, 1, 128, 128, false}, {2, 129, 1, 64, 64, true},
-  };
-  for (auto &c : cases) c.sigma = 1;
+// "tiled" or "tiled:lse=2,fwd=3,bwd=1,shape=1,scores=long" -> the choice; false on anything else.
+bool parse_choice(const std::string &variant, AttnTiledChoice &choice) {
+  choice = kAttnTiledDefaults;
+  if (variant == "tiled") return true;
+  if (variant.rfind("tiled:", 0) != 0) return false;
+  std::stringstream list(variant.substr(6));
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) return false;
+    const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    const int n = std::atoi(value.c_str());
+    if (key == "lse" || key == "fwd" || key == "bwd") {
+      if (n < 1) return false;
+      choice.version[key == "lse" ? 0 : key == "fwd" ? 1 : 2] = n;
+    } else if (key == "shape" && (value == "auto" || value == "0" || value == "1")) {
+      choice.shape = value == "auto" ? -1 : n;
+    } else if (key == "scores" && (value == "short" || value == "long")) {
+      choice.longScores = value == "long";
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// One case per line, "bh nq nk d dv causal [sigma]" (sigma 1 when absent); blank lines skipped.
+bool read_cases(std::istream &in, std::vector<Case> &cases) {
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    std::istringstream fields(line);
+    Case c{};
+    int causal = 0;
+    if (!(fields >> c.bh >> c.nq >> c.nk >> c.d >> c.dv >> causal)) return false;
+    if (!(fields >> c.sigma)) c.sigma = 1;
+    if (c.bh < 1 || c.nq < 1 || c.nk < 1 || c.d < 1 || c.d > 256 || c.dv < 1 || c.dv > 256) return false;
+    c.causal = causal != 0;
+    cases.push_back(c);
+  }
+  return true;
+}
+
+// Several full tiles of every tile height (16 .. 128 rows) and a tail: the odd shapes stop at N = 129.
+std::vector<Case> tile_cases() {
+  const Case shapes[] = {{1, 257, 300, 256, 256}, {1, 300, 257, 64, 64}, {1, 300, 257, 128, 128}, {2, 131, 97, 20, 60}};
+  std::vector<Case> cases;
+  for (bool causal : {false, true})
+    for (Case c : shapes) {
+      c.causal = causal;
+      c.sigma = 1;
+      cases.push_back(c);
+    }
   return cases;
 }
 
@@ -230,20 +185,46 @@ std::vector<Case> score_cases() {
   return cases;
 }
 
+uint64_t digest(const std::vector<const std::vector<float> *> &arrays) {
+  uint64_t h = 1469598103934665603ull;
+  for (const auto *a : arrays)
+    for (float f : *a) {
+      uint32_t b;
+      std::memcpy(&b, &f, 4);
+      h = (h ^ b) * 1099511628211ull;
+    }
+  return h;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
+  const std::string first = argc > 1 ? argv[1] : "";
+  if (first == "list") {
+    std::printf("%s\n", attn_tiled::versions_json().c_str());
+    return 0;
+  }
   const unsigned seed = argc > 1 ? (unsigned)std::atoi(argv[1]) : 1234;
-  const std::string suite = argc > 2 ? argv[2] : "odd";
+  const std::string suite = argc > 2 ? argv[2] : "stdin";
   const std::string variant = argc > 3 ? argv[3] : "tiled";
-  if (variant != "tiled" && variant != "naive") { std::printf("variant must be tiled or naive, not %s\n", variant.c_str()); return 2; }
   const bool naive = variant == "naive";
+  AttnTiledChoice choice = kAttnTiledDefaults;
+  if (!naive && !parse_choice(variant, choice)) {
+    std::printf("variant must be naive, tiled or tiled:lse=N,fwd=N,bwd=N,shape=auto|0|1,scores=short|long, not %s\n",
+                variant.c_str());
+    return 2;
+  }
   bool fwdOnly = false;
   std::vector<Case> cases;
-  if (suite == "odd") {
-    cases = odd_cases();
+  if (suite == "stdin") {
+    if (!read_cases(std::cin, cases)) {
+      std::printf("stdin: one case per line, \"bh nq nk d dv causal [sigma]\" with d, dv <= 256\n");
+      return 2;
+    }
   } else if (suite == "scores") {
     cases = score_cases();
+  } else if (suite == "tiles") {
+    cases = tile_cases();
   } else if (suite == "big") {  // long mma chains, few rows (the emulation is slow): stages 1 and 2 over 2048-4096 keys
     fwdOnly = true;
     cases = {{1, 64, 2048, 64, 64, false, 1}, {1, 64, 4096, 128, 128, false, 1}, {1, 64, 4096, 64, 64, false, 1}};
@@ -260,7 +241,8 @@ int main(int argc, char **argv) {
     c.causal = causal != 0;
     cases = {c};
   } else {
-    std::printf("suite must be odd, scores, big, bigbwd or case:bh,nq,nk,d,dv,causal,sigma, not %s\n", suite.c_str());
+    std::printf("suite must be stdin, scores, tiles, big, bigbwd or case:bh,nq,nk,d,dv,causal,sigma, not %s\n",
+                suite.c_str());
     return 2;
   }
 
@@ -285,11 +267,14 @@ int main(int argc, char **argv) {
     buf.delta.resize(rows);
     for (auto *a : {&buf.out.lse, &buf.lseLo, &buf.out.o, &buf.out.dq, &buf.out.dk, &buf.out.dv, &buf.delta}) poison(*a);
     const int D = bucket(c);
-    if (naive) run_naive(p, buf, fwdOnly);
-    else if (D == 32) run_tiled<32>(p, buf, fwdOnly);
-    else if (D == 64) run_tiled<64>(p, buf, fwdOnly);
-    else if (D == 128) run_tiled<128>(p, buf, fwdOnly);
-    else run_tiled<256>(p, buf, fwdOnly);
+    const cudaError_t launched = naive ? run_naive(p, buf, fwdOnly) : run_tiled(p, buf, choice, fwdOnly);
+    const std::string ran = kernels_label(p, naive ? nullptr : &choice, fwdOnly);
+    if (launched != cudaSuccess) {
+      std::printf("FAIL %s: a launcher returned error %d (bh=%d nq=%d nk=%d d=%d dv=%d causal=%d)\n", ran.c_str(),
+                  (int)launched, c.bh, c.nq, c.nk, c.d, c.dv, c.causal);
+      ++fails;
+      continue;
+    }
 
     const Tensors64 ref = reference64(p, buf.x);
     const char *names[5] = {"lse", "o", "dq", "dk", "dv"};
@@ -340,8 +325,12 @@ int main(int argc, char **argv) {
                     worstText[n][i], (*want[n])[i]);
       }
     std::printf("%s %s sigma=%g bh=%d nq=%d nk=%d d=%d dv=%d causal=%d D=%d seed %u | %s%s\n", ok ? "ok  " : "FAIL",
-                kernels_label(naive, D).c_str(), c.sigma, c.bh, c.nq, c.nk, c.d, c.dv, c.causal, D, seed, rule.c_str(),
-                l2.c_str());
+                ran.c_str(), c.sigma, c.bh, c.nq, c.nk, c.d, c.dv, c.causal, D, seed, rule.c_str(), l2.c_str());
+    if (std::getenv("ATTN_EMU_DIGEST")) {
+      std::vector<const std::vector<float> *> outs(got, got + nOut);
+      outs.push_back(&buf.lseLo);
+      std::printf("  digest %016llx\n", (unsigned long long)digest(outs));
+    }
     std::fflush(stdout);
   }
   std::printf("%d failed\n", fails);

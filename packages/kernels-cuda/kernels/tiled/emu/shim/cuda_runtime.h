@@ -1,5 +1,6 @@
 // CPU emulation shim (tiled/emu only, never on an nvcc include path): just enough of CUDA for the tiled kernels and
-// the naive ones (kernels/*naive*.cu, backward_delta.cu), which launch through ATTN_LAUNCH (kernels/common.cuh).
+// their launchers (kernels/*tiled*.cu, through launch_tiles in tiled/dispatch.cuh) and the naive ones
+// (kernels/*naive*.cu, backward_delta.cu), all of which launch through ATTN_LAUNCH (kernels/common.cuh).
 #pragma once
 #include <cmath>
 #include <cstddef>

@@ -1,0 +1,189 @@
+// tiled/versions.h — the one table of the tiled kernel versions, and the knobs of a variant choice. Plain C++ (no
+// CUDA): the launchers dispatch on it (tiled/dispatch.cuh), the binding exports it to JavaScript (the backend's
+// kernelVersions and knobs, which parse 'tiled@fwd3', 'tiled@v1', 'tiled@lse2+fwd1+bwd1+shape=1'), the CPU emulator
+// runs every row of it, and the README's table is checked against it.
+//
+// A row names a stage's version, what makes it that version, the head-dim buckets it has kernels for (any other
+// bucket runs the stage's version 1, and Session.kernels says so), the knobs it reads, whether a plain 'tiled' runs
+// it, and the report that measured it. Adding a version: its kernel file, its launcher (Lse<V> / Fwd<V> / Bwd<V> in
+// the stage's .cu file), one row here; the README's checklist says the rest.
+#pragma once
+#include <cstddef>
+#include <string>
+
+namespace attn_tiled {
+
+enum class Stage : int { kLse = 0, kForward = 1, kBackward = 2 };
+constexpr int kStages = 3;
+
+// Head-dim buckets (max(d, dv) rounded up to 32, 64, 128 or 256; tiled/common.cuh head_bucket) as bits.
+constexpr unsigned kD32 = 1, kD64 = 2, kD128 = 4, kD256 = 8, kAllBuckets = kD32 | kD64 | kD128 | kD256;
+constexpr unsigned bucket_bit(int D) { return D == 32 ? kD32 : D == 64 ? kD64 : D == 128 ? kD128 : D == 256 ? kD256 : 0; }
+
+// Knobs a version reads (bits of TiledVersion::knobs); every other version ignores them.
+constexpr unsigned kShapeKnob = 1;   // shape=0|1: the tile shape (query rows per block)
+constexpr unsigned kScoresKnob = 2;  // scores=short|long: the score products' mma chains
+
+struct TiledVersion {
+  Stage stage;
+  int version;
+  const char *technique;  // what makes it this version, one line
+  unsigned buckets;       // head-dim buckets with a kernel
+  unsigned knobs;
+  bool isDefault;         // what a plain 'tiled' runs
+  const char *measured;   // the report (reports/...) with its timings on a GPU
+};
+
+inline constexpr TiledVersion kTiledVersions[] = {
+    {Stage::kLse, 1, "SIMT fp32: Q tile in shared memory, register micro-tiles, running (max, sum) per row",
+     kAllBuckets, 0, false, "reports/h100/2026-11-25/versions/v-attn_cuda_tiled_kernel-1.json"},
+    {Stage::kLse, 2, "scores on tensor cores (mma.sync 3xTF32, short chains), 4 warps x 16 query rows",
+     kD64 | kD128, 0, false, "reports/h100/2026-11-25"},
+    {Stage::kLse, 3, "operands pre-split in mma fragment order, one chain per score, masks only on boundary tiles",
+     kD64 | kD128, kShapeKnob | kScoresKnob, true, "reports/h200/2026-11-29"},
+    {Stage::kForward, 1, "SIMT fp32: P = exp(S - lse) parked in shared memory, O in register micro-tiles",
+     kAllBuckets, 0, false, "reports/h100/2026-11-25/versions/v-attn_cuda_tiled_kernel-1.json"},
+    {Stage::kForward, 2, "tensor cores (mma.sync 3xTF32, short chains), 4 warps x 16 query rows",
+     kD64 | kD128, 0, false, "reports/h100/2026-11-25"},
+    {Stage::kForward, 3, "version 2 with K/V split into TF32 hi/lo once per block, cp.async double buffering, 8 warps",
+     kD64 | kD128, 0, false, "reports/h100/2026-11-25-v4/versions/time-v3.json"},
+    {Stage::kForward, 4, "operands pre-split in mma fragment order, P kept in registers, masks only on boundary tiles",
+     kD64 | kD128, kShapeKnob | kScoresKnob, true, "reports/h200/2026-11-29"},
+    {Stage::kBackward, 1, "SIMT fp32: dK/dV pass then dQ pass, P and dS recomputed per tile in shared memory",
+     kAllBuckets, 0, false, "reports/h100/2026-11-25-v4/versions/time-bwd1.json"},
+    {Stage::kBackward, 2, "the two passes of version 1 on tensor cores (mma.sync 3xTF32, short chains)",
+     kD64 | kD128, 0, false, "reports/h100/2026-11-25"},
+    {Stage::kBackward, 3, "operands pre-split in mma fragment order, P and dS kept in registers, boundary masks only",
+     kD64 | kD128, kScoresKnob, true, "reports/h200/2026-11-29"},
+};
+inline constexpr std::size_t kTiledVersionCount = sizeof(kTiledVersions) / sizeof(kTiledVersions[0]);
+
+struct VariantKnob {
+  const char *name;
+  const char *values[2];  // the values it takes
+  unsigned bit;           // kShapeKnob / kScoresKnob
+  const char *description;
+};
+
+inline constexpr VariantKnob kVariantKnobs[] = {
+    {"shape", {"0", "1"}, kShapeKnob,
+     "tile shape of lse3 and fwd4: 0 = the taller query tiles (faster on long sequences), 1 = half as tall; default "
+     "automatic: 1 when shape 0's grid fills at most half the block slots of the SMs"},
+    {"scores", {"short", "long"}, kScoresKnob,
+     "score products of lse3, fwd4 and bwd3: short mma chains (default) or one chain over d (faster, and fails the "
+     "accuracy rule at every score magnitude: reports/h100/2026-11-25-v4/versions/long-chains.json)"},
+};
+
+constexpr const char *stage_token(Stage s) { return s == Stage::kLse ? "lse" : s == Stage::kForward ? "fwd" : "bwd"; }
+constexpr const char *stage_name(Stage s) { return s == Stage::kLse ? "lse" : s == Stage::kForward ? "forward" : "backward"; }
+
+constexpr const TiledVersion *find_version(Stage s, int version) {
+  for (const TiledVersion &v : kTiledVersions)
+    if (v.stage == s && v.version == version) return &v;
+  return nullptr;
+}
+
+constexpr int default_version(Stage s) {
+  for (const TiledVersion &v : kTiledVersions)
+    if (v.stage == s && v.isDefault) return v.version;
+  return 0;
+}
+
+// The table's own rules: one default per stage, (stage, version) unique, and a version 1 with a kernel for every
+// bucket (the fallback). The launchers add one more at compile time: every (row, bucket) has a launcher.
+constexpr bool table_is_well_formed() {
+  for (int s = 0; s < kStages; ++s) {
+    int defaults = 0;
+    for (const TiledVersion &v : kTiledVersions) defaults += v.stage == Stage(s) && v.isDefault;
+    const TiledVersion *one = find_version(Stage(s), 1);
+    if (defaults != 1 || !one || one->buckets != kAllBuckets) return false;
+  }
+  for (std::size_t i = 0; i < kTiledVersionCount; ++i)
+    for (std::size_t j = i + 1; j < kTiledVersionCount; ++j)
+      if (kTiledVersions[i].stage == kTiledVersions[j].stage && kTiledVersions[i].version == kTiledVersions[j].version)
+        return false;
+  return true;
+}
+static_assert(table_is_well_formed(), "kTiledVersions: one default and a version 1 over all buckets per stage, no duplicates");
+
+// "D = 64, 128 only (lse1 elsewhere); shape=0|1, scores=short|long", or "" for every bucket and no knobs.
+inline std::string version_limits(const TiledVersion &v) {
+  std::string out;
+  if (v.buckets != kAllBuckets) {
+    out = "D =";
+    const char *sep = " ";
+    for (int D : {32, 64, 128, 256})
+      if (v.buckets & bucket_bit(D)) out += sep + std::to_string(D), sep = ", ";
+    out += std::string(" only (") + stage_token(v.stage) + "1 elsewhere)";
+  }
+  const char *sep = out.empty() ? "" : "; ";
+  for (const VariantKnob &k : kVariantKnobs)
+    if (v.knobs & k.bit) out += sep + std::string(k.name) + "=" + k.values[0] + "|" + k.values[1], sep = ", ";
+  return out;
+}
+
+// The table as JSON: {"versions": [{stage, version, technique, limits, isDefault, buckets, knobs, measured}],
+// "knobs": [{name, values, description}]} (KernelVersion and VariantKnob of @attn/reference, plus buckets, knobs and
+// measured). No string of the table holds a quote or a backslash.
+inline std::string versions_json() {
+  auto str = [](const std::string &s) { return "\"" + s + "\""; };
+  std::string out = "{\"versions\":[";
+  for (std::size_t i = 0; i < kTiledVersionCount; ++i) {
+    const TiledVersion &v = kTiledVersions[i];
+    std::string buckets, knobs;
+    for (int D : {32, 64, 128, 256})
+      if (v.buckets & bucket_bit(D)) buckets += (buckets.empty() ? "" : ",") + std::to_string(D);
+    for (const VariantKnob &k : kVariantKnobs)
+      if (v.knobs & k.bit) knobs += (knobs.empty() ? "" : ",") + str(k.name);
+    out += std::string(i ? "," : "") + "{\"stage\":" + str(stage_name(v.stage)) + ",\"version\":" +
+           std::to_string(v.version) + ",\"technique\":" + str(v.technique) + ",\"limits\":" + str(version_limits(v)) +
+           ",\"isDefault\":" + (v.isDefault ? "true" : "false") + ",\"buckets\":[" + buckets + "],\"knobs\":[" + knobs +
+           "],\"measured\":" + str(v.measured) + "}";
+  }
+  out += "],\"knobs\":[";
+  for (std::size_t i = 0; i < sizeof(kVariantKnobs) / sizeof(kVariantKnobs[0]); ++i) {
+    const VariantKnob &k = kVariantKnobs[i];
+    out += std::string(i ? "," : "") + "{\"name\":" + str(k.name) + ",\"values\":[" + str(k.values[0]) + "," +
+           str(k.values[1]) + "],\"description\":" + str(k.description) + "}";
+  }
+  return out + "]}";
+}
+
+}  // namespace attn_tiled
+
+// What a tiled session asks for (the variant 'tiled@…', parsed by the TypeScript backend against the table above):
+// a version per stage (indexed by Stage; 0: the table's default), the lse3 / fwd4 tile shape (-1: automatic) and the
+// score chains. Plain data, passed by the binding to every launch.
+struct AttnTiledChoice {
+  int version[attn_tiled::kStages];
+  int shape;
+  bool longScores;
+};
+inline constexpr AttnTiledChoice kAttnTiledDefaults = {{0, 0, 0}, -1, false};
+
+// What one tiled stage runs for one problem under a choice (attn_*_tiled_plan in attention.h); the launcher runs
+// exactly this.
+struct AttnTiledPlan {
+  attn_tiled::Stage stage;
+  int requested;    // the version asked for (the default where the choice said 0); not in the table: version = 0
+  int version;      // the version that runs: requested, or 1 where requested has no kernel for the bucket
+  int bucket;       // head-dim bucket, 32 / 64 / 128 / 256
+  int shape;        // tile shape (versions with the shape knob), else -1
+  bool longScores;  // one chain per score (versions with the scores knob)
+};
+
+namespace attn_tiled {
+
+// "lse3 shape0", "fwd4 shape1 scores=long", "bwd1 (bwd3 has no D=256 bucket)": what Session.kernels records.
+inline std::string describe_plan(const AttnTiledPlan &plan) {
+  const std::string token = stage_token(plan.stage);
+  if (plan.version == 0) return token + std::to_string(plan.requested) + " (no such version)";
+  std::string out = token + std::to_string(plan.version);
+  if (plan.shape >= 0) out += " shape" + std::to_string(plan.shape);
+  if (plan.longScores) out += " scores=long";
+  if (plan.version != plan.requested)
+    out += " (" + token + std::to_string(plan.requested) + " has no D=" + std::to_string(plan.bucket) + " bucket)";
+  return out;
+}
+
+}  // namespace attn_tiled

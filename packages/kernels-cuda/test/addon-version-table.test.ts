@@ -1,0 +1,24 @@
+/**
+ * Where nvcc built the addon (no GPU needed): it exports the version table of kernels/tiled/versions.h as it is, and
+ * its Session refuses a choice that names a version the table lacks, or a malformed one, before touching a device.
+ */
+import { expect, it } from 'vitest';
+import { makeProblem } from '@attn/reference';
+import type { AddonChoice } from '../src/addon.js';
+import { loadAddon } from '../src/addon.js';
+import { ADDON, GXX_HERE, nvccHere, versionTableFromHeader } from './_helpers.js';
+
+it.skipIf(!nvccHere() || !GXX_HERE)('the addon exports the version table and refuses unknown versions', () => {
+  const load = loadAddon(ADDON);
+  if (!('addon' in load)) throw new Error(load.reason);
+  const { addon } = load;
+  expect(addon.tiledAvailable).toBe(true);
+  expect(addon.tiledVersions).toEqual(versionTableFromHeader());
+
+  const p = makeProblem({ bh: 1, nq: 4, nk: 4, d: 64 });
+  expect(() => new addon.Session(p, 'tiled', { lse: 3, forward: 9, backward: 3, shape: -1, longScores: false })).toThrow(
+    /^no tiled kernel version fwd9 \(cuda tiled bh=1 nq=4 nk=4 d=64 dv=64\)$/,
+  );
+  const malformed = { lse: 3, forward: 4, backward: 3, shape: 2, longScores: false } as unknown as AddonChoice;
+  expect(() => new addon.Session(p, 'tiled', malformed)).toThrow(/^choice must be \{lse, forward, backward/);
+});

@@ -1,0 +1,94 @@
+/**
+ * Through the backend, with a stand-in addon (no GPU here): a variant's choice reaches the native Session, its plan
+ * comes back as Session.kernels, bad choices are refused by check() in one line and by open() as a BackendError, and
+ * the backend publishes the version table (kernelVersions, knobs, info()).
+ */
+import { describe, expect, it } from 'vitest';
+import { BackendError, describeVersions, makeProblem } from '@attn/reference';
+import type { Addon, AddonChoice, AddonProblem, AddonSession, AddonVariant } from '../src/index.js';
+import { CudaBackend } from '../src/index.js';
+import { GXX_HERE, versionTableFromHeader } from './_helpers.js';
+
+interface Opened {
+  variant: AddonVariant;
+  choice: AddonChoice | undefined;
+}
+
+/** An addon whose Session records what it was asked and answers kernels as the native plan would for D = 64. */
+function fakeAddon(opened: Opened[]): Addon {
+  const table = versionTableFromHeader();
+  class FakeSession implements Partial<AddonSession> {
+    readonly deviceBytes = 1024;
+    readonly kernels?: AddonSession['kernels'];
+    constructor(_problem: AddonProblem, variant: AddonVariant, choice?: AddonChoice) {
+      opened.push({ variant, choice });
+      if (variant === 'tiled' && choice) {
+        this.kernels = { lse: `lse${choice.lse} shape1`, forward: `fwd${choice.forward} shape1`, backward: `bwd${choice.backward}` };
+      }
+    }
+    dispose(): void {}
+  }
+  return {
+    built: true,
+    buildId: 'fake',
+    tiledAvailable: true,
+    tiledMaxD: 256,
+    l2Scrub: true,
+    tiledVersions: table,
+    deviceInfo: () => ({
+      name: 'Fake GPU', computeCapability: '9.0', multiprocessors: 132, totalMemoryBytes: 2 ** 36, freeMemoryBytes: 2 ** 36,
+      sharedMemPerBlockOptinBytes: 232448, l2CacheBytes: 2 ** 25, driverVersion: '13.0', runtimeVersion: '13.0', deviceCount: 1,
+    }),
+    scratchBytes: () => 0,
+    Session: FakeSession as unknown as Addon['Session'],
+  };
+}
+
+describe.skipIf(!GXX_HERE)('the CUDA backend over a stand-in addon', () => {
+  const problem = makeProblem({ bh: 2, nq: 17, nk: 33, d: 64 });
+
+  it('passes the parsed choice to the native Session and exposes what it runs as Session.kernels', async () => {
+    const opened: Opened[] = [];
+    const backend = new CudaBackend({ addon: fakeAddon(opened), path: 'fake.node' });
+    const fwd3 = await backend.open(problem, 'tiled@fwd3+shape=1');
+    expect(opened.at(-1)).toEqual({ variant: 'tiled', choice: { lse: 3, forward: 3, backward: 3, shape: 1, longScores: false } });
+    expect(fwd3.variant).toBe('tiled@fwd3+shape=1');
+    expect(fwd3.kernels).toEqual({ lse: 'lse3 shape1', forward: 'fwd3 shape1', backward: 'bwd3' });
+
+    const plain = await backend.open(problem, 'tiled');
+    expect(opened.at(-1)!.choice).toEqual({ lse: 3, forward: 4, backward: 3, shape: -1, longScores: false });
+    expect(plain.kernels?.forward).toBe('fwd4 shape1');
+
+    const naive = await backend.open(problem, 'naive');
+    expect(opened.at(-1)).toEqual({ variant: 'naive', choice: undefined });
+    expect(naive.kernels).toBeUndefined();
+    await backend.close();
+  });
+
+  it('refuses a bad choice in check() with one line, and in open() with a BackendError before any allocation', async () => {
+    const opened: Opened[] = [];
+    const backend = new CudaBackend({ addon: fakeAddon(opened), path: 'fake.node' });
+    expect(backend.check(problem, 'tiled@fwd9')).toMatch(/^cuda: no kernel version 'fwd9' \(lse1…lse3, fwd1…fwd4, bwd1…bwd3, v<N>, shape=0\|1, scores=short\|long\)$/);
+    expect(backend.check(problem, 'naive@v1')).toMatch(/^cuda naive takes no kernel choice/);
+    expect(backend.check(problem, 'flash')).toMatch(/^cuda has no 'flash' variant in this build \(variants: naive, tiled\)$/);
+    expect(backend.check(problem, 'tiled@lse2+fwd1+bwd1')).toBeNull();
+    await expect(backend.open(problem, 'tiled@shape=3')).rejects.toThrow(BackendError);
+    await expect(backend.open(problem, 'tiled@shape=3')).rejects.toThrow(/^cuda: shape takes 0 \| 1, got '3'$/);
+    expect(opened).toEqual([]);
+    // the head-dim limit applies to tiled@… as to tiled
+    expect(backend.limits('tiled@v1').maxD).toBe(256);
+    expect(backend.check(makeProblem({ bh: 1, nq: 4, nk: 4, d: 300 }), 'tiled@fwd3')).toMatch(/^cuda tiled takes d, dv <= 256/);
+  });
+
+  it('publishes the version table: kernelVersions, knobs, the help lines, and info()', async () => {
+    const backend = new CudaBackend({ addon: fakeAddon([]), path: 'fake.node' });
+    const rows = backend.kernelVersions!.map((v) => `${v.stage}${v.version}${v.isDefault ? '*' : ''}`);
+    expect(rows).toEqual(['lse1', 'lse2', 'lse3*', 'forward1', 'forward2', 'forward3', 'forward4*', 'backward1', 'backward2', 'backward3*']);
+    expect(backend.knobs!.map((k) => `${k.name}=${k.values.join('|')}`)).toEqual(['shape=0|1', 'scores=short|long']);
+    const help = describeVersions('cuda', backend.kernelVersions!, backend.knobs!);
+    expect(help).toContain('  fwd4   (default) operands pre-split in mma fragment order, P kept in registers, masks only on boundary tiles; D = 64, 128 only (fwd1 elsewhere); shape=0|1, scores=short|long');
+    const info = await backend.info();
+    expect(info.details?.kernelVersions).toEqual(backend.kernelVersions);
+    expect(info.details?.knobs).toEqual(backend.knobs);
+  });
+});
