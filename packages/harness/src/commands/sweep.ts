@@ -248,7 +248,7 @@ export async function main(argv: string[]): Promise<number> {
     platform: `${process.platform}-${process.arch}`,
     node: process.version,
     loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
-    // kernel-version switches (ATTN_CUDA_TILED_KERNEL, ATTN_WGSL_KERNEL, …) decide what ran: keep them with the numbers
+    // the ATTN_* environment (bundle paths, batch settings) stays with the numbers; kernel versions are variants
     environment: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ATTN_')).sort()) as Record<string, string>,
     preset: presetName,
     seed,
