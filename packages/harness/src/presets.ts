@@ -3,7 +3,7 @@
  * hard to time.
  * Shapes are listed as (nq, nk) pairs so Nq ≠ Nk cases sit beside the square ones.
  */
-import type { L2Mode, Pipeline, ProblemInit, Variant } from '@attn/reference';
+import type { Dtype, L2Mode, Pipeline, ProblemInit, Variant } from '@attn/reference';
 import { ODD_SHAPES } from '@attn/reference';
 import type { BackendName } from './backends.js';
 
@@ -19,6 +19,8 @@ export interface ShapeBlock {
   bh: readonly number[];
   /** score magnitudes (std of the scaled scores; @attn/reference InputOptions); default [1] */
   scoreStd?: readonly number[];
+  /** storage dtypes (@attn/reference dtype.ts); default ['float32'] */
+  dtypes?: readonly Dtype[];
 }
 
 export interface TimingDefaults {

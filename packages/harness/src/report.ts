@@ -55,7 +55,8 @@ export function mainDevice(results: Results): string {
   return infos[0]?.[1].info?.device ?? Object.values(results.metadata.backends).find((m) => m.info)?.info?.device ?? 'unknown device';
 }
 
-const seriesName = (r: PointRecord): string => `${r.backend}/${r.variant}`;
+/** backend/variant, and the storage dtype when it is a half one (float32 and the reference's float64 go unnamed) */
+const seriesName = (r: PointRecord): string => `${r.backend}/${r.variant}${r.dtype === 'float16' || r.dtype === 'bfloat16' ? ` ${r.dtype}` : ''}`;
 const square = (r: PointRecord): boolean => r.nq === r.nk;
 const timed = (r: PointRecord): r is PointRecord & { timing: NonNullable<PointRecord['timing']> } => r.status === 'passed' && r.timing !== null;
 const isOom = (r: PointRecord): boolean => r.status === 'skipped' && /memory|oom|alloc|too large|exceeds/i.test(r.reason ?? '');
@@ -328,20 +329,21 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
   // speed tables: one per backend and stage, naive beside tiled
   const ours = results.records.filter((r) => !isPeer(r) && (r.pipeline !== 'fwd' || r.stage !== 'lse'));
   const peers = results.records.filter(isPeer);
-  const groups = uniq(ours.filter((r) => r.timing).map((r) => `${r.backend}|${r.stage}`));
+  const groups = uniq(ours.filter((r) => r.timing).map((r) => `${r.backend}|${r.stage}|${r.dtype}`));
   if (groups.length) out.push('## Timings', '', 'Median of the device-timed samples (p10–p90 in the per-point table of results.json). Speed-up = naive ÷ tiled. ' +
     '“best peer” = the fastest peer of the same dtype, pass and shape whose outputs passed the accuracy check (“unchecked”: a peer recorded before peers were checked); ' +
     '“vs best peer” = its time ÷ ours (above 1: ours is faster). Bandwidth fraction counts only compulsory traffic (each input read once, each output written once).', '');
   for (const g of groups) {
-    const [backend, stage] = g.split('|') as [string, RecordStage];
-    const rows = ours.filter((r) => r.backend === backend && r.stage === stage);
+    const [backend, stage, dtype] = g.split('|') as [string, RecordStage, string];
+    const rows = ours.filter((r) => r.backend === backend && r.stage === stage && r.dtype === dtype);
+    const inDtype = dtype === 'float32' ? '' : ` (${dtype})`;
     const shapes = uniq(rows.map((r) => `${r.bh}|${r.nq}|${r.nk}|${r.d}|${r.causal}`));
     const header = ['bh', 'N', 'd', 'causal', 'naive ms', 'tiled ms', 'speed-up', 'tiled TF/s', 'best peer', 'vs best peer'];
     if (ceilings?.fp32Simt) header.push(`of ${Number(ceilings.fp32Simt.toPrecision(3))} TF/s`);
     if (ceilings?.tf32) header.push(`of ${Number(ceilings.tf32.toPrecision(3))} tf32`);
     if (ceilings?.bandwidth) header.push(`of ${Number(ceilings.bandwidth.toPrecision(3))} TB/s`);
     header.push('naive mem', 'tiled mem', 'tiled relL2', 'flash rule');
-    out.push(`### ${backend} — ${stageName(stage)}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
+    out.push(`### ${backend} — ${stageName(stage)}${inDtype}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
     for (const s of shapes) {
       const at = rows.filter((r) => `${r.bh}|${r.nq}|${r.nk}|${r.d}|${r.causal}` === s);
       const naive = at.find((r) => r.variant === 'naive');
@@ -364,7 +366,7 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
     const versions = uniq(rows.filter((r) => r.variant.startsWith('tiled@')).map((r) => r.variant));
     if (versions.length) {
       const vh = ['bh', 'N', 'd', 'causal', 'tiled ms', ...versions.flatMap((v) => [`${v} ms`, `÷ tiled`])];
-      out.push(`#### ${backend} — ${stageName(stage)}: versions side by side`, '', 'Median ms of each variant and its time ÷ the defaults’ (above 1: slower than `tiled`); what each stage ran is in results.json (`kernels`).', '');
+      out.push(`#### ${backend} — ${stageName(stage)}${inDtype}: versions side by side`, '', 'Median ms of each variant and its time ÷ the defaults’ (above 1: slower than `tiled`); what each stage ran is in results.json (`kernels`).', '');
       out.push(`| ${vh.join(' | ')} |`, `|${vh.map(() => '---').join('|')}|`);
       for (const s of shapes) {
         const at = rows.filter((r) => `${r.bh}|${r.nq}|${r.nk}|${r.d}|${r.causal}` === s);

@@ -82,6 +82,7 @@ export interface PointRecord {
   d: number;
   bh: number;
   causal: boolean;
+  /** the problem's storage dtype (float32, float16, bfloat16); records before half precision: float64 for 'exact' */
   dtype: string;
   status: Status;
   /** why skipped or failed */

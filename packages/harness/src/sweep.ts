@@ -3,7 +3,7 @@
  * variant × pipeline check the outputs against it and (unless correctness-only) time the stages. Every finished
  * unit is written to results.json at once, so a crash or Ctrl-C loses nothing already measured.
  */
-import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, ProblemInit, RuleInput, Session, Variant } from '@attn/reference';
+import type { Backend, Dtype, FloatArray, KernelStage, OutputName, Pipeline, Problem, ProblemInit, RuleInput, Session, Variant } from '@attn/reference';
 import { applyRule, describeRule, flops, PIPELINE_STAGES, randomInputs, splitVariant, STAGE_OUTPUTS, TOLERANCE } from '@attn/reference';
 import type { BackendName } from './backends.js';
 import type { ShapeBlock, TimingDefaults } from './presets.js';
@@ -47,21 +47,22 @@ export function expandBlocks(blocks: readonly ShapeBlock[]): SweepProblem[] {
   const out: SweepProblem[] = [];
   const add = (init: ProblemInit, scoreStd: number): void => {
     const problem = makeProblem(init);
-    const key = `${problem.bh} ${problem.nq} ${problem.nk} ${problem.d} ${problem.dv} ${problem.causal} ${scoreStd}`;
+    const key = `${problem.bh} ${problem.nq} ${problem.nk} ${problem.d} ${problem.dv} ${problem.causal} ${problem.dtype} ${scoreStd}`;
     if (seen.has(key)) return;
     seen.add(key);
     out.push({ problem, scoreStd });
   };
   for (const b of blocks) {
+    const dtypes = b.dtypes ?? ['float32'];
     if (b.list) {
-      for (const scoreStd of b.scoreStd ?? [1]) for (const causal of b.causal) for (const init of b.list) add({ ...init, causal }, scoreStd);
+      for (const dtype of dtypes) for (const scoreStd of b.scoreStd ?? [1]) for (const causal of b.causal) for (const init of b.list) add({ ...init, causal, dtype }, scoreStd);
       continue;
     }
-    for (const scoreStd of b.scoreStd ?? [1]) {
+    for (const dtype of dtypes) for (const scoreStd of b.scoreStd ?? [1]) {
       for (const bh of b.bh) {
         for (const d of b.ds) {
           for (const causal of b.causal) {
-            for (const [nq, nk] of b.sizes) add({ bh, nq, nk, d, causal }, scoreStd);
+            for (const [nq, nk] of b.sizes) add({ bh, nq, nk, d, causal, dtype }, scoreStd);
           }
         }
       }
@@ -80,7 +81,7 @@ export function problemSeed(seed: number, index: number): number {
 
 export function problemLabel(p: Problem, scoreStd = 1): string {
   const n = p.nq === p.nk ? `N=${p.nq}` : `Nq=${p.nq} Nk=${p.nk}`;
-  return `${n} d=${p.d} bh=${p.bh}${p.causal ? ' causal' : ''}${scoreStd !== 1 ? ` scores σ=${scoreStd}` : ''}`;
+  return `${n} d=${p.d} bh=${p.bh}${p.causal ? ' causal' : ''}${p.dtype !== 'float32' ? ` ${p.dtype}` : ''}${scoreStd !== 1 ? ` scores σ=${scoreStd}` : ''}`;
 }
 
 /** Records one pipeline produces, and the outputs each is judged on. */
@@ -114,7 +115,7 @@ const TIMED_STAGES: Readonly<Record<Pipeline, readonly KernelStage[]>> = {
 };
 
 /** The accuracy rule (@attn/reference accuracy.ts) over a record's outputs: each against the float32 textbook. */
-export function textbookRule(errors: Record<string, ErrorStats>): FlashRule | null {
+export function textbookRule(errors: Record<string, ErrorStats>, dtype: Dtype = 'float32'): FlashRule | null {
   const inputs: Partial<Record<OutputName, RuleInput>> = {};
   for (const [name, e] of Object.entries(errors)) {
     if (e.textbookMaxAbs === undefined) continue;
@@ -122,7 +123,7 @@ export function textbookRule(errors: Record<string, ErrorStats>): FlashRule | nu
       maxAbs: e.maxAbs, textbookMaxAbs: e.textbookMaxAbs, l2: e.l2 ?? null, textbookL2: e.textbookL2 ?? null, n: e.finite ?? 0, termScale: e.termScale ?? 0,
     };
   }
-  const r = applyRule(inputs);
+  const r = applyRule(inputs, dtype);
   return r && {
     ratio: r.ratio, passed: r.passed, output: r.output, floor: r.floor, yardstick: 'textbook-float32', metric: r.metric,
     maxAbs: r.maxAbs, textbookMaxAbs: r.textbookMaxAbs, l2: r.l2, textbookL2: r.textbookL2,
@@ -252,7 +253,8 @@ export class Sweep {
     reference: ReferenceCheck | Error,
   ): Promise<void> {
     const { problem, scoreStd } = point;
-    const dtype = variant === 'exact' ? 'float64' : 'float32';
+    // the problem's storage dtype, for every variant (the exact reference computes in float64 from inputs rounded to it)
+    const dtype = problem.dtype;
     const base = this.base(name, variant, dtype, point, seed);
     const label = `${name}/${variant} ${problemLabel(problem, scoreStd)}`;
     const progress = this.config.progress;
@@ -344,7 +346,7 @@ export class Sweep {
     return plan.map(({ stage, outputs: judged }) => {
       const error = errors ? pick(errors, judged) : null;
       // the exact (float64) reference backend is the yardstick's own truth: no rule
-      const rule = error && base.dtype !== 'float64' ? textbookRule(error) : null;
+      const rule = error && base.variant !== 'exact' ? textbookRule(error, problem.dtype) : null;
       let timing: TimingStats | null = null;
       if (timed) timing = stage === 'fwd' || pipeline !== 'fwd' ? timed.total : (timed.perStage[stage as KernelStage] ?? null);
       const reasons: string[] = [];

@@ -77,7 +77,7 @@ test('the reference backend passes every point, timed by wall clock, and results
   const results = await new Sweep(config({ outPath }), metadata, loaded).run();
   // 6 problems × (lse 1 + fwd 3 + bwd 1) records
   expect(results.records).toHaveLength(6 * 5);
-  expect(results.records.every((r) => r.status === 'passed' && r.variant === 'exact' && r.dtype === 'float64')).toBe(true);
+  expect(results.records.every((r) => r.status === 'passed' && r.variant === 'exact' && r.dtype === 'float32')).toBe(true);
   const fwd = results.records.find((r) => r.stage === 'fwd' && r.nq === 17 && !r.causal)!;
   expect(Object.keys(fwd.error!)).toEqual(['lse', 'o']);
   expect(fwd.timing!.source).toBe('wall');
@@ -165,4 +165,19 @@ test('the score-magnitude axis: inputs drawn per σ, records carry scoreStd (abs
   // larger scores, larger (textbook) errors — and float32 rounding of the exact answer still passes the rule
   expect(large[0]!.error!.dq!.textbookMaxAbs!).toBeGreaterThan(plain[0]!.error!.dq!.textbookMaxAbs!);
   expect(results.records.every((r) => r.status === 'passed')).toBe(true);
+});
+
+test('the dtype axis: inputs rounded per dtype, records carry it and are keyed apart; a float32-only backend refuses a half one', async () => {
+  const problems = expandBlocks([{ sizes: [[17, 17]], ds: [8], causal: [false], bh: [1], dtypes: ['float32', 'float16'] }]);
+  expect(problems.map((p) => p.problem.dtype)).toEqual(['float32', 'float16']);
+  const refusing = float32Backend(() => undefined, { check: (p: Problem) => (p.dtype !== 'float32' ? `fake takes float32; ${p.dtype} is not implemented` : null) });
+  const loaded: LoadedBackend[] = [{ name: 'reference', backend: createReferenceBackend({ threads: 1 }) }, { name: 'fake', backend: refusing }];
+  const results = await new Sweep(config({ timing: null, pipelines: ['fwd'], problems }), metadata, loaded).run();
+  const half = results.records.filter((r) => r.dtype === 'float16');
+  expect(half.filter((r) => r.backend === 'reference').every((r) => r.status === 'passed')).toBe(true);
+  expect(half.filter((r) => r.backend === 'fake').every((r) => r.status === 'skipped' && /float16 is not implemented/.test(r.reason ?? ''))).toBe(true);
+  expect(new Set(results.records.map(pointKey)).size).toBe(results.records.length);
+  // the textbook's float16 error (its yardstick) is a float16 error, far above float32's
+  const tb = (dtype: string) => results.records.find((r) => r.backend === 'reference' && r.stage === 'fwd' && r.dtype === dtype)!.error!.o!.textbookRelL2!;
+  expect(tb('float16')).toBeGreaterThan(100 * tb('float32'));
 });

@@ -124,6 +124,7 @@ export class CudaBackend implements Backend {
     if ('reason' in this.load) return this.load.reason;
     const parsed = this.parse(variant);
     if (typeof parsed === 'string') return parsed;
+    if (problem.dtype !== 'float32') return `cuda ${parsed.base} takes float32; ${problem.dtype} kernels are not implemented yet`;
     const p = this.probe();
     return checkProblem(problem, parsed.base, this.capabilities()) ?? ('reason' in p ? p.reason : null);
   }

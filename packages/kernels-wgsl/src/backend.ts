@@ -198,7 +198,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     const a = ctx.adapter.info;
     const limits = ctx.device.limits;
     const tilesFor = (d: number): unknown => {
-      const t = tiledConfigs({ bh: 1, nq: 1, nk: 1, d, dv: d, scale: 1, causal: false }, tileLimits());
+      const t = tiledConfigs({ bh: 1, nq: 1, nk: 1, d, dv: d, scale: 1, causal: false, dtype: 'float32' }, tileLimits());
       const chunks = (c: AnyTileConfig): string => ('version' in c ? `, EC ${c.ec} JC ${c.jc}` : '');
       return typeof t === 'string'
         ? `no ${t} tile fits`

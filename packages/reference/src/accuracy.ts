@@ -11,12 +11,19 @@
  * for is systematic (an lse, scale or log2e rounded once and shared by every P of a row) and shows in the bulk: the L2
  * comparison catches it where the max does not (a kernel folding scale·log2e into one float32 product has 5× the
  * textbook's L2 error on O at score std 1024, and a max error within 2× of it for some seeds). The CUDA emulator applies
- * the same rule (packages/kernels-cuda/kernels/tiled/emu/check.h).
+ * the same rule (packages/kernels-cuda/kernels/tiled/emu/check.h). In a half dtype the floor is one ulp of the dtype
+ * (FLOOR_ULPS).
  */
 import type { OutputName } from './backend.js';
+import type { Dtype } from './dtype.js';
+import { ulpOf } from './dtype.js';
 
 export const TEXTBOOK_FACTOR = 2;
-export const FLOOR_ULPS = 4;
+/**
+ * The floor in ulps of the storage dtype: 4 in float32; 1 in a half dtype, whose ulp (2⁻¹⁰, 2⁻⁷) is already the size
+ * of a stored output's own rounding (FlashAttention's tests: the rounding of a value at the output's scale).
+ */
+export const FLOOR_ULPS: Readonly<Record<Dtype, number>> = { float32: 4, float16: 1, bfloat16: 1 };
 
 /** The worst output of a check under the rule. */
 export interface RuleResult {
@@ -54,16 +61,17 @@ export function ulp32(x: number): number {
   return 2 ** (Math.floor(Math.log2(a)) - 23);
 }
 
-export function ruleFloor(termScale: number): number {
-  return FLOOR_ULPS * ulp32(termScale);
+export function ruleFloor(termScale: number, dtype: Dtype = 'float32'): number {
+  return FLOOR_ULPS[dtype] * (dtype === 'float32' ? ulp32(termScale) : ulpOf(dtype, termScale));
 }
 
 /** The rule over the outputs given: the worst (largest ratio), or null when none has both errors. */
-export function applyRule(outputs: Partial<Record<OutputName, RuleInput>>): RuleResult | null {
+export function applyRule(outputs: Partial<Record<OutputName, RuleInput>>, dtype: Dtype = 'float32'): RuleResult | null {
   let worst: RuleResult | null = null;
   for (const [output, e] of Object.entries(outputs) as [OutputName, RuleInput][]) {
     if (e.maxAbs === null || e.textbookMaxAbs === null || e.l2 === null || e.textbookL2 === null) continue;
-    const floor = ruleFloor(e.termScale);
+    // the lse stays float32 in every dtype
+    const floor = ruleFloor(e.termScale, output === 'lse' ? 'float32' : dtype);
     const byMax = e.maxAbs / (TEXTBOOK_FACTOR * e.textbookMaxAbs + floor);
     const byL2 = e.l2 / (TEXTBOOK_FACTOR * e.textbookL2 + floor * Math.sqrt(e.n));
     const ratio = Math.max(byMax, byL2);

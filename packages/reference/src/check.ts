@@ -160,7 +160,7 @@ export async function checkSession(session: Session, options: CheckOptions): Pro
   const reference = await referenceOutputs(problem, inputs, pipeline, rows, referenceOptions);
   const textbook = await textbookErrors(reference, inputs, rows, referenceOptions);
   const errors = compareOutputs(outputs, reference);
-  const rule = applyRule(ruleInputs(errors, textbook));
+  const rule = applyRule(ruleInputs(errors, textbook), problem.dtype);
   const context: FailureContext = { problem, seed, fixedTolerance: scoreStd === 1, rule };
   if (options.tolerance) context.tolerance = options.tolerance;
   const failures = failureLines(errors, context);

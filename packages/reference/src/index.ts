@@ -1,4 +1,5 @@
 export * from './problem.js';
+export * from './dtype.js';
 export * from './backend.js';
 export * from './variant.js';
 export * from './rng.js';

@@ -1,6 +1,7 @@
 /**
- * NumPy .npy files of float32 / float64 ('<f4', '<f8') in C order, 1- to 4-D: read (format versions 1.0, 2.0, 3.0)
- * and write (1.0, or 2.0 when the header needs it). The shape is kept as stored: a 4-D [B, H, N, d] file is read as
+ * NumPy .npy files of float16 / float32 / float64 ('<f2', '<f4', '<f8') in C order, 1- to 4-D: read (format versions
+ * 1.0, 2.0, 3.0; float16 is widened to float32, exactly) and write float32 / float64 (1.0, or 2.0 when the header
+ * needs it). The shape is kept as stored: a 4-D [B, H, N, d] file is read as
  * such and the caller flattens B·H.
  * Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
  */
@@ -11,7 +12,7 @@ export class NpyError extends Error {
   override readonly name = 'NpyError';
 }
 
-export type NpyDtype = 'float32' | 'float64';
+export type NpyDtype = 'float16' | 'float32' | 'float64';
 
 export interface NpyArray {
   data: FloatArray;
@@ -20,7 +21,17 @@ export interface NpyArray {
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
-const DESCR: Readonly<Record<string, NpyDtype>> = { '<f4': 'float32', '<f8': 'float64' };
+const DESCR: Readonly<Record<string, NpyDtype>> = { '<f2': 'float16', '<f4': 'float32', '<f8': 'float64' };
+const ITEM_BYTES: Readonly<Record<NpyDtype, number>> = { float16: 2, float32: 4, float64: 8 };
+
+/** The value of an IEEE binary16 bit pattern. */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const man = bits & 0x3ff;
+  if (exp === 0x1f) return man ? NaN : sign * Infinity;
+  return exp === 0 ? sign * man * 2 ** -24 : sign * (1 + man / 1024) * 2 ** (exp - 15);
+}
 const MAX_DIMS = 4;
 
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -45,7 +56,7 @@ function parseHeader(text: string): Header {
   if (!dict.startsWith('{') || !dict.endsWith('}')) throw new NpyError(`malformed header: not a Python dict literal: ${JSON.stringify(dict.slice(0, 80))}`);
   const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(dict);
   if (!descr) {
-    if (/['"]descr['"]\s*:/.test(dict)) throw new NpyError('unsupported dtype: a structured (record) dtype; only float32 and float64 arrays are read');
+    if (/['"]descr['"]\s*:/.test(dict)) throw new NpyError('unsupported dtype: a structured (record) dtype; only float16, float32 and float64 arrays are read');
     throw new NpyError("malformed header: no 'descr' entry");
   }
   const fortran = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(dict);
@@ -77,12 +88,12 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   const header = parseHeader(text);
 
   const dtype = DESCR[header.descr];
-  if (!dtype) throw new NpyError(`unsupported dtype ${dtypeName(header.descr)}: only '<f4' (float32) and '<f8' (float64) are read`);
+  if (!dtype) throw new NpyError(`unsupported dtype ${dtypeName(header.descr)}: only '<f2' (float16), '<f4' (float32) and '<f8' (float64) are read`);
   if (header.fortranOrder) throw new NpyError('fortran_order is True: only C-order arrays are read (save with np.ascontiguousarray)');
   const { shape } = header;
   if (shape.length < 1 || shape.length > MAX_DIMS) throw new NpyError(`${shape.length}-D array (shape (${shape.join(', ')})): only 1- to 4-D arrays are read`);
 
-  const itemSize = dtype === 'float32' ? 4 : 8;
+  const itemSize = ITEM_BYTES[dtype];
   const count = shape.reduce((a, b) => a * b, 1);
   const dataBytes = count * itemSize;
   const have = bytes.length - dataOffset;
@@ -91,7 +102,7 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   if (!littleEndianHost) throw new NpyError('this reader needs a little-endian machine');
   // a copy (not Buffer#slice, which is a view): the data offset need not be aligned to the item size
   const own = new Uint8Array(bytes.subarray(dataOffset, dataOffset + dataBytes)).buffer;
-  const data = dtype === 'float32' ? new Float32Array(own) : new Float64Array(own);
+  const data = dtype === 'float64' ? new Float64Array(own) : dtype === 'float32' ? new Float32Array(own) : Float32Array.from(new Uint16Array(own), halfToNumber);
   return { data, shape, dtype };
 }
 

@@ -1,3 +1,6 @@
+import type { Dtype } from './dtype.js';
+import { isDtype } from './dtype.js';
+
 /**
  * One attention problem: the shapes and options every backend agrees on.
  * Layout (row-major): Q [bh, nq, d], K [bh, nk, d], V [bh, nk, dv], dO and O [bh, nq, dv], lse [bh, nq].
@@ -13,6 +16,8 @@ export interface Problem {
   readonly scale: number;
   /** bottom-right aligned: query i sees key j iff j ≤ i + (nk − nq) */
   readonly causal: boolean;
+  /** storage of Q, K, V, dO, O, dQ, dK, dV on the device (dtype.ts); lse and every accumulation stay float32 */
+  readonly dtype: Dtype;
 }
 
 export interface ProblemInit {
@@ -23,6 +28,7 @@ export interface ProblemInit {
   dv?: number;
   scale?: number;
   causal?: boolean;
+  dtype?: Dtype;
 }
 
 export class ProblemError extends Error {
@@ -36,7 +42,7 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
-/** Fills defaults (nk = nq, dv = d, scale = 1/sqrt(d), not causal) and validates. */
+/** Fills defaults (nk = nq, dv = d, scale = 1/sqrt(d), not causal, float32) and validates. */
 export function makeProblem(init: ProblemInit): Problem {
   const d = positiveInteger('d', init.d);
   const scale = init.scale ?? 1 / Math.sqrt(d);
@@ -49,7 +55,14 @@ export function makeProblem(init: ProblemInit): Problem {
     dv: positiveInteger('dv', init.dv ?? d),
     scale,
     causal: init.causal ?? false,
+    dtype: dtypeOf(init.dtype),
   };
+}
+
+function dtypeOf(dtype: string | undefined): Dtype {
+  if (dtype === undefined) return 'float32';
+  if (!isDtype(dtype)) throw new ProblemError(`dtype must be float32, float16 or bfloat16, got '${dtype}'`);
+  return dtype;
 }
 
 /** Number of keys query row i (0-based, within one bh) may see: keys 0 … visibleKeys−1. */

@@ -1,5 +1,6 @@
 import type { Problem } from './problem.js';
 import { tensorSize } from './problem.js';
+import { roundArray } from './dtype.js';
 import { Rng } from './rng.js';
 
 export type Distribution = { kind: 'normal'; std?: number } | { kind: 'uniform'; low?: number; high?: number };
@@ -33,7 +34,8 @@ export interface InputOptions {
 
 /**
  * Float32 inputs of a problem, drawn in the order q, k, v, dO from one seeded stream: N(0,1), with Q and K scaled by
- * sqrt(scoreStd) (InputOptions).
+ * sqrt(scoreStd) (InputOptions), then rounded to the problem's dtype (float16 and bfloat16 values held exactly in
+ * float32), so the float64 reference computes the exact answer for what the device stores.
  */
 export function randomInputs(problem: Problem, seed: number, options: InputOptions = {}): RandomInputs {
   const scoreStd = options.scoreStd ?? 1;
@@ -42,7 +44,7 @@ export function randomInputs(problem: Problem, seed: number, options: InputOptio
   const make = (name: 'q' | 'k' | 'v' | 'dO', std: number): Float32Array => {
     const t = new Float32Array(tensorSize(problem, name));
     fill(t, rng, { kind: 'normal', std });
-    return t;
+    return roundArray(problem.dtype, t);
   };
   const qk = Math.sqrt(scoreStd);
   const q = make('q', qk);

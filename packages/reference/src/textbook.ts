@@ -7,6 +7,11 @@
  *   D_i = dO_i · O_i,  dP_ij = dO_i · v_j,  dS_ij = fl(P_ij · fl(dP_ij − D_i))
  *   dQ_i = fl(scale · Σ_j dS_ij k_j),  dK_j = fl(scale · Σ_i dS_ij q_i),  dV_j = Σ_i P_ij dO_i
  *
+ * In a half-precision problem (dtype.ts) the inputs are already rounded to the dtype, and st() rounds to it what a
+ * half kernel stores or feeds to a half product: P before P·V and dV, dS before dQ and dK, and every output but the
+ * lse (FlashAttention's reorder_ops reference computes in the dtype the same way); sums stay float32. In float32, st()
+ * changes nothing.
+ *
  * fl() is Math.fround: float64 arithmetic on float32 values rounded once to float32 is float32 arithmetic (the
  * product of two float32 numbers is exact in float64, so fl(acc + a·b) is a fused multiply-add). A plain
  * implementation may add its terms in any order, and at large scores one or two near-tied rows set an output's
@@ -27,6 +32,7 @@
  *
  * Rows are flat: query row r = b·nq + i, key row c = b·nk + j.
  */
+import { roundTo } from './dtype.js';
 import type { Problem } from './problem.js';
 import { visibleKeys } from './problem.js';
 import type { RowInputs } from './rows.js';
@@ -65,8 +71,8 @@ export interface SoftmaxRow {
   l: number;
 }
 
-function prob32(sc: number, m: number, l: number): number {
-  return f(f(Math.exp(f(sc - m))) / l);
+function prob32(p: Problem, sc: number, m: number, l: number): number {
+  return roundTo(p.dtype, f(f(Math.exp(f(sc - m))) / l));
 }
 
 function score32(p: Problem, x: RowInputs, r: number, kRow: number, scale32: number, order: SumOrder): number {
@@ -114,11 +120,11 @@ export function textbookForwardRow(p: Problem, x: RowInputs, r: number, order: S
   }
   for (let j = 0; j < count; j++) probs[j] = f(Math.exp(f(probs[j]! - m)));
   const l = dot32(probs, 0, 1, ONE, 0, 0, count, order);
-  for (let j = 0; j < count; j++) probs[j] = f(probs[j]! / l);
+  for (let j = 0; j < count; j++) probs[j] = roundTo(p.dtype, f(probs[j]! / l));
   const vBase = b * nk * dv;
   let terms = 0;
   for (let c = 0; c < dv; c++) {
-    out.o[oOff + c] = dot32(probs, 0, 1, x.v, vBase + c, dv, count, order);
+    out.o[oOff + c] = roundTo(p.dtype, dot32(probs, 0, 1, x.v, vBase + c, dv, count, order));
     let t = 0;
     for (let j = 0; j < count; j++) t += probs[j]! * Math.abs(x.v[vBase + j * dv + c]!);
     if (t > terms) terms = t;
@@ -173,13 +179,13 @@ export function textbookDqRow(
   const scale32 = f(p.scale);
   for (let j = 0; j < count; j++) {
     const kRow = b * nk + j;
-    const prob = prob32(score32(p, x, r, kRow, scale32, order), stats.m, stats.l);
-    ds[j] = f(prob * f(dot32(dO, r * p.dv, 1, x.v, kRow * p.dv, 1, p.dv, order) - delta));
+    const prob = prob32(p, score32(p, x, r, kRow, scale32, order), stats.m, stats.l);
+    ds[j] = roundTo(p.dtype, f(prob * f(dot32(dO, r * p.dv, 1, x.v, kRow * p.dv, 1, p.dv, order) - delta)));
     w[j] = prob * (dpTerms(p, dO, r, x.v, kRow) + deltaB);
   }
   let terms = 0;
   for (let e = 0; e < d; e++) {
-    dq[pos * d + e] = f(dot32(ds, 0, 1, x.k, b * nk * d + e, d, count, order) * scale32);
+    dq[pos * d + e] = roundTo(p.dtype, f(dot32(ds, 0, 1, x.k, b * nk * d + e, d, count, order) * scale32));
     let t = 0;
     for (let j = 0; j < count; j++) t += w[j]! * Math.abs(x.k[(b * nk + j) * d + e]!);
     if (t > terms) terms = t;
@@ -212,21 +218,21 @@ export function textbookDkdvRow(
   const { prob, ds, w } = scratch;
   for (let t = 0; t < n; t++) {
     const r = b * nq + first + t;
-    prob[t] = prob32(score32(p, x, r, c, scale32, order), stats.m[r]!, stats.l[r]!);
-    ds[t] = f(prob[t]! * f(dot32(dO, r * dv, 1, x.v, c * dv, 1, dv, order) - stats.delta[r]!));
+    prob[t] = prob32(p, score32(p, x, r, c, scale32, order), stats.m[r]!, stats.l[r]!);
+    ds[t] = roundTo(p.dtype, f(prob[t]! * f(dot32(dO, r * dv, 1, x.v, c * dv, 1, dv, order) - stats.delta[r]!)));
     w[t] = prob[t]! * (dpTerms(p, dO, r, x.v, c) + stats.deltaB[r]!);
   }
   const r0 = b * nq + first;
   let dkTerms = 0;
   for (let e = 0; e < d; e++) {
-    dk[pos * d + e] = f(dot32(ds, 0, 1, x.q, r0 * d + e, d, n, order) * scale32);
+    dk[pos * d + e] = roundTo(p.dtype, f(dot32(ds, 0, 1, x.q, r0 * d + e, d, n, order) * scale32));
     let t = 0;
     for (let i = 0; i < n; i++) t += w[i]! * Math.abs(x.q[(r0 + i) * d + e]!);
     if (t > dkTerms) dkTerms = t;
   }
   let dvTerms = 0;
   for (let e = 0; e < dv; e++) {
-    dvOut[pos * dv + e] = dot32(prob, 0, 1, dO, r0 * dv + e, dv, n, order);
+    dvOut[pos * dv + e] = roundTo(p.dtype, dot32(prob, 0, 1, dO, r0 * dv + e, dv, n, order));
     let t = 0;
     for (let i = 0; i < n; i++) t += prob[i]! * Math.abs(dO[(r0 + i) * dv + e]!);
     if (t > dvTerms) dvTerms = t;

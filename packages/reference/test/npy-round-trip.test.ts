@@ -64,3 +64,18 @@ it('writeNpyFile / readNpyFile round trip through the file system', () => {
     rmSync(dir, { recursive: true });
   }
 });
+
+it('reads float16 files, widened exactly to float32', () => {
+  // numpy: np.array([1.0, -2.5, 65504, 2**-24, 0.333251953125], dtype='<f2').tobytes()
+  const halves = Uint16Array.of(0x3c00, 0xc100, 0x7bff, 0x0001, 0x3555);
+  const dict = "{'descr': '<f2', 'fortran_order': False, 'shape': (5,), }";
+  const header = dict.padEnd(128 - 10 - 1, ' ') + '\n';
+  const bytes = new Uint8Array(128 + halves.byteLength);
+  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length & 0xff, header.length >> 8]);
+  for (let i = 0; i < header.length; i++) bytes[10 + i] = header.charCodeAt(i);
+  bytes.set(new Uint8Array(halves.buffer), 128);
+  const a = readNpy(bytes);
+  expect(a.dtype).toBe('float16');
+  expect(a.data).toBeInstanceOf(Float32Array);
+  expect([...a.data]).toEqual([1, -2.5, 65504, 2 ** -24, 0.333251953125]);
+});

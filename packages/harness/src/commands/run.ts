@@ -5,10 +5,10 @@
  * The non-finite policy lives here: backends take any float, this command decides what it accepts.
  */
 import { performance } from 'node:perf_hooks';
-import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, Variant } from '@attn/reference';
+import type { Backend, Dtype, FloatArray, KernelStage, OutputName, Pipeline, Problem, Variant } from '@attn/reference';
 import {
   BackendError, PIPELINE_STAGES, STAGE_OUTPUTS, countPoisoned, describeNonFinite, lseCertainlyAbove, makeProblem, scanNonFinite,
-  splitVariant, tensorShape, unexpectedNonFinite, unflattenIndex,
+  DTYPES, roundArray, splitVariant, tensorShape, unexpectedNonFinite, unflattenIndex,
 } from '@attn/reference';
 import { finiteNumber, oneOf, parseFlags, required } from '../args.js';
 import { variantName } from '../cli-options.js';
@@ -43,6 +43,9 @@ Options:
   --out DIR          where the outputs go (created if missing)                     (required)
   --causal           causal mask, bottom-right aligned: query i sees key j iff j <= i + Nk - Nq
   --scale S          score scale (default 1/sqrt(d))
+  --dtype D          float32 | float16 | bfloat16: storage of Q, K, V, dO and the outputs (lse stays float32);
+                     inputs are rounded to it, to nearest even. bfloat16 has no NumPy dtype: it takes float16,
+                     float32 or float64 files and rounds them. Outputs are written as float32 (an exact widening)
   --variant V        naive | tiled | tiled@CHOICE | exact (default: the backend's first variant; versions below)
   --allow-nonfinite  run even when an input holds NaN or Inf; the outputs are then not checked for NaN/Inf (a NaN
                      reaches what depends on it and, in the tiled GPU kernels' block products, 0 × NaN reaches
@@ -68,6 +71,7 @@ const flags = {
   out: { type: 'string' },
   causal: { type: 'boolean' },
   scale: { type: 'string' },
+  dtype: { type: 'string' },
   variant: { type: 'string' },
   'allow-nonfinite': { type: 'boolean' },
 } as const;
@@ -82,6 +86,7 @@ interface RunOptions {
   out: string;
   causal: boolean;
   scale?: number;
+  dtype: Dtype;
   variant?: Variant;
   allowNonfinite: boolean;
 }
@@ -99,6 +104,7 @@ function parseOptions(argv: string[]): RunOptions {
     out: required('out', values.out),
     causal: values.causal ?? false,
     ...(values.scale === undefined ? {} : { scale: finiteNumber('scale', values.scale) }),
+    dtype: (values.dtype === undefined ? 'float32' : oneOf('dtype', values.dtype, DTYPES)) as Dtype,
     ...(values.variant === undefined ? {} : { variant: variantName('--variant', values.variant, VARIANTS) }),
     allowNonfinite: values['allow-nonfinite'] ?? false,
   };
@@ -261,6 +267,7 @@ export async function main(argv: string[]): Promise<number> {
     dv: shapes.dv,
     causal: options.causal,
     ...(options.scale === undefined ? {} : { scale: options.scale }),
+    dtype: options.dtype,
   });
 
   const present = (['q', 'k', 'v', 'dO'] as const).filter((name) => inputs[name] !== undefined);
@@ -276,8 +283,9 @@ export async function main(argv: string[]): Promise<number> {
   const tensors: Partial<Record<'q' | 'k' | 'v' | 'dO', FloatArray>> = {};
   for (const name of present) {
     const t = inputs[name]!;
-    const data = asDtype(t.data, info.dtype);
-    // float64 values beyond float32's range become Inf here
+    // the problem's storage dtype (values beyond its range become Inf here), then what the backend takes
+    const stored = problem.dtype === 'float32' ? t.data : roundArray(problem.dtype, Float32Array.from(t.data));
+    const data = asDtype(stored, info.dtype);
     if (data !== t.data) inputsFinite = checkFinite(labels[name], data, t.shape, true, options.allowNonfinite) && inputsFinite;
     tensors[name] = data;
   }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, hostname, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { L2Mode, Pipeline, Variant } from '@attn/reference';
+import { DTYPES } from '@attn/reference';
 import { parseFlags } from '../args.js';
 import type { BackendName } from '../backends.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
@@ -56,6 +57,8 @@ Options (each list replaces the preset's; --n, --pairs, --d or --bh also drop th
   --bh LIST              batch × heads
   --score-std LIST       std of the scaled scores the inputs are drawn for (Q, K ~ sqrt(σ)·N(0,1)); e.g. 1,8,128,1024
                          (rows reach about ±4σ: attention logit growth). Default 1; the verify preset adds 8,128,1024
+  --dtypes LIST          float32,float16,bfloat16: storage dtypes (inputs rounded to each; lse and accumulation stay
+                         float32); a backend without kernels for one refuses it in one line (a skipped record)
   --seed N               seed of the inputs (each problem derives its own; recorded per point)
   --time-budget MS       wall-time budget per timed point (samples keep coming until it is spent)
   --min-samples N        at least this many timed samples per point
@@ -84,6 +87,7 @@ const FLAGS = {
   causal: { type: 'string' },
   bh: { type: 'string' },
   'score-std': { type: 'string' },
+  dtypes: { type: 'string' },
   seed: { type: 'string' },
   'time-budget': { type: 'string' },
   'min-samples': { type: 'string' },
@@ -128,6 +132,7 @@ function shapeBlocks(preset: Preset, v: ReturnType<typeof parse>): ShapeBlock[] 
   const causal = parseCausal(v.causal);
   const bh = integerList('--bh', v.bh);
   const scoreStd = positiveList('--score-std', v['score-std']);
+  const dtypes = nameList('--dtypes', v.dtypes, DTYPES);
   // a block of listed problems (the odd shapes) has no sizes, d or bh to replace: asking for shapes drops it
   const shapesAsked = sizes !== undefined || ds !== undefined || bh !== undefined;
   return preset.blocks.filter((b) => !(b.list && shapesAsked)).map((b) => ({
@@ -137,6 +142,7 @@ function shapeBlocks(preset: Preset, v: ReturnType<typeof parse>): ShapeBlock[] 
     causal: causal ?? b.causal,
     bh: bh ?? b.bh,
     ...(scoreStd ?? b.scoreStd ? { scoreStd: scoreStd ?? b.scoreStd } : {}),
+    ...(dtypes ?? b.dtypes ? { dtypes: dtypes ?? b.dtypes } : {}),
   }));
 }
 

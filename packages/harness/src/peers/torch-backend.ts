@@ -141,6 +141,7 @@ export class TorchBackend implements Backend {
 
   check(problem: Problem, variant: Variant): string | null {
     if (!(TORCH_VARIANTS as readonly string[]).includes(variant)) return `torch has no SDPA backend '${variant}' (it has: ${TORCH_VARIANTS.join(', ')})`;
+    if (problem.dtype !== 'float32') return `torch SDPA as a peer runs float32 only so far; ${problem.dtype} is not wired through its server`;
     if (HALF_ONLY.includes(variant)) return `torch SDPA ${variant} takes float16/bfloat16 only; this backend runs float32`;
     if (problem.causal && problem.nq > problem.nk) {
       return `torch SDPA's bottom-right causal mask gives NaN on the ${problem.nq - problem.nk} query rows that see no key (Nq > Nk), where the contract wants lse = −inf, O = 0`;
