@@ -313,7 +313,7 @@ export async function main(argv: string[]): Promise<number> {
   const lines = [
     `backend  ${backend.name} ${variant} (${info.dtype}) on ${info.device}`,
     `problem  BH=${problem.bh} Nq=${problem.nq} Nk=${problem.nk} d=${problem.d} dv=${problem.dv} ` +
-      `scale=${problem.scale.toPrecision(6)}${problem.causal ? ' causal' : ''}`,
+      `scale=${problem.scale.toPrecision(6)}${problem.causal ? ' causal' : ''}${problem.dtype !== 'float32' ? ` ${problem.dtype}` : ''}`,
     `stages   ${stages.join(' -> ')} in ${ms.toFixed(2)} ms (wall clock, one cold run; use attn sweep for timings)`,
   ];
   const unwritten: string[] = [];
