@@ -131,6 +131,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
 
   function check(problem: Problem, variant: Variant): string | null {
     if (!isWgslVariant(variant)) return `wgsl has no variant '${variant}' (variants: ${VARIANTS.join(', ')})`;
+    if (problem.dtype !== 'float32') return `wgsl ${variant} takes float32; ${problem.dtype} kernels are not implemented yet`;
     const allowed = perBuffer();
     if (variant === 'tiled') {
       if (problem.d > TILED_MAX_D || problem.dv > TILED_MAX_D) {
