@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Backend, FloatArray, KernelStage, OutputName, Pipeline, Problem, Variant } from '@attn/reference';
 import {
   BackendError, PIPELINE_STAGES, STAGE_OUTPUTS, countPoisoned, describeNonFinite, lseCertainlyAbove, makeProblem, scanNonFinite,
-  tensorShape, unexpectedNonFinite, unflattenIndex,
+  splitVariant, tensorShape, unexpectedNonFinite, unflattenIndex,
 } from '@attn/reference';
 import { finiteNumber, oneOf, parseFlags, required } from '../args.js';
 import type { BackendName } from '../backends.js';
@@ -38,7 +38,8 @@ Options:
   --out DIR          where the outputs go (created if missing)                     (required)
   --causal           causal mask, bottom-right aligned: query i sees key j iff j <= i + Nk - Nq
   --scale S          score scale (default 1/sqrt(d))
-  --variant V        naive | tiled | exact (default: the backend's first variant)
+  --variant V        naive | tiled | exact (default: the backend's first variant); tiled@CHOICE picks kernel
+                     versions and knobs, e.g. tiled@fwd3, tiled@v2+rows=8 (each backend's README lists them)
   --allow-nonfinite  run even when an input holds NaN or Inf; the outputs are then not checked for NaN/Inf (a NaN
                      reaches what depends on it and, in the tiled GPU kernels' block products, 0 × NaN reaches
                      other rows of its tile)
@@ -81,6 +82,12 @@ interface RunOptions {
   allowNonfinite: boolean;
 }
 
+/** A base name, optionally with '@' and a choice the backend parses (its check() refuses a bad one in one line). */
+function variantFlag(value: string): Variant {
+  oneOf('variant', splitVariant(value).base, VARIANTS);
+  return value;
+}
+
 function parseOptions(argv: string[]): RunOptions {
   const { values } = parseFlags(argv, flags);
   const stage = oneOf('stage', required('stage', values.stage), PIPELINES);
@@ -94,7 +101,7 @@ function parseOptions(argv: string[]): RunOptions {
     out: required('out', values.out),
     causal: values.causal ?? false,
     ...(values.scale === undefined ? {} : { scale: finiteNumber('scale', values.scale) }),
-    ...(values.variant === undefined ? {} : { variant: oneOf('variant', values.variant, VARIANTS) }),
+    ...(values.variant === undefined ? {} : { variant: variantFlag(values.variant) }),
     allowNonfinite: values['allow-nonfinite'] ?? false,
   };
 }
@@ -210,7 +217,7 @@ async function openBackend(name: BackendName): Promise<Backend> {
 function pickVariant(backend: Backend, asked: Variant | undefined): Variant {
   const variant = asked ?? backend.variants[0];
   if (variant === undefined) throw new BackendError(`backend '${backend.name}' has no variants`);
-  if (!backend.variants.includes(variant)) {
+  if (!backend.variants.includes(splitVariant(variant).base)) {
     throw new UsageError(`backend '${backend.name}' has no variant '${variant}' (it has: ${backend.variants.join(', ')})`);
   }
   return variant;
