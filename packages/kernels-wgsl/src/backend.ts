@@ -108,11 +108,11 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     const c = choiceOf(variant);
     if (typeof c === 'string') return c;
     const allowed = perBuffer();
+    if (c.base === 'tiled' && (problem.d > TILED_MAX_D || problem.dv > TILED_MAX_D)) {
+      return `tiled wgsl takes d and dv up to ${TILED_MAX_D}, got d = ${problem.d}, dv = ${problem.dv} (the naive variant takes any d)`;
+    }
     const tiles = plan(problem, c);
     if (c.base === 'tiled') {
-      if (problem.d > TILED_MAX_D || problem.dv > TILED_MAX_D) {
-        return `tiled wgsl takes d and dv up to ${TILED_MAX_D}, got d = ${problem.d}, dv = ${problem.dv} (the naive variant takes any d)`;
-      }
       if (typeof tiles === 'string') {
         return `wgsl ${variant}: no ${tiles} tile for d = ${problem.d}, dv = ${problem.dv} fits ${tileLimits(c.knobs).workgroupBytes} bytes of workgroup memory`;
       }
