@@ -1,8 +1,9 @@
 // Times each stage of the naive and tiled WGSL kernels on this machine's adapter (timestamp queries) and prints a
 // markdown table with the two numbers per shape that bound it: FLOPs (FlashAttention's convention) and the minimum
 // bytes a stage must move (its inputs read once, its outputs written once). Used for NOTES.md.
-//   node scripts/measure.mjs [--knobs] [bh,n,d[,causal]] ...      (after `pnpm build`; default: the lavapipe shapes)
-// --knobs: time the tiled variant only, under each tuning knob set in KNOBS (tiled kernel 1 vs 2, tile sides, rows).
+//   node scripts/measure.mjs [--variants V,V,…] [bh,n,d[,causal]] ...   (after `pnpm build`; default: the lavapipe shapes)
+// --variants: time only the tiled variants given (e.g. tiled@v1,tiled@v5+side=8; README.md has the vocabulary), with
+// the tiles each ran (Session.kernels).
 import { createWgslBackend } from '../dist/index.js';
 import { flops, makeProblem, randomInputs } from '@attn/reference';
 
@@ -14,11 +15,10 @@ function minBytes(p, stage) {
   return F * (q + k + v + o + o + l + q + k + v); // reads Q K V O dO lse, writes dQ dK dV
 }
 
-// kernel 1 as it was measured on the H100 (16 × 16), then kernel 2 (the default) and its two main alternatives
-const KNOBS = [{ kernel: 1 }, { kernel: 1, maxTileSide: 8 }, { kernel: 2 }, { kernel: 2, rowsPerInvocation: 8 }, { kernel: 2, maxTileSide: 8 }];
 const STAGES = ['lse', 'forward', 'backward'];
 const args = process.argv.slice(2);
-const knobs = args.includes('--knobs');
+const at = args.indexOf('--variants');
+const variants = at >= 0 ? (args.splice(at, 2)[1] ?? '').split(',').filter(Boolean) : [];
 const shapes = args.filter((a) => !a.startsWith('--')).map((s) => s.split(',')).map(([bh, n, d, c]) => ({ bh: +bh, nq: +n, d: +d, causal: c === 'causal' }));
 if (shapes.length === 0) shapes.push({ bh: 2, nq: 256, d: 64, causal: false }, { bh: 2, nq: 256, d: 64, causal: true }, { bh: 1, nq: 512, d: 128, causal: false });
 
@@ -32,31 +32,29 @@ async function stageMs(backend, p, variant) {
   try {
     await s.write(randomInputs(p, 1));
     const t = await s.time(STAGES, { warmup: 2, samples: 7 });
-    return Object.fromEntries(Object.entries(t.perStageMs).map(([st, xs]) => [st, median(xs)]));
+    return { ...Object.fromEntries(Object.entries(t.perStageMs).map(([st, xs]) => [st, median(xs)])), kernels: s.kernels };
   } finally {
     await s.dispose();
   }
 }
 
 async function main() {
-  if (knobs) {
-    console.log('| shape | knobs | tiles (fwd) | lse ms | forward ms | backward ms | fwd GFLOP/s |');
+  if (variants.length > 0) {
+    const backend = createWgslBackend();
+    const why = await backend.availability();
+    if (why) throw new Error(why);
+    console.log('| shape | variant | forward ran | lse ms | forward ms | backward ms | fwd GFLOP/s |');
     console.log('|---|---|---|---|---|---|---|');
-    for (const opts of KNOBS) {
-      const backend = createWgslBackend(opts);
-      const why = await backend.availability();
-      if (why) throw new Error(why);
-      const tiles = (await backend.info()).details?.tiles;
+    for (const variant of variants) {
       for (const init of shapes) {
         const p = makeProblem(init);
-        const ms = await stageMs(backend, p, 'tiled');
-        const fwdTiles = tiles?.[`d${p.d}`]?.forward ?? '';
+        const ms = await stageMs(backend, p, variant);
         const f = (st) => (ms[st] === undefined ? '—' : ms[st].toFixed(3));
         const gf = ms.forward ? (flops(p, 'forward') / 1e9 / (ms.forward / 1e3)).toFixed(1) : '—';
-        console.log(`| ${label(p)} | ${JSON.stringify(opts)} | ${fwdTiles} | ${f('lse')} | ${f('forward')} | ${f('backward')} | ${gf} |${ms.skipped ? ' ' + ms.skipped : ''}`);
+        console.log(`| ${label(p)} | ${variant} | ${ms.kernels?.forward ?? ''} | ${f('lse')} | ${f('forward')} | ${f('backward')} | ${gf} |${ms.skipped ? ' ' + ms.skipped : ''}`);
       }
-      await backend.close();
     }
+    await backend.close();
     return;
   }
   const backend = createWgslBackend();

@@ -1,50 +1,25 @@
-/** The WGSL backend: Backend contract over one Dawn device per process (src/dawn.ts). */
+/** The WGSL backend: Backend contract over one Dawn device per process and robustness setting (src/dawn.ts). */
 import type { Backend, BackendInfo, Limits, Problem, Session, Variant } from '@attn/reference';
-import { BackendError, describeProblem } from '@attn/reference';
+import { BackendError, describeProblem, describeVersions, splitVariant, VariantError } from '@attn/reference';
 import { BufferPool, STORAGE_USAGE } from './buffers.js';
-import type { GpuContext } from './dawn.js';
-import { gpuContext, releaseGpu, robustnessOff } from './dawn.js';
+import type { GpuContext, Robustness } from './dawn.js';
+import { dawnOptions, gpuContext, liveContexts, releaseGpu } from './dawn.js';
+import { describeStageKernels } from './describe.js';
 import { scoped } from './errors.js';
-import type { AnyTileConfig, BufferName, TiledLimits, TiledVersion, WgslVariant } from './plan.js';
-import { bufferElements, gridFor, scratchElements, stagePlan, tiledConfigs } from './plan.js';
+import type { BufferName, TiledLimits, TiledPlan } from './plan.js';
+import { bufferElements, gridFor, scratchElements, stagePlan, tiledPlan } from './plan.js';
 import { WgslSession } from './session.js';
+import type { TiledKernel } from './tiling.js';
 import { TILED_MAX_D } from './tiling.js';
+import type { TileKnobs, WgslChoice } from './variant-choice.js';
+import { parseWgslVariant, WGSL_VARIANTS } from './variant-choice.js';
 import { VERSION } from './version.js';
+import { WGSL_KNOBS, WGSL_VERSIONS } from './versions.js';
 
-/**
- * Tuning knobs for trying tile shapes without code changes; each also reads an env variable (the option wins):
- * ATTN_WGSL_KERNEL (1 to 5), ATTN_WGSL_ROWS (4 or 8), ATTN_WGSL_COLS (4 or 8), ATTN_WGSL_THREADS, ATTN_WGSL_REGISTER_BUDGET, ATTN_WGSL_ROBUSTNESS (on or off, read by src/dawn.ts), ATTN_WGSL_WORKGROUP_BYTES, ATTN_WGSL_TILE_SIDE, ATTN_WGSL_UNROLL (1 or 0).
- */
+/** Options of the backend itself; what runs is chosen per variant ('tiled@fwd3+rows=4', src/variant-choice.ts). */
 export interface WgslBackendOptions {
-  /**
-   * tiled kernels (NOTES.md): 5 (default: vec4 chunks fetched one ahead, GEMM loops unrolled in the source, mask-free
-   * interior tiles), 4, 3 (kernel 2 with register loops unrolled), 2 (register tiles read as vec4), 1
-   */
-  kernel?: TiledVersion;
-  /** query (or key) rows per invocation in tiled kernels 2–5: 4 or 8 (default: 8 on GPUs, 4 on CPU adapters) */
-  rowsPerInvocation?: number;
-  /** cap on the workgroup memory the tile picker may use, below the adapter's (to try smaller adapters' shapes) */
-  maxWorkgroupBytes?: number;
-  /** streamed entries per invocation in tiled kernels 2–5: 4 or 8 (ATTN_WGSL_COLS; default 4, kernel 5's lse 8) */
-  colsPerInvocation?: number;
-  /** cap on invocations per tiled workgroup (ATTN_WGSL_THREADS) */
-  maxThreads?: number;
-  /** register budget of the tile picker, in live floats per invocation (ATTN_WGSL_REGISTER_BUDGET; default 128) */
-  registerBudget?: number;
-  /** largest invocations per side of a tiled workgroup (default: 16 on a GPU, 8 on a CPU adapter; NOTES.md) */
-  maxTileSide?: number;
-  /** constant loop bounds in the tiled shaders; default: yes on a GPU, no on a CPU adapter (slow compiles there) */
-  unroll?: boolean;
   /** time with the wall clock even where timestamp-query exists (the fallback path, for tests) */
   wallClock?: boolean;
-}
-
-function envNumber(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new BackendError(`${name} must be a positive integer, got '${raw}'`);
-  return n;
 }
 
 /** WebGPU's default limits: what check() assumes before the adapter is known. */
@@ -57,41 +32,19 @@ const DEFAULT_LIMITS = {
 };
 type KnownLimits = typeof DEFAULT_LIMITS;
 
-const VARIANTS: readonly WgslVariant[] = ['naive', 'tiled'];
 const TENSORS = ['q', 'k', 'v', 'dO', 'lse', 'o', 'dq', 'dk', 'dv'] as const;
-
-const isTiledVersion = (k: number): k is TiledVersion => [1, 2, 3, 4, 5].includes(k);
-
-function fourOrEight(name: string, value: number | undefined): number | undefined {
-  if (value !== undefined && value !== 4 && value !== 8) throw new BackendError(`${name} must be 4 or 8, got ${value}`);
-  return value;
-}
-
-function isWgslVariant(v: string): v is WgslVariant {
-  return (VARIANTS as readonly string[]).includes(v);
-}
+const STAGES = ['lse', 'forward', 'backward'] as const;
 
 export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   let known: KnownLimits = DEFAULT_LIMITS;
   let cpuAdapter = false;
-  const maxWorkgroupBytes = options.maxWorkgroupBytes ?? envNumber('ATTN_WGSL_WORKGROUP_BYTES');
-  const maxSide = options.maxTileSide ?? envNumber('ATTN_WGSL_TILE_SIDE');
-  const kernelChoice: number = options.kernel ?? envNumber('ATTN_WGSL_KERNEL') ?? 5;
-  if (!isTiledVersion(kernelChoice)) throw new BackendError(`ATTN_WGSL_KERNEL / kernel must be 1 to 5, got ${kernelChoice}`);
-  const kernel = kernelChoice;
-  const rowsChoice = fourOrEight('ATTN_WGSL_ROWS / rowsPerInvocation', options.rowsPerInvocation ?? envNumber('ATTN_WGSL_ROWS'));
-  const cols = fourOrEight('ATTN_WGSL_COLS / colsPerInvocation', options.colsPerInvocation ?? envNumber('ATTN_WGSL_COLS'));
-  const maxThreads = options.maxThreads ?? envNumber('ATTN_WGSL_THREADS');
-  const registerBudget = options.registerBudget ?? envNumber('ATTN_WGSL_REGISTER_BUDGET');
-  const robust = !robustnessOff();
-  const unrollEnv = process.env.ATTN_WGSL_UNROLL;
-  const unroll = options.unroll ?? (unrollEnv === '1' ? true : unrollEnv === '0' ? false : undefined);
-  const pool = new BufferPool();
+  const pools = new Map<Robustness, BufferPool>();
   const sessions = new Set<Session>();
+  const choices = new Map<Variant, WgslChoice | string>();
 
-  async function context(): Promise<GpuContext | string> {
-    const ctx = await gpuContext();
-    if (typeof ctx !== 'string') {
+  async function context(robustness: Robustness = 'on'): Promise<GpuContext | string> {
+    const ctx = await gpuContext(robustness);
+    if (typeof ctx !== 'string' && robustness === 'on') {
       const l = ctx.device.limits;
       known = {
         maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -106,39 +59,64 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     return ctx;
   }
 
-  async function ready(): Promise<GpuContext> {
-    const ctx = await context();
-    if (typeof ctx === 'string') throw new BackendError(ctx);
-    return ctx;
+  /** The device a variant runs on; the default one first, whose limits check() reads. */
+  async function ready(robustness: Robustness = 'on'): Promise<GpuContext> {
+    const main = await context();
+    if (typeof main === 'string') throw new BackendError(main);
+    if (robustness === 'on') return main;
+    const off = await context(robustness);
+    if (typeof off === 'string') throw new BackendError(`wgsl robust=off: no device without bounds clamps: ${off}`);
+    return off;
   }
 
-  // 8 rows per invocation measured 1.1–1.5× faster than 4 on the H100 (NOTES.md, kernel 2 outcome); lavapipe keeps 4
-  const rows = (): number => rowsChoice ?? (cpuAdapter ? 4 : 8);
-  const tileLimits = (): TiledLimits => ({
-    version: kernel,
-    rows: rows(),
-    ...(cols === undefined ? {} : { cols }),
-    ...(maxThreads === undefined ? {} : { maxThreads }),
-    ...(registerBudget === undefined ? {} : { maxRegisterFloats: registerBudget }),
-    workgroupBytes: Math.min(known.maxComputeWorkgroupStorageSize, maxWorkgroupBytes ?? Infinity),
+  function choiceOf(variant: Variant): WgslChoice | string {
+    let c = choices.get(variant);
+    if (c === undefined) {
+      try {
+        c = parseWgslVariant(variant);
+      } catch (e) {
+        if (!(e instanceof VariantError)) throw e;
+        c = e.message;
+      }
+      choices.set(variant, c);
+    }
+    return c;
+  }
+
+  /** The adapter's limits with the variant's knobs; the defaults differ between GPUs and CPU adapters (NOTES.md). */
+  const tileLimits = (knobs: TileKnobs): TiledLimits => ({
+    // 8 rows per invocation measured 1.1–1.5× faster than 4 on the H100 (NOTES.md, kernel 2 outcome); lavapipe keeps 4
+    rows: knobs.rows ?? (cpuAdapter ? 4 : 8),
+    ...(knobs.cols === undefined ? {} : { cols: knobs.cols }),
+    ...(knobs.threads === undefined ? {} : { maxThreads: knobs.threads }),
+    ...(knobs.regs === undefined ? {} : { maxRegisterFloats: knobs.regs }),
+    workgroupBytes: Math.min(known.maxComputeWorkgroupStorageSize, knobs.wgmem ?? Infinity),
     invocations: known.maxComputeInvocationsPerWorkgroup,
-    // 8 × 8 invocations with twice the rows and keys each measured 1.5–2× faster on lavapipe (NOTES.md, tiled v2);
-    // on the H100 8 × 8 was 1.7–3.2× slower than 16 × 16 (NOTES.md, kernel 2 outcome)
-    maxSide: maxSide ?? (cpuAdapter ? 8 : 16),
-    unroll: unroll ?? !cpuAdapter,
+    // on the H100 8 × 8 was 1.7–3.2× slower than 16 × 16 (NOTES.md, kernel 2 outcome); on lavapipe version 5 runs
+    // as fast with 16 × 16 and compiles 3–4× sooner (NOTES.md, "Tile side on CPU adapters")
+    maxSide: knobs.side ?? 16,
+    // lavapipe compiles unrolled loops slowly and runs them no faster (NOTES.md, tiled v1 loop bounds)
+    unroll: knobs.unroll ?? !cpuAdapter,
   });
   const perBuffer = (): number => Math.min(known.maxStorageBufferBindingSize, known.maxBufferSize);
 
+  function plan(problem: Problem, c: WgslChoice): TiledPlan | TiledKernel | null {
+    return c.base === 'tiled' ? tiledPlan(problem, c.versions, tileLimits(c.knobs)) : null;
+  }
+
   function check(problem: Problem, variant: Variant): string | null {
-    if (!isWgslVariant(variant)) return `wgsl has no variant '${variant}' (variants: ${VARIANTS.join(', ')})`;
+    const c = choiceOf(variant);
+    if (typeof c === 'string') return c;
     if (problem.dtype !== 'float32') return `wgsl ${variant} takes float32; ${problem.dtype} kernels are not implemented yet`;
     const allowed = perBuffer();
-    if (variant === 'tiled') {
-      if (problem.d > TILED_MAX_D || problem.dv > TILED_MAX_D) {
-        return `tiled wgsl takes d and dv up to ${TILED_MAX_D}, got d = ${problem.d}, dv = ${problem.dv} (the naive variant takes any d)`;
+    if (c.base === 'tiled' && (problem.d > TILED_MAX_D || problem.dv > TILED_MAX_D)) {
+      return `tiled wgsl takes d and dv up to ${TILED_MAX_D}, got d = ${problem.d}, dv = ${problem.dv} (the naive variant takes any d)`;
+    }
+    const tiles = plan(problem, c);
+    if (c.base === 'tiled') {
+      if (typeof tiles === 'string') {
+        return `wgsl ${variant}: no ${tiles} tile for d = ${problem.d}, dv = ${problem.dv} fits ${tileLimits(c.knobs).workgroupBytes} bytes of workgroup memory`;
       }
-      const tiles = tiledConfigs(problem, tileLimits());
-      if (typeof tiles === 'string') return `tiled wgsl: no ${tiles} tile for d = ${problem.d}, dv = ${problem.dv} fits ${tileLimits().workgroupBytes} bytes of workgroup memory`;
     } else {
       const bytes = 4 * problem.bh * problem.nq * problem.nk;
       if (bytes > allowed) {
@@ -149,9 +127,8 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
       const bytes = 4 * bufferElements(problem, name);
       if (bytes > allowed) return `wgsl needs ${bytes} bytes for ${name}, adapter allows ${allowed} per buffer`;
     }
-    const tiles = variant === 'tiled' ? tiledConfigs(problem, tileLimits()) : null;
-    for (const stage of ['lse', 'forward', 'backward'] as const) {
-      for (const d of stagePlan(problem, variant, stage, typeof tiles === 'string' ? null : tiles)) {
+    for (const stage of STAGES) {
+      for (const d of stagePlan(problem, c.base, stage, typeof tiles === 'string' ? null : tiles)) {
         if (!gridFor(d.items, known.maxComputeWorkgroupsPerDimension)) {
           return `wgsl ${variant}: ${d.file} needs ${d.items} workgroups, adapter dispatches at most ${known.maxComputeWorkgroupsPerDimension}² `;
         }
@@ -161,15 +138,17 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   }
 
   async function open(problem: Problem, variant: Variant): Promise<Session> {
-    const ctx = await ready();
+    const c = choiceOf(variant);
+    const ctx = await ready(typeof c === 'string' ? 'on' : c.robustness);
     const why = check(problem, variant);
-    if (why) throw new BackendError(why);
-    const v = variant as WgslVariant;
-    const tiles = v === 'tiled' ? tiledConfigs(problem, tileLimits()) : null;
-    if (typeof tiles === 'string') throw new BackendError(`tiled wgsl: no ${tiles} tile fits`);
+    if (why || typeof c === 'string') throw new BackendError(why ?? String(c));
+    const tiles = plan(problem, c);
+    if (typeof tiles === 'string') throw new BackendError(`wgsl ${variant}: no ${tiles} tile fits`);
+    let pool = pools.get(c.robustness);
+    if (!pool) pools.set(c.robustness, (pool = new BufferPool()));
     const elements: [BufferName, number][] = TENSORS.map((n) => [n, bufferElements(problem, n)]);
-    for (const [n, e] of Object.entries(scratchElements(problem, v))) elements.push([n as BufferName, e]);
-    const what = `wgsl ${v} (${describeProblem(problem)}): allocating buffers`;
+    for (const [n, e] of Object.entries(scratchElements(problem, c.base))) elements.push([n as BufferName, e]);
+    const what = `wgsl ${variant} (${describeProblem(problem)}): allocating buffers`;
     const storage = await pool.take(ctx, elements.map(([, e]) => 4 * Math.max(1, e)), STORAGE_USAGE, what);
     const [params] = await pool.take(ctx, [32], GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, what);
     const buffers = new Map<BufferName, GPUBuffer>(elements.map(([n], i) => [n, storage[i]!]));
@@ -181,8 +160,9 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     const session = new WgslSession({
       ctx,
       problem,
-      variant: v,
-      tiles,
+      variant,
+      base: c.base,
+      plan: tiles,
       buffers,
       timestamps: ctx.features.timestamps && !options.wallClock,
       release: (list) => {
@@ -198,13 +178,13 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     const ctx = await ready();
     const a = ctx.adapter.info;
     const limits = ctx.device.limits;
+    const defaults = parseWgslVariant('tiled');
     const tilesFor = (d: number): unknown => {
-      const t = tiledConfigs({ bh: 1, nq: 1, nk: 1, d, dv: d, scale: 1, causal: false, dtype: 'float32' }, tileLimits());
-      const chunks = (c: AnyTileConfig): string => ('version' in c ? `, EC ${c.ec} JC ${c.jc}` : '');
-      return typeof t === 'string'
-        ? `no ${t} tile fits`
-        : Object.fromEntries(Object.entries(t).map(([k, c]) => [k, `${c.br}x${c.bc} (${c.tx}x${c.ty} invocations, ${c.bytes} B${chunks(c)})`]));
+      const t = plan({ bh: 1, nq: 1, nk: 1, d, dv: d, scale: 1, causal: false, dtype: 'float32' }, defaults);
+      return typeof t === 'string' || t === null ? `no ${t} tile fits` : Object.fromEntries(STAGES.map((s) => [s, describeStageKernels(t[s], 'on')]));
     };
+    const open = new Set((await liveContexts()).map((c) => c.robustness));
+    const device = (r: Robustness): unknown => ({ dawnOptions: dawnOptions(r), open: open.has(r) });
     return {
       backend: 'wgsl',
       version: VERSION,
@@ -223,12 +203,12 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
         maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
         maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
         maxBufferSize: limits.maxBufferSize,
-        unrolledLoops: unroll ?? !cpuAdapter,
-        // Dawn's bounds clamps on every access (ATTN_WGSL_ROBUSTNESS=off removes them: src/dawn.ts)
-        robustness: robust,
-        tiledKernel: kernel,
-        rowsPerInvocation: kernel >= 2 ? rows() : null,
-        colsPerInvocation: kernel >= 2 ? (cols ?? (kernel >= 5 ? 'lse 8, others 4' : 4)) : null,
+        // Dawn's toggles per device: robust=on (every default run) keeps the bounds clamps; robust=off variants run on
+        // a second device without them (src/dawn.ts)
+        devices: { 'robust=on': device('on'), 'robust=off': device('off') },
+        versions: describeVersions('wgsl', WGSL_VERSIONS, WGSL_KNOBS),
+        // what a plain 'tiled' picks on this adapter (Session.kernels records it per problem)
+        defaults: { rows: tileLimits({}).rows, side: tileLimits({}).maxSide, unroll: tileLimits({}).unroll ? 1 : 0 },
         tiles: { d64: tilesFor(64), d128: tilesFor(128), d256: tilesFor(256) },
       },
     };
@@ -236,7 +216,9 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
 
   return {
     name: 'wgsl',
-    variants: VARIANTS,
+    variants: WGSL_VARIANTS,
+    kernelVersions: WGSL_VERSIONS,
+    knobs: WGSL_KNOBS,
     async availability() {
       const ctx = await context();
       return typeof ctx === 'string' ? ctx : null;
@@ -244,7 +226,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     info,
     limits(variant: Variant): Limits {
       return {
-        maxD: variant === 'tiled' ? TILED_MAX_D : Math.floor(known.maxStorageBufferBindingSize / 4),
+        maxD: splitVariant(variant).base === 'tiled' ? TILED_MAX_D : Math.floor(known.maxStorageBufferBindingSize / 4),
         causal: true,
         maxBufferBytes: perBuffer(),
       };
@@ -253,7 +235,8 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     open,
     async close() {
       for (const s of [...sessions]) await s.dispose();
-      pool.destroyAll();
+      for (const pool of pools.values()) pool.destroyAll();
+      pools.clear();
       await releaseGpu();
     },
   };

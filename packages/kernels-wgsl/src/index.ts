@@ -5,4 +5,7 @@ export { pickTiles, TILED_MAX_D } from './tiling.js';
 export type { TileConfig, TileLimits, TiledKernel } from './tiling.js';
 export { pickTiles2 } from './tiling2.js';
 export type { Tile2Config, Tile2Limits } from './tiling2.js';
-export type { TiledVersion } from './plan.js';
+export { STAGE_KERNELS, WGSL_KNOBS, WGSL_VERSIONS, stageToken } from './versions.js';
+export type { WgslKernelVersion } from './versions.js';
+export { parseWgslVariant, WGSL_VARIANTS } from './variant-choice.js';
+export type { TileKnobs, WgslChoice } from './variant-choice.js';

@@ -9,6 +9,8 @@ import type { TileConfig, TiledKernel } from './tiling.js';
 import { pickTiles, tileConstants, tileKey } from './tiling.js';
 import type { Tile2Config, Tile2Limits } from './tiling2.js';
 import { pickTiles2, tileConstants2, tileKey2 } from './tiling2.js';
+import type { WgslKernelVersion } from './versions.js';
+import { STAGE_KERNELS, stageToken, versionRow } from './versions.js';
 
 export type BufferName = 'params' | 'q' | 'k' | 'v' | 'dO' | 'lse' | 'o' | 'dq' | 'dk' | 'dv' | 'delta' | 's' | 'ds';
 export const BINDING: Readonly<Record<BufferName, number>> = {
@@ -36,13 +38,6 @@ export function hostLseBuffer(lse: Float32Array): Float32Array {
   return out;
 }
 
-/**
- * Which tiled kernels: 1 = shaders/*_tiled.wgsl (src/tiling.ts), 2 = shaders/*_tiled2*.wgsl (src/tiling2.ts),
- * 3 = kernel 2's shaders with their register loops unrolled in the source (src/unroll.ts), 4 = kernel 3 with vec4
- * chunks fetched one chunk ahead (shaders/*_tiled4*.wgsl; head dims not ≡ 0 mod 4 run version 3), 5 = kernel 4's shaders with the GEMM loops over a chunk unrolled too (on GPUs) and
- * no per-score masks where a tile needs none.
- */
-export type TiledVersion = 1 | 2 | 3 | 4 | 5;
 export type AnyTileConfig = TileConfig | Tile2Config;
 
 export function anyTileKey(c: AnyTileConfig): string {
@@ -59,6 +54,8 @@ export interface Dispatch {
   bindings: readonly BufferName[];
   /** null for the naive shaders (no generated constants) */
   tiles: AnyTileConfig | null;
+  /** which marked loops are expanded in the source (src/unroll.ts) */
+  unroll: UnrollChoice;
   /** workgroup items; the shader maps item = wid.x + wid.y·nwg.x back to (bh, tile) */
   items: number;
 }
@@ -67,7 +64,7 @@ const cdiv = (a: number, b: number): number => Math.ceil(a / b);
 
 function naive(p: Problem, stage: KernelStage): Dispatch[] {
   const block = (rows: number, cols: number): number => p.bh * cdiv(rows, 16) * cdiv(cols, 16);
-  const n = (file: string, entry: string, bindings: BufferName[], items: number): Dispatch => ({ file, entry, bindings, tiles: null, items });
+  const n = (file: string, entry: string, bindings: BufferName[], items: number): Dispatch => ({ file, entry, bindings, tiles: null, unroll: NO_UNROLL, items });
   switch (stage) {
     case 'lse':
       return [
@@ -91,75 +88,91 @@ function naive(p: Problem, stage: KernelStage): Dispatch[] {
 }
 
 function delta(p: Problem): Dispatch {
-  return { file: 'backward_delta.wgsl', entry: 'main', bindings: ['params', 'dO', 'o', 'delta'], tiles: null, items: cdiv(p.bh * p.nq, 64) };
+  return { file: 'backward_delta.wgsl', entry: 'main', bindings: ['params', 'dO', 'o', 'delta'], tiles: null, unroll: NO_UNROLL, items: cdiv(p.bh * p.nq, 64) };
 }
 
-/** The adapter's limits and the tuning knobs: version 1 reads TileLimits, versions 2–5 the rest of Tile2Limits. */
-export interface TiledLimits extends Omit<Tile2Limits, 'version'> {
-  version: TiledVersion;
+/** The adapter's limits and the variant's knobs: version 1 reads TileLimits, versions 2–5 the rest of Tile2Limits. */
+export type TiledLimits = Omit<Tile2Limits, 'version' | 'fastInterior'>;
+
+/** What one stage runs for one problem: the version asked for, the one that runs, and its tiles. */
+export interface StageKernels {
+  stage: KernelStage;
+  asked: number;
+  row: WgslKernelVersion;
+  /** why row is not the version asked for, e.g. 'fwd5 needs d, dv ≡ 0 mod 4' */
+  fallback?: string;
+  /** the tile of each of the stage's kernels (STAGE_KERNELS) */
+  tiles: Partial<Record<TiledKernel, AnyTileConfig>>;
 }
 
-export type TiledConfigs = Record<TiledKernel, AnyTileConfig>;
+export type TiledPlan = Record<KernelStage, StageKernels>;
 
-/** Tile configs of every tiled kernel for these head dims, or the name of one that does not fit. */
-export function tiledConfigs(p: Problem, limits: TiledLimits): TiledConfigs | TiledKernel {
-  const out: Partial<TiledConfigs> = {};
-  for (const kernel of ['lse', 'forward', 'dq', 'dkdv'] as const) {
-    const version = limits.version >= 4 && (p.d % 4 !== 0 || p.dv % 4 !== 0) ? 3 : limits.version;
-    const c = version === 1 ? pickTiles(kernel, p.d, p.dv, limits) : pickTiles2(kernel, p.d, p.dv, { ...limits, version });
-    if (!c) return kernel;
-    out[kernel] = c;
+/** The version a stage runs for these head dims: the one asked for, or its fallback where it has no kernel. */
+function runnable(p: Problem, stage: KernelStage, asked: number): { row: WgslKernelVersion; fallback?: string } {
+  let row = versionRow(stage, asked);
+  let fallback: string | undefined;
+  while (row.needs && (p.d % row.needs.multipleOf !== 0 || p.dv % row.needs.multipleOf !== 0)) {
+    fallback ??= `${stageToken(stage, asked)} needs d, dv ≡ 0 mod ${row.needs.multipleOf}`;
+    row = versionRow(stage, row.needs.fallback);
   }
-  return out as TiledConfigs;
+  return fallback === undefined ? { row } : { row, fallback };
 }
 
-const KERNEL2_FILES = { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' };
-const KERNEL4_FILES = { lse: 'lse_tiled4.wgsl', forward: 'forward_tiled4.wgsl', dq: 'backward_tiled4_dq.wgsl', dkdv: 'backward_tiled4_dkdv.wgsl' };
-/** Versions 3 and 5 compile the shaders of 2 and 4 differently (unrollChoice, FAST_INTERIOR), not other files. */
-const FILES: Readonly<Record<TiledVersion, Record<TiledKernel, string>>> = {
-  1: { lse: 'lse_tiled.wgsl', forward: 'forward_tiled.wgsl', dq: 'backward_tiled_dq.wgsl', dkdv: 'backward_tiled_dkdv.wgsl' },
-  2: KERNEL2_FILES,
-  3: KERNEL2_FILES,
-  4: KERNEL4_FILES,
-  5: KERNEL4_FILES,
+function pickFor(kernel: TiledKernel, p: Problem, row: WgslKernelVersion, limits: TiledLimits): AnyTileConfig | null {
+  if (row.tiles === 'whole') return pickTiles(kernel, p.d, p.dv, limits);
+  const cols = limits.cols ?? (kernel === 'lse' ? row.lseCols : undefined);
+  return pickTiles2(kernel, p.d, p.dv, { ...limits, cols, version: row.version, fastInterior: row.fastInterior });
+}
+
+/**
+ * Each stage's version (asked: from the variant, src/variant-choice.ts), its fallback for these head dims, and the
+ * tiles of its kernels; or the name of a kernel no tile of which fits the limits.
+ */
+export function tiledPlan(p: Problem, asked: Readonly<Record<KernelStage, number>>, limits: TiledLimits): TiledPlan | TiledKernel {
+  const out: Partial<TiledPlan> = {};
+  for (const stage of ['lse', 'forward', 'backward'] as const) {
+    const { row, fallback } = runnable(p, stage, asked[stage]);
+    const tiles: Partial<Record<TiledKernel, AnyTileConfig>> = {};
+    for (const kernel of STAGE_KERNELS[stage]) {
+      const c = pickFor(kernel, p, row, limits);
+      if (!c) return kernel;
+      tiles[kernel] = c;
+    }
+    out[stage] = { stage, asked: asked[stage], row, tiles, ...(fallback === undefined ? {} : { fallback }) };
+  }
+  return out as TiledPlan;
+}
+
+const NO_UNROLL: UnrollChoice = { unroll: false, gpu: false };
+
+/** How a tiled dispatch's shader is compiled: its row's marked loops, the @unroll-gpu ones only with constant bounds. */
+export function unrollChoice(row: WgslKernelVersion, c: AnyTileConfig): UnrollChoice {
+  return { unroll: row.unrollRegisters, gpu: row.unrollChunks && c.unroll };
+}
+
+const ITEMS: Readonly<Record<TiledKernel, (p: Problem) => number>> = { lse: (p) => p.nq, forward: (p) => p.nq, dq: (p) => p.nq, dkdv: (p) => p.nk };
+const BINDINGS: Readonly<Record<TiledKernel, readonly BufferName[]>> = {
+  lse: ['params', 'q', 'k', 'lse'],
+  forward: ['params', 'q', 'k', 'v', 'lse', 'o'],
+  dkdv: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dk', 'dv'],
+  dq: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dq'],
 };
 
-const tiledFile = (c: AnyTileConfig, kernel: TiledKernel): string => FILES['version' in c ? c.version : 1][kernel];
-
-/** How a dispatch's shader is compiled: its @unroll loops expanded (versions ≥ 3), its @unroll-gpu ones too (5, GPUs). */
-export function unrollChoice(c: AnyTileConfig | null): UnrollChoice {
-  const version = c !== null && 'version' in c ? c.version : 1;
-  return { unroll: version >= 3, gpu: version >= 5 && c !== null && c.unroll };
-}
-
-function tiled(p: Problem, stage: KernelStage, t: TiledConfigs): Dispatch[] {
-  switch (stage) {
-    case 'lse':
-      return [{ file: tiledFile(t.lse, 'lse'), entry: 'main', bindings: ['params', 'q', 'k', 'lse'], tiles: t.lse, items: p.bh * cdiv(p.nq, t.lse.br) }];
-    case 'forward':
-      return [{
-        file: tiledFile(t.forward, 'forward'), entry: 'main', bindings: ['params', 'q', 'k', 'v', 'lse', 'o'], tiles: t.forward,
-        items: p.bh * cdiv(p.nq, t.forward.br),
-      }];
-    case 'backward':
-      return [
-        delta(p),
-        {
-          file: tiledFile(t.dkdv, 'dkdv'), entry: 'main', bindings: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dk', 'dv'],
-          tiles: t.dkdv, items: p.bh * cdiv(p.nk, t.dkdv.br),
-        },
-        {
-          file: tiledFile(t.dq, 'dq'), entry: 'main', bindings: ['params', 'q', 'k', 'v', 'dO', 'lse', 'delta', 'dq'],
-          tiles: t.dq, items: p.bh * cdiv(p.nq, t.dq.br),
-        },
-      ];
+function tiled(p: Problem, s: StageKernels): Dispatch[] {
+  const out: Dispatch[] = s.stage === 'backward' ? [delta(p)] : [];
+  for (const kernel of STAGE_KERNELS[s.stage]) {
+    const c = s.tiles[kernel]!;
+    const file = s.row.files[kernel];
+    if (!file) throw new Error(`${stageToken(s.stage, s.row.version)} has no shader for the ${kernel} kernel (src/versions.ts)`);
+    out.push({ file, entry: 'main', bindings: BINDINGS[kernel], tiles: c, unroll: unrollChoice(s.row, c), items: p.bh * cdiv(ITEMS[kernel](p), c.br) });
   }
+  return out;
 }
 
-export function stagePlan(p: Problem, variant: WgslVariant, stage: KernelStage, tiles: TiledConfigs | null): Dispatch[] {
+export function stagePlan(p: Problem, variant: WgslVariant, stage: KernelStage, plan: TiledPlan | null): Dispatch[] {
   if (variant === 'naive') return naive(p, stage);
-  if (!tiles) throw new Error('tiled plan without tile configs');
-  return tiled(p, stage, tiles);
+  if (!plan) throw new Error('tiled plan without tile configs');
+  return tiled(p, plan[stage]);
 }
 
 /** (x, y) workgroups covering `items`, or null when even maxDim² is not enough. */

@@ -1,13 +1,14 @@
 /** One problem size on the device: its buffers, bind groups and the stages of one variant. */
 import type {
-  FloatArray, InputName, KernelStage, OutputName, Problem, Session, StageTimings, TimeOptions,
+  FloatArray, InputName, KernelStage, OutputName, Problem, Session, StageTimings, TimeOptions, Variant,
 } from '@attn/reference';
 import { BackendError, POISON_F32_BITS, describeProblem, tensorSize } from '@attn/reference';
 import type { GpuContext } from './dawn.js';
 import { scoped, unlessLost } from './errors.js';
 import { pipeline } from './pipelines.js';
-import type { BufferName, Dispatch, TiledConfigs, WgslVariant } from './plan.js';
-import { BINDING, anyTileConstants, anyTileKey, gridFor, hostLseBuffer, stagePlan, unrollChoice } from './plan.js';
+import { describeStageKernels } from './describe.js';
+import type { BufferName, Dispatch, TiledPlan, WgslVariant } from './plan.js';
+import { BINDING, anyTileConstants, anyTileKey, gridFor, hostLseBuffer, stagePlan } from './plan.js';
 import { submitAndWait, timeStages } from './timing.js';
 
 const INPUTS: readonly InputName[] = ['q', 'k', 'v', 'dO', 'lse', 'o'];
@@ -23,8 +24,11 @@ interface Prepared {
 export interface SessionParts {
   ctx: GpuContext;
   problem: Problem;
-  variant: WgslVariant;
-  tiles: TiledConfigs | null;
+  /** as asked for, e.g. 'tiled@fwd3' */
+  variant: Variant;
+  base: WgslVariant;
+  /** tiled: each stage's version, fallback and tiles */
+  plan: TiledPlan | null;
   buffers: Map<BufferName, GPUBuffer>;
   /** time with timestamp queries (else the wall clock) */
   timestamps: boolean;
@@ -34,11 +38,14 @@ export interface SessionParts {
 
 export class WgslSession implements Session {
   readonly problem: Problem;
-  readonly variant: WgslVariant;
+  readonly variant: Variant;
+  /** tiled: what each stage runs for this problem (version, fallback, tiles); absent for naive, one kernel per stage */
+  readonly kernels?: Partial<Record<KernelStage, string>>;
   readonly deviceBytes: number;
   private readonly ctx: GpuContext;
   private readonly buffers: Map<BufferName, GPUBuffer>;
-  private readonly tiles: TiledConfigs | null;
+  private readonly base: WgslVariant;
+  private readonly plan: TiledPlan | null;
   private readonly release: (buffers: GPUBuffer[]) => void;
   private readonly timestamps: boolean;
   private readonly prepared = new Map<KernelStage, Promise<Prepared[]>>();
@@ -49,7 +56,12 @@ export class WgslSession implements Session {
     this.ctx = parts.ctx;
     this.problem = parts.problem;
     this.variant = parts.variant;
-    this.tiles = parts.tiles;
+    this.base = parts.base;
+    this.plan = parts.plan;
+    if (parts.plan) {
+      const plan = parts.plan;
+      this.kernels = Object.fromEntries(STAGES.map((s) => [s, describeStageKernels(plan[s], parts.ctx.robustness)]));
+    }
     this.buffers = parts.buffers;
     this.release = parts.release;
     this.timestamps = parts.timestamps;
@@ -103,7 +115,7 @@ export class WgslSession implements Session {
   private prepare(stage: KernelStage): Promise<Prepared[]> {
     let p = this.prepared.get(stage);
     if (!p) {
-      p = Promise.all(stagePlan(this.problem, this.variant, stage, this.tiles).map((d) => this.prepareDispatch(stage, d)));
+      p = Promise.all(stagePlan(this.problem, this.base, stage, this.plan).map((d) => this.prepareDispatch(stage, d)));
       p.catch(() => this.prepared.delete(stage));
       this.prepared.set(stage, p);
     }
@@ -112,7 +124,7 @@ export class WgslSession implements Session {
 
   private async prepareDispatch(stage: KernelStage, d: Dispatch): Promise<Prepared> {
     const constants = d.tiles ? anyTileConstants(d.tiles) : '';
-    const pipe = await pipeline(this.ctx, d.file, d.entry, constants, d.tiles ? anyTileKey(d.tiles) : '', unrollChoice(d.tiles));
+    const pipe = await pipeline(this.ctx, d.file, d.entry, constants, d.tiles ? anyTileKey(d.tiles) : '', d.unroll);
     const grid = gridFor(d.items, this.ctx.device.limits.maxComputeWorkgroupsPerDimension);
     if (!grid) throw new BackendError(`${this.where}: ${d.file} needs ${d.items} workgroups, more than the adapter can dispatch`);
     const bindGroup = await scoped(this.ctx, `${this.where}: bind group for ${d.file} ${d.entry} (stage ${stage})`, () =>

@@ -18,21 +18,21 @@ export interface Tile2Limits extends TileLimits {
   rows?: number;
   /** budget for registerFloats2 (default 128); ignored when no tile meets it (d = 256) */
   maxRegisterFloats?: number;
-  /** streamed entries (keys, or queries for dK/dV) per invocation, RN: 4 or 8 (default 4; kernel 5's lse 8) */
+  /** streamed entries (keys, or queries for dK/dV) per invocation, RN: 4 or 8 (default 4; the caller passes its version's lseCols) */
   cols?: number;
   /** most invocations per workgroup the picker may use (below the adapter's limit) */
   maxThreads?: number;
-  /** which shaders the tile is for (Tile2Config.version); default 2 */
-  version?: 2 | 3 | 4 | 5;
+  /** which version the tile is for (Tile2Config.version, src/versions.ts); default 2 */
+  version?: number;
+  /** the version skips per-score masks in interior tiles (Tile2Config.fastInterior); default false */
+  fastInterior?: boolean;
 }
 
 export interface Tile2Config {
-  /**
-   * 2, or 3 = the same shaders and tiles with the loops marked @unroll expanded (src/unroll.ts), or 4 = kernel 3 with
-   * vec4 chunks fetched one chunk ahead (shaders/tiles4.wgsl; d, dv ≡ 0 mod 4), or 5 = kernel 4's shaders with their
-   * GEMM loops over a chunk unrolled too (on GPUs) and no per-score masks in tiles that need none
-   */
-  version: 2 | 3 | 4 | 5;
+  /** the row of src/versions.ts the tile is for (2 to 5: one set of shaders or another, compiled one way or another) */
+  version: number;
+  /** FAST_INTERIOR: no per-score masks in tiles that need none (version 5) */
+  fastInterior: boolean;
   kernel: TiledKernel;
   d: number;
   dv: number;
@@ -92,9 +92,7 @@ const SIDES = [16, 8, 4, 2, 1];
  * invocation limit; null when none does.
  */
 export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: Tile2Limits): Tile2Config | null {
-  // kernel 5's lse takes 8 keys per invocation (128 × 128 tiles on the H100: 1.25–1.3× over 4, NOTES.md); the
-  // kernels that also hold P or dS tiles in workgroup memory keep 4 (8 was slower)
-  const rn = limits.cols ?? ((limits.version ?? 2) >= 5 && kernel === 'lse' ? 8 : 4);
+  const rn = limits.cols ?? 4;
   const maxSide = limits.maxSide ?? 16;
   const invocations = Math.min(limits.invocations, limits.maxThreads ?? Infinity);
   const candidates: Tile2Config[] = [];
@@ -112,7 +110,9 @@ export function pickTiles2(kernel: TiledKernel, d: number, dv: number, limits: T
           const shape = { d, dv, br, bc, tx, ec, jc };
           const bytes = 4 * workgroupFloats2(kernel, shape);
           if (bytes <= limits.workgroupBytes) {
-            candidates.push({ version: limits.version ?? 2, kernel, ...shape, ty, rm, rn, bytes, unroll: limits.unroll ?? true });
+            candidates.push({
+              version: limits.version ?? 2, fastInterior: limits.fastInterior ?? false, kernel, ...shape, ty, rm, rn, bytes, unroll: limits.unroll ?? true,
+            });
           }
         }
       }
@@ -164,7 +164,7 @@ export function tileConstants2(c: Tile2Config): string {
   ];
   // Not unrolled (CPU adapters, where unrolling only makes compiles slow): the chunk loops get bounds the compiler
   // cannot fold (min(EC, nq + EC) is EC for every nq ≥ 1 that does not wrap), so LLVM keeps them as loops.
-  const flags = [`const FAST_INTERIOR: bool = ${c.version >= 5};`];
+  const flags = [`const FAST_INTERIOR: bool = ${c.fastInterior};`];
   const bounds = c.unroll
     ? ['fn d_steps() -> u32 { return D; }', 'fn dv_steps() -> u32 { return DV; }', 'fn ec_steps() -> u32 { return EC; }', 'fn jc_steps() -> u32 { return JC; }']
     : [

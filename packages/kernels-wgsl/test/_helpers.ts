@@ -3,7 +3,7 @@
  * adapter skips with its reason, except under CI where the tests run and fail.
  */
 import type { Backend, L2Mode, Pipeline, Problem, ProblemInit, Variant } from '@attn/reference';
-import { checkSession, freshSeed, makeProblem, randomInputs } from '@attn/reference';
+import { checkSession, freshSeed, makeProblem, randomInputs, SMALL_ODD_SHAPES } from '@attn/reference';
 import { expect } from 'vitest';
 import { createWgslBackend } from '../src/index.js';
 
@@ -27,45 +27,54 @@ export async function checkCase(p: Problem, variant: Variant, pipeline: Pipeline
   }
 }
 
-/**
- * The correctness shapes: N ∈ {1, 17, 64, 129} with nq ≠ nk (nq > nk gives causal rows that see no key), d ∈ {8, 40,
- * 64, 128} plus odd d and dv ≠ d, bh ∈ {1, 3}. Every stage test runs each shape causal and not, naive and tiled.
- */
-export const SHAPES: readonly ProblemInit[] = [
-  { bh: 1, nq: 1, nk: 1, d: 8 },
-  { bh: 3, nq: 17, nk: 64, d: 40 },
-  { bh: 1, nq: 129, nk: 17, d: 64 },
-  { bh: 3, nq: 64, nk: 129, d: 8 },
-  { bh: 1, nq: 17, nk: 17, d: 128 },
-  { bh: 1, nq: 64, nk: 17, d: 3, dv: 40 },
-];
-
-/**
- * Backward shapes: SHAPES with the 1 × 1 problem replaced by nq = 1, nk = 17. With one key, P = 1 and dS = P·(dP − D)
- * is exactly 0 (D = dO·O = dO·V = dP), so dQ and dK are zero up to rounding and their relative error is meaningless.
- */
-export const BACKWARD_SHAPES: readonly ProblemInit[] = [{ bh: 1, nq: 1, nk: 17, d: 8 }, ...SHAPES.slice(1)];
-
 export const VARIANTS = ['naive', 'tiled'] as const;
 
 export interface Case {
   name: string;
   problem: Problem;
-  variant: (typeof VARIANTS)[number];
+  variant: Variant;
 }
 
-export function cases(shapes: readonly ProblemInit[] = SHAPES): Case[] {
+/** The label of a problem in test names: 'bh=1 nq=17 nk=64 d=40 dv=40 causal'. */
+export function shapeName(p: Problem): string {
+  return `bh=${p.bh} nq=${p.nq} nk=${p.nk} d=${p.d} dv=${p.dv}${p.causal ? ' causal' : ''}`;
+}
+
+/** Every shape causal and not, under each variant (default: naive and tiled); shapes default to SMALL_ODD_SHAPES. */
+export function cases(shapes: readonly ProblemInit[] = SMALL_ODD_SHAPES, variants: readonly Variant[] = VARIANTS): Case[] {
   const out: Case[] = [];
-  for (const init of shapes) {
+  for (const { bh, nq, nk, d, dv } of shapes) {
     for (const causal of [false, true]) {
-      for (const variant of VARIANTS) {
-        const p = makeProblem({ ...init, causal });
-        out.push({ name: `${variant} bh=${p.bh} nq=${p.nq} nk=${p.nk} d=${p.d} dv=${p.dv}${causal ? ' causal' : ''}`, problem: p, variant });
+      for (const variant of variants) {
+        const p = makeProblem({ bh, nq, nk, d, ...(dv === undefined ? {} : { dv }), causal });
+        out.push({ name: `${variant} ${shapeName(p)}`, problem: p, variant });
       }
     }
   }
   return out;
 }
+
+/** Opens a session of `variant`, checks `pipeline` on every shape causal and not (fresh seed each), disposes. */
+export async function checkShapes(b: Backend, variant: Variant, shapes: readonly ProblemInit[], pipeline: Pipeline): Promise<string[]> {
+  const failures: string[] = [];
+  for (const c of cases(shapes, [variant])) {
+    const s = await b.open(c.problem, variant);
+    try {
+      const seed = freshSeed();
+      for (const f of (await checkSession(s, { pipeline, seed })).failures) failures.push(`${c.name}: ${f}`);
+    } finally {
+      await s.dispose();
+    }
+  }
+  return failures;
+}
+
+/**
+ * The unrolled form of a generation on small tiles (unrolled.test.ts; score-magnitude.test.ts runs version 5's on the
+ * same head dims, so lavapipe's shader cache serves it): unroll=1 is the GPU default, and wgmem=6144 keeps the tiles
+ * small enough for lavapipe to compile version 5's unrolled chunk loops in seconds.
+ */
+export const unrolled = (v: number): string => `tiled@v${v}+unroll=1+wgmem=6144`;
 
 /**
  * Times lse → forward → backward for 11 samples (more than one submit's worth: 8 runs per submit) and checks the

@@ -29,7 +29,7 @@ describe.skipIf(skipGpu)('bad input', () => {
   });
 
   it('an unknown tensor, variant or stage', async () => {
-    expect(backend.check(p, 'exact')).toBe("wgsl has no variant 'exact' (variants: naive, tiled)");
+    expect(backend.check(p, 'exact')).toBe("wgsl has no variant 'exact' (variants: naive, tiled; tiled@… takes a choice)");
     const s = await backend.open(p, 'tiled');
     try {
       await expect(s.write({ x: new Float32Array(1) } as never)).rejects.toThrow("write: 'x' is not an input");

@@ -1,4 +1,5 @@
-// stages 1+2 (lse, forward given lse) against the float64 reference on fresh seeded inputs, outputs poisoned first (checkSession).
+// stages 1+2 (lse, forward given lse) against the float64 reference on fresh seeded inputs, outputs poisoned first (checkSession): naive and
+// tiled (the default versions) on the odd shapes of @attn/reference (SMALL_ODD_SHAPES), causal and not.
 import { afterAll, describe, expect, it } from 'vitest';
 import { backend, cases, checkCase, skipGpu } from './_helpers.js';
 

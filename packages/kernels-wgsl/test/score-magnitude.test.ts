@@ -1,19 +1,19 @@
 // Accuracy as scores grow ("attention logit growth"): with Q and K drawn as sqrt(σ)·N(0,1) the scaled scores have
-// std σ and, from σ ≈ 100 on, the softmax is nearly one-hot. Every variant and tiled kernel runs lse → forward →
-// backward and passes the accuracy rule against the float32 textbook (@attn/reference accuracy.ts): per output, max
+// std σ and, from σ ≈ 100 on, the softmax is nearly one-hot. naive and every tiled version (tiled@v1 … tiled@v5) run
+// lse → forward → backward and pass the accuracy rule against the float32 textbook (@attn/reference accuracy.ts): per output, max
 // error and L2 norm of the error within 2× the textbook's plus a few float32 ulps of the term scale.
 // ATTN_WGSL_ACCURACY_LOG=1 prints the worst output of every run.
 // Q and K are rounded to a grid of at most 127 steps per entry, so every score Q·K (d ≤ 128) is exact in float32 in
 // any summation order, fused or not: at σ ≥ 128 the rule otherwise judges the order of the score sums, not the
 // softmax (two float32 attentions that differ only in that order fail it against each other in a quarter to a third
 // of seeds; lavapipe's fma is not fused at all). NOTES.md, "Large scores", has the numbers.
-import type { Backend, OutputName, Problem, ProblemInit, RandomInputs, ReferenceOutputs } from '@attn/reference';
+import type { OutputName, Problem, ProblemInit, RandomInputs, ReferenceOutputs, Variant } from '@attn/reference';
 import {
   applyRule, compareOutputs, failureLines, freshSeed, makeProblem, randomInputs, referenceOutputs, ruleInputs, textbookErrors,
 } from '@attn/reference';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createWgslBackend } from '../src/index.js';
-import { skipGpu } from './_helpers.js';
+import { WGSL_VERSIONS } from '../src/index.js';
+import { backend, skipGpu, unrolled } from './_helpers.js';
 
 const SCORE_STDS = [1, 8, 128, 1024] as const;
 const SHAPES: ProblemInit[] = [
@@ -58,7 +58,7 @@ const allCases = (): Promise<Case[]> =>
   (cases ??= Promise.all(SHAPES.flatMap((init) => [false, true].flatMap((causal) => SCORE_STDS.map((s) => makeCase({ ...init, causal }, s))))));
 
 /** The failures of one run of the three stages on a case (the fixed relative-L2 tolerances hold at σ = 1 only). */
-async function failures(name: string, backend: Backend, variant: 'naive' | 'tiled', c: Case): Promise<string[]> {
+async function failures(name: string, variant: Variant, c: Case): Promise<string[]> {
   const s = await backend.open(c.problem, variant);
   try {
     await s.write(c.inputs);
@@ -75,28 +75,20 @@ async function failures(name: string, backend: Backend, variant: 'naive' | 'tile
   }
 }
 
-const RUNS: [string, Backend, 'naive' | 'tiled'][] = [
-  ['naive', createWgslBackend(), 'naive'],
-  ...([1, 2, 3, 4, 5] as const).map((k): [string, Backend, 'tiled'] => [`tiled ${k}`, createWgslBackend({ kernel: k }), 'tiled']),
-];
-// kernel 5 with its chunk loops unrolled (the GPU form): lavapipe compiles it slowly, so small tiles and one case
-const unrolled = createWgslBackend({ kernel: 5, unroll: true, maxWorkgroupBytes: 6144, maxTileSide: 4 });
-afterAll(async () => {
-  for (const [, b] of RUNS) await b.close();
-  await unrolled.close();
-});
+const RUNS: Variant[] = ['naive', ...[...new Set(WGSL_VERSIONS.map((v) => v.version))].map((v) => `tiled@v${v}`)];
+afterAll(() => backend.close());
 
 describe.skipIf(skipGpu)('score magnitude: every kernel within the accuracy rule, σ = 1 to 1024', () => {
-  it.each(RUNS)('%s: lse, O, dQ, dK, dV, causal and not', async (name, backend, variant) => {
+  it.each(RUNS)('%s: lse, O, dQ, dK, dV, causal and not', async (variant) => {
     const lines: string[] = [];
-    for (const c of await allCases()) lines.push(...(await failures(name, backend, variant, c)));
+    for (const c of await allCases()) lines.push(...(await failures(variant, variant, c)));
     expect(lines).toEqual([]);
   });
 
-  it('tiled 5 unrolled: σ 1024, causal', async () => {
+  it('version 5 unrolled: σ 1024, causal', async () => {
     // the head dims of unrolled.test.ts (shared compiled shaders), with enough near-one-hot rows for the rule (with
     // bh = 1, nq = 32, nk = 16 every true dK, dQ is subnormal; bh = 8, nq = 64, nk = 48: 3 of 300 seeds fail; bh = 32: 0)
     const c = await makeCase({ bh: 32, nq: 64, nk: 48, d: 8, dv: 12, causal: true }, 1024);
-    expect(await failures('tiled 5 unrolled', unrolled, 'tiled', c)).toEqual([]);
+    expect(await failures(unrolled(5), unrolled(5), c)).toEqual([]);
   });
 });

@@ -1,10 +1,8 @@
-// Kernel 2 tile shapes exist for every d in 1..256 on the CPU adapter's, the H100's and WebGPU's default limits, fit
+// Version 2–5 tile shapes (src/tiling2.ts) exist for every d in 1..256 on the CPU adapter's, the H100's and WebGPU's default limits, fit
 // them, and satisfy what the shaders assume (vec4 register tiles, EC a multiple of 8, JC dividing BC).
 import { describe, expect, it } from 'vitest';
 import type { TiledKernel } from '../src/tiling.js';
 import { TILED_MAX_D } from '../src/tiling.js';
-import { stagePlan, tiledConfigs, unrollChoice } from '../src/plan.js';
-import type { Tile2Config } from '../src/tiling2.js';
 import { pickTiles2, registerFloats2, tileConstants2, workgroupFloats2 } from '../src/tiling2.js';
 
 const ADAPTERS = {
@@ -69,39 +67,13 @@ describe('pickTiles2', () => {
   });
 });
 
-describe('kernel versions 3 to 5 in the plan', () => {
-  const limits = { workgroupBytes: 49152, invocations: 1024, rows: 8 };
-  const problem = (d: number) => ({ bh: 1, nq: 100, nk: 70, d, dv: d, scale: 1, causal: false });
-
-  it('kernels 4 and 5 run vec4 chunks where d and dv are multiples of 4, kernel 3 elsewhere', () => {
-    for (const version of [4, 5] as const) {
-      const fits = tiledConfigs(problem(64), { ...limits, version });
-      const odd = tiledConfigs(problem(6), { ...limits, version });
-      if (typeof fits === 'string' || typeof odd === 'string') throw new Error('no tile');
-      for (const kernel of KERNELS) {
-        expect((fits[kernel] as Tile2Config).version).toBe(version);
-        expect((odd[kernel] as Tile2Config).version).toBe(3);
-      }
-      const files = stagePlan(problem(64), 'tiled', 'backward', fits).map((d) => d.file);
-      expect(files).toEqual(['backward_delta.wgsl', 'backward_tiled4_dkdv.wgsl', 'backward_tiled4_dq.wgsl']);
-    }
-  });
-
-  it('kernel 5 takes 8 keys per invocation in lse (128 × 128 on the H100), 4 elsewhere; ATTN_WGSL_COLS overrides', () => {
-    const t = tiledConfigs(problem(64), { ...limits, version: 5 });
-    if (typeof t === 'string') throw new Error('no tile');
-    expect([t.lse.br, t.lse.bc, (t.lse as Tile2Config).rn]).toEqual([128, 128, 8]);
-    expect((t.forward as Tile2Config).rn).toBe(4);
-    expect(pickTiles2('lse', 64, 64, { ...limits, version: 5, cols: 4 })!.rn).toBe(4);
-  });
-
-  it('only kernel 5 compiles the @unroll-gpu loops, and only with constant bounds (GPUs)', () => {
-    const gpu = pickTiles2('forward', 64, 64, { ...limits, version: 5 })!;
-    expect(unrollChoice(gpu)).toEqual({ unroll: true, gpu: true });
-    expect(unrollChoice({ ...gpu, unroll: false })).toEqual({ unroll: true, gpu: false });
-    expect(unrollChoice({ ...gpu, version: 4 })).toEqual({ unroll: true, gpu: false });
-    expect(unrollChoice({ ...gpu, version: 2 })).toEqual({ unroll: false, gpu: false });
-    expect(tileConstants2(gpu)).toContain('const FAST_INTERIOR: bool = true;');
-    expect(tileConstants2({ ...gpu, version: 4 })).toContain('const FAST_INTERIOR: bool = false;');
+describe('per-version tile choices', () => {
+  it('cols sets the keys per invocation; fastInterior goes into the constants', () => {
+    expect(pickTiles2('lse', 64, 64, { ...ADAPTERS.h100, cols: 8 })!.rn).toBe(8);
+    expect(pickTiles2('lse', 64, 64, ADAPTERS.h100)!.rn).toBe(4);
+    const c = pickTiles2('forward', 64, 64, { ...ADAPTERS.h100, version: 5, fastInterior: true })!;
+    expect(c.version).toBe(5);
+    expect(tileConstants2(c)).toContain('const FAST_INTERIOR: bool = true;');
+    expect(tileConstants2({ ...c, fastInterior: false })).toContain('const FAST_INTERIOR: bool = false;');
   });
 });

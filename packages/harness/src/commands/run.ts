@@ -91,6 +91,7 @@ interface RunOptions {
   allowNonfinite: boolean;
 }
 
+/** A base name, optionally with '@' and a choice the backend parses (its check() refuses a bad one in one line). */
 function parseOptions(argv: string[]): RunOptions {
   const { values } = parseFlags(argv, flags);
   const stage = oneOf('stage', required('stage', values.stage), PIPELINES);

@@ -1,0 +1,23 @@
+/** What a stage runs, in one line: Session.kernels and info()'s tiles. */
+import type { Robustness } from './dawn.js';
+import type { AnyTileConfig, StageKernels } from './plan.js';
+import { STAGE_KERNELS, stageToken } from './versions.js';
+
+/** '128x64 tile, 16x16 invocations of 8x4' (version 1, which has no register-tile constants: without 'of …'). */
+export function describeTile(c: AnyTileConfig): string {
+  const each = 'version' in c ? ` of ${c.rm}x${c.rn}` : '';
+  return `${c.br}x${c.bc} tile, ${c.tx}x${c.ty} invocations${each}`;
+}
+
+/**
+ * 'fwd5: 128x64 tile, 16x16 invocations of 8x4', 'fwd3 (fwd5 needs d, dv ≡ 0 mod 4): …', backward naming its two
+ * kernels ('bwd5: dkdv … + dq …'), then what changes the compiled code: '; unrolled' (constant loop bounds),
+ * '; clamps off' (robust=off).
+ */
+export function describeStageKernels(s: StageKernels, robustness: Robustness): string {
+  const kernels = STAGE_KERNELS[s.stage];
+  const tiles = kernels.map((k) => (kernels.length > 1 ? `${k} ` : '') + describeTile(s.tiles[k]!)).join(' + ');
+  const unrolled = kernels.every((k) => s.tiles[k]!.unroll) ? '; unrolled' : '';
+  const token = stageToken(s.stage, s.row.version);
+  return `${token}${s.fallback ? ` (${s.fallback})` : ''}: ${tiles}${unrolled}${robustness === 'off' ? '; clamps off' : ''}`;
+}
