@@ -13,6 +13,7 @@
 // thread can be two generations ahead of another.
 #include "cuda_runtime.h"
 #include "tiled/cp_async.cuh"
+#include "tiled/mma_f16.cuh"
 #include "tiled/mma_tf32.cuh"
 #include <cstdint>
 #include <cstdio>
@@ -237,10 +238,12 @@ double pow2(int e) {  // 2^e for -1022 <= e <= 1023
   std::memcpy(&x, &bits, 8);
   return x;
 }
+// K = 8 (tf32) or 16 (f16, bf16): the products are exact in double either way.
+template <int K = 8>
 float tc_sum(float c, const float *a, const float *b) {
-  double t[9], plain = c;
+  double t[K + 1], plain = c;
   t[0] = c;
-  for (int kk = 0; kk < 8; ++kk) plain += t[kk + 1] = (double)a[kk] * (double)b[kk];  // exact: tf32 x tf32
+  for (int kk = 0; kk < K; ++kk) plain += t[kk + 1] = (double)a[kk] * (double)b[kk];  // exact: tf32 x tf32, half x half
   if (!std::isfinite(plain)) return (float)plain;  // NaN (poison read by a kernel) or inf: let it show
   double mx = 0;
   for (double x : t) mx = std::max(mx, std::fabs(x));
@@ -380,3 +383,113 @@ void emu_run_grid(unsigned grid, unsigned block, size_t smemBytes, const std::fu
     }
   }
 }
+
+// ---- mma.sync m16n8k16 (f16, bf16 operands; f32 accumulate), ldmatrix, cvt.rn to halves ---------------------------
+// The same accumulation model as the tf32 mma (tc_sum: 16 exact products and c aligned to the largest, truncated).
+namespace {
+
+float half_bits_to_float(uint16_t h, bool bf16) {
+  if (bf16) {
+    const uint32_t u = (uint32_t)h << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  }
+  _Float16 x;
+  std::memcpy(&x, &h, 2);
+  return (float)x;
+}
+
+uint16_t float_to_half_bits(float f, bool bf16) {  // round to nearest even, NaN stays NaN
+  if (bf16) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  }
+  const _Float16 x = (_Float16)f;  // GCC's conversion rounds to nearest even
+  uint16_t h;
+  std::memcpy(&h, &x, 2);
+  return h;
+}
+
+uint32_t hA[2][kMaxWarps][32][4], hB[2][kMaxWarps][32][2];
+const uint16_t *ldsmRow[2][kMaxWarps][32];
+
+void mma_h_warp(int par, int w, bool bf16) {
+  float A[16][16], B[16][8];
+  auto lo = [&](uint32_t x) { return half_bits_to_float((uint16_t)(x & 0xffffu), bf16); };
+  auto hi = [&](uint32_t x) { return half_bits_to_float((uint16_t)(x >> 16), bf16); };
+  for (int l = 0; l < 32; ++l) {
+    const int g = l / 4, tt = l % 4;
+    const uint32_t *a = hA[par][w][l], *b = hB[par][w][l];
+    for (int i = 0; i < 4; ++i) {
+      const int r = g + (i % 2) * 8, c = 2 * tt + (i / 2) * 8;
+      A[r][c] = lo(a[i]), A[r][c + 1] = hi(a[i]);
+    }
+    for (int i = 0; i < 2; ++i) B[2 * tt + i * 8][g] = lo(b[i]), B[2 * tt + i * 8 + 1][g] = hi(b[i]);
+  }
+  for (int l = 0; l < 32; ++l) {
+    const int g = l / 4, tt = l % 4;
+    for (int e = 0; e < 4; ++e) {
+      const int r = g + (e >= 2 ? 8 : 0), col = 2 * tt + (e & 1);
+      float bc[16];
+      for (int kk = 0; kk < 16; ++kk) bc[kk] = B[kk][col];
+      const float c = mmaC[par][w][l][e];
+      if (mma_trunc()) {
+        mmaD[par][w][l][e] = tc_sum<16>(c, A[r], bc);
+      } else {
+        float sum = c;
+        for (int kk = 0; kk < 16; ++kk) sum += A[r][kk] * bc[kk];
+        mmaD[par][w][l][e] = sum;
+      }
+    }
+  }
+}
+
+// Lane l gave row l % 8 of matrix l / 8; each lane gets, per matrix, the two halves of row lane / 4 at columns
+// 2 (lane % 4) and + 1 — or, transposed, of column lane / 4 at rows 2 (lane % 4) and + 1.
+void ldsm(uint32_t (&r)[4], const void *row, bool trans) {
+  const int t = (int)threadIdx.x, w = t / 32, lane = t % 32;
+  if ((uintptr_t)row % 16) { std::printf("ldmatrix: row address not 16-byte aligned\n"); std::exit(1); }
+  const unsigned par = warp_parity();
+  ldsmRow[par][w][lane] = static_cast<const uint16_t *>(row);
+  arrive(warpBars[w], 32, [] {});
+  for (int m = 0; m < 4; ++m) {
+    const uint16_t *const *rows = &ldsmRow[par][w][8 * m];
+    uint16_t x, y;
+    if (trans) {
+      x = rows[2 * (lane % 4)][lane / 4];
+      y = rows[2 * (lane % 4) + 1][lane / 4];
+    } else {
+      x = rows[lane / 4][2 * (lane % 4)];
+      y = rows[lane / 4][2 * (lane % 4) + 1];
+    }
+    r[m] = (uint32_t)x | (uint32_t)y << 16;
+  }
+}
+
+}  // namespace
+
+template <bool BF16>
+void attn_tiled::mma_h(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  const int t = (int)threadIdx.x, w = t / 32, lane = t % 32;
+  const unsigned par = warp_parity();
+  std::memcpy(hA[par][w][lane], a, 16);
+  std::memcpy(hB[par][w][lane], b, 8);
+  std::memcpy(mmaC[par][w][lane], c, 16);
+  arrive(warpBars[w], 32, [&] { mma_h_warp((int)par, w, BF16); });
+  std::memcpy(c, mmaD[par][w][lane], 16);
+}
+template void attn_tiled::mma_h<false>(float (&)[4], const uint32_t (&)[4], const uint32_t (&)[2]);
+template void attn_tiled::mma_h<true>(float (&)[4], const uint32_t (&)[4], const uint32_t (&)[2]);
+
+void attn_tiled::ldsm_x4(uint32_t (&r)[4], const void *row) { ldsm(r, row, false); }
+void attn_tiled::ldsm_x4_t(uint32_t (&r)[4], const void *row) { ldsm(r, row, true); }
+
+template <bool BF16>
+uint32_t attn_tiled::pack_h(float x, float y) {
+  return (uint32_t)float_to_half_bits(x, BF16) | (uint32_t)float_to_half_bits(y, BF16) << 16;
+}
+template uint32_t attn_tiled::pack_h<false>(float, float);
+template uint32_t attn_tiled::pack_h<true>(float, float);

@@ -1,0 +1,112 @@
+// tiled/lse_kernel4.cuh — stage 1, version 4 (float16 / bfloat16 storage): lse_i = log sum_j exp(scale · q_i · k_j)
+// with the scores on the tensor cores (mma.sync m16n8k16, half operands, float32 accumulation; tiled/mma_f16.cuh),
+// as forward version 5 without the P V product.
+//
+// One block of W = 4 warps per (bh, BQ = 64 query rows); warp w owns rows 16w..16w+15: Q's A fragments in registers
+// (ldmatrix, once), key tiles of BK rows double-buffered by cp.async, S = Q Kᵀ per tile, then the running (max, sum)
+// of each row in the 4 lanes that hold its C fragments (a 4-lane butterfly per tile). The lse pair (lse_pair.cuh):
+// m = the max of fl(S_raw·scale), l += exp2((S_raw·scale - m)·log2e) with S_raw·scale - m one fmaf, the same S_raw
+// as forward 5 and backward 4 compute (the same mma chain over d). Rows that see no key get (-inf, 0) exactly.
+// Limits: D in {64, 128} (d <= D); any N, Nq != Nk, causal or not.
+#pragma once
+#include "common.cuh"
+#include "exp2_score.cuh"
+#include "mma_f16.cuh"
+
+namespace attn_tiled {
+
+template <int D> struct Lse4Traits {
+  static constexpr int kWarps = 4, BQ = 16 * kWarps, BK = 64, NT = 32 * kWarps, LD = D + kPad;
+  static constexpr int kMinBlocks = D == 64 ? 4 : 3;
+  static constexpr size_t qElems = (size_t)BQ * LD, kElems = (size_t)BK * LD;
+  static constexpr size_t bytes = (qElems + 2 * kElems) * sizeof(uint16_t);  // sQ, sK[2]
+  static_assert(kMinBlocks * (bytes + 1024) <= 228 * 1024, "lse v4: kMinBlocks blocks do not fit one SM");
+};
+
+template <int D, bool BF16>
+__global__ void __launch_bounds__(Lse4Traits<D>::NT, Lse4Traits<D>::kMinBlocks)
+    lse_tiled_kernel4(AttnProblem p, const uint16_t *__restrict__ q, const uint16_t *__restrict__ k,
+                      float *__restrict__ lse, float *__restrict__ lse_lo, bool vec) {
+  using T = Lse4Traits<D>;
+  constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, LD = T::LD;
+  extern __shared__ float smem[];
+  uint16_t *sQ = reinterpret_cast<uint16_t *>(smem);
+  uint16_t *sK = sQ + T::qElems;  // [2][BK][LD]
+
+  const int nTiles = ceil_div(p.nq, BQ);
+  const int b = blockIdx.x % p.bh;
+  const int q0 = (nTiles - 1 - (int)(blockIdx.x / p.bh)) * BQ;  // heavy (late, causal) tiles first
+  q += (size_t)b * p.nq * p.d;
+  k += (size_t)b * p.nk * p.d;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int kEnd = key_end(p, min(q0 + BQ, p.nq));
+  const int nK = ceil_div(kEnd, BK);
+  const int kFull = q0 + BQ <= p.nq ? key_end(p, q0 + 1) : 0;  // keys every row of the block sees
+
+  load_tile_h<BQ, D, NT>(sQ, LD, q, q0, p.nq, p.d, vec);
+  if (nK > 0) load_tile_h<BK, D, NT>(sK, LD, k, 0, p.nk, p.d, vec);
+  cp_async_commit();
+
+  int rowEnd[2];
+  float mx[2], l[2];  // running max (natural units) and sum of exp(x - max) of rows g and g + 8
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int r = q0 + warp * 16 + g + 8 * h;
+    rowEnd[h] = r < p.nq ? key_end(p, r + 1) : 0;
+    mx[h] = -INFINITY;
+    l[h] = 0.f;
+  }
+
+  uint32_t qa[D / 16][4];
+  for (int it = 0; it < nK; ++it) {
+    const int k0 = it * BK, buf = it % 2;
+    cp_async_wait_all();
+    __syncthreads();  // tile it (and Q, first time) ready; every warp is done with tile it - 1's buffer
+    if (it == 0) ldsm_rows<D>(qa, sQ, LD, warp * 16);
+    if (it + 1 < nK) {
+      load_tile_h<BK, D, NT>(sK + (1 - buf) * T::kElems, LD, k, k0 + BK, p.nk, p.d, vec);
+      cp_async_commit();
+    }
+
+    float s[BK / 8][4];
+    warp_scores_h<D, BK, BF16>(s, qa, sK + buf * T::kElems, LD);
+
+    // as lse version 3: the max in natural units (fl(S_raw · scale)), exp2 only inside
+    const bool full = k0 + BK <= kFull;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float tmax = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const float x = __fmul_rn(s[j][2 * h + e], p.scale);
+          tmax = fmaxf(tmax, full || k0 + j * 8 + 2 * t + e < rowEnd[h] ? x : -INFINITY);
+        }
+      const float mNew = fmaxf(mx[h], group_max<4>(tmax));
+      const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: never -inf - -inf
+      float tsum = 0.f;
+#pragma unroll
+      for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const float pe = exp2_score(s[j][2 * h + e], p.scale, mRef);
+          tsum += full || k0 + j * 8 + 2 * t + e < rowEnd[h] ? pe : 0.f;
+        }
+      l[h] = l[h] * exp2_ftz((mx[h] - mRef) * kLog2e) + group_sum<4>(tsum);
+      mx[h] = mNew;
+    }
+  }
+  cp_async_wait_all();  // nK = 0: the Q copy is still in flight
+
+  if (t == 0) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = q0 + warp * 16 + g + 8 * h;
+      if (r < p.nq) lse_pair(mx[h], logf(l[h]), lse[(size_t)b * p.nq + r], lse_lo[(size_t)b * p.nq + r]);
+    }
+  }
+}
+
+}  // namespace attn_tiled
