@@ -34,10 +34,10 @@ outputs, runs, checks (max abs, rel L2, non-finite, unwritten; tiled vs naive by
 times with tinybench fed by the device's clock. Writes results.json after every point, then report.md + charts.
 
 Peers: --backends …,torch (or --peers torch) adds torch scaled_dot_product_attention (python3 + torch + CUDA,
-float32, TF32 off) as a backend: its SDPA backends (${TORCH_VARIANTS.join(', ')}) are its variants, given the same
-inputs, timed the same way and checked against the same float64 reference; flash and cudnn take no float32 and are
-recorded as skipped. Its fused forward gives one fwd record (lse judged only where the kernel keeps its own: not
-math's) and no lse-only record. With torch and timing, the card's ceilings (copy, fp32/tf32/fp16/bf16 matmul) are
+in the problem's dtype: float32 with TF32 off, float16, bfloat16) as a backend: its SDPA backends
+(${TORCH_VARIANTS.join(', ')}) are its variants, given the same inputs, timed the same way and checked against the
+same float64 reference; flash and cudnn take no float32 and are recorded as skipped there. Its fused forward gives
+one fwd record (lse judged only where the kernel keeps its own: not math's) and no lse-only record. With torch and timing, the card's ceilings (copy, fp32/tf32/fp16/bf16 matmul) are
 measured once into the metadata. A timed sweep also records nvidia-smi clocks (start, end, busy readings) and
 flags a run whose SM clock fell or whose GPU slowed itself down.
 
@@ -303,7 +303,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       metadata.ceilings = await torch.ceilings();
       const c = metadata.ceilings;
-      console.error(`attn sweep: ceilings (torch): copy ${c.copyGBs?.toFixed(0)} GB/s, fp32 ${c.fp32MatmulTFs?.toFixed(1)}, tf32 ${c.tf32MatmulTFs?.toFixed(0)}, bf16 ${c.bf16MatmulTFs?.toFixed(0)} TF/s`);
+      console.error(`attn sweep: ceilings (torch): copy ${c.copyGBs?.toFixed(0)} GB/s, fp32 ${c.fp32MatmulTFs?.toFixed(1)}, tf32 ${c.tf32MatmulTFs?.toFixed(0)}, fp16 ${c.fp16MatmulTFs?.toFixed(0)}, bf16 ${c.bf16MatmulTFs?.toFixed(0)} TF/s`);
     } catch (e) {
       console.error(`attn sweep: ceilings not measured: ${(e as Error).message}`);
     }
