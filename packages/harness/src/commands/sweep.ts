@@ -46,7 +46,8 @@ ${PRESET_NAMES.map((n) => `  ${n.padEnd(7)} ${PRESETS[n].description}`).join('\n
 
 Options (each list replaces the preset's; --n, --pairs, --d or --bh also drop the preset's list of odd shapes):
   --preset NAME          ${PRESET_NAMES.join(' | ')}
-  --backends LIST        ${BACKEND_NAMES.join(',')} (reference is the slow float64 CPU code: only when named)
+  --backends LIST        ${BACKEND_NAMES.join(',')} (reference is the slow float64 CPU code: only when named);
+                         default: the named preset's (half: cuda,wgsl,torch), else cuda,wgsl
   --variants LIST        naive,tiled,exact, tiled@CHOICE (kernel versions, below: several side by side in one run),
                          and the peers' own (${TORCH_VARIANTS.join(',')}); a peer runs all of its own when none is named
   --pipelines LIST       lse,fwd,bwd   (fwd is timed as lse+forward and per stage; bwd times the backward alone)
@@ -212,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new UsageError(`--seed must be an integer in [0, 2^32); got '${v.seed}'`);
 
   // load every backend the preset or the user may want, so the default preset can follow what this machine has
-  const candidates: BackendName[] = [...(askedBackends ?? ['cuda', 'wgsl'])];
+  const candidates: BackendName[] = [...(askedBackends ?? (v.preset ? PRESETS[v.preset as PresetName].backends : ['cuda', 'wgsl']))];
   if (v.peers === 'torch' && !candidates.includes('torch')) candidates.push('torch');
   let { loaded, meta } = await loadAll(candidates);
   const presetName: PresetName = (v.preset as PresetName | undefined) ?? defaultPreset(meta);
