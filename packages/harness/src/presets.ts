@@ -88,14 +88,19 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     name: 'half',
     description:
       'half precision on a real GPU (the H200 run): BH 16, N 1024/4096/16384, d 64/128, causal and not, float16 and bfloat16, ' +
-      'then float32 for the comparison; cuda, wgsl and torch (efficient, math, flash, cudnn), naive and tiled. ' +
-      'Over one 10-minute device call: split it with --dtypes (and --d) across calls',
+      'then float32 at N 4096 for the comparison; cuda, wgsl and torch (efficient, math, flash, cudnn), naive and tiled. ' +
+      '28 problems; the float32 H200 run of these shapes took about a minute per problem: split it across device calls ' +
+      'with --dtypes and --d (one dtype and one d, 6 problems, per call)',
     backends: ['cuda', 'wgsl', 'torch'],
     variants: ['naive', 'tiled', ...TORCH_VARIANTS],
     pipelines: ALL_PIPELINES,
     // naive that does not fit (wgsl's N = 16384 score matrices over the adapter's buffer limit, out of memory) is
     // refused by its backend's check or at open: a skipped record, as in the gpu preset
-    blocks: [{ sizes: square([1024, 4096, 16384]), ds: [64, 128], causal: both, bh: [16], dtypes: ['float16', 'bfloat16', 'float32'] }],
+    blocks: [
+      { sizes: square([1024, 4096, 16384]), ds: [64, 128], causal: both, bh: [16], dtypes: ['float16', 'bfloat16'] },
+      // float32 beside them at one N: the half tables' "vs float32" column (every float32 shape is in reports/h200)
+      { sizes: square([4096]), ds: [64, 128], causal: both, bh: [16], dtypes: ['float32'] },
+    ],
     timing: { warmup: 3, minSamples: 5, budgetMs: 100, l2: 'cold' },
     sampleRows: 64,
   },
