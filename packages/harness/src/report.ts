@@ -303,7 +303,9 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
   out.push('## Backends', '', '| backend | status | device | driver | version | dtype | timer |', '|---|---|---|---|---|---|---|');
   for (const [name, b] of Object.entries(m.backends)) {
     const i = b.info;
-    out.push(`| ${name} | ${b.availability ? `not available: ${b.availability}` : 'ran'} | ${i?.device ?? '—'} | ${i?.driver ?? '—'} | ${i?.version ?? '—'} | ${i?.dtype ?? '—'} | ${i?.timer ?? '—'} |`);
+    // the dtypes its records ran in (a half dtype beside float32), else what the backend says it computes in
+    const ran = uniq(results.records.filter((r) => r.backend === name && r.status !== 'skipped').map((r) => r.dtype));
+    out.push(`| ${name} | ${b.availability ? `not available: ${b.availability}` : 'ran'} | ${i?.device ?? '—'} | ${i?.driver ?? '—'} | ${i?.version ?? '—'} | ${ran.length ? ran.join(', ') : (i?.dtype ?? '—')} | ${i?.timer ?? '—'} |`);
   }
   if (ceilings) out.push('', `Ceilings used for fractions: ${ceilings.source}.`);
   out.push('');

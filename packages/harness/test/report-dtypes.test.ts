@@ -54,6 +54,8 @@ test('timings and correctness tables are split by dtype; a half table compares i
   expect(correctness.filter((l) => l.startsWith('### '))).toEqual(['### float32', '### float16', '### bfloat16']);
   const f16 = correctness.slice(correctness.indexOf('### float16'), correctness.indexOf('### bfloat16'));
   expect(f16.filter((l) => l.startsWith('| cuda/')).every((l) => l.includes(' float16 |'))).toBe(true);
+  // the backends table says which dtypes each backend ran
+  expect(lines.find((l) => l.startsWith('| torch | ran |'))).toContain('| float32, float16, bfloat16 |');
   const dir = mkdtempSync(join(tmpdir(), 'attn-report-dtypes-'));
   const files = await writeReport(r, dir);
   expect(readFileSync(files.markdown, 'utf8')).toContain('![fwd TFLOP/s, d=64, float16](tflops-fwd-d64-float16.png)');
