@@ -6,8 +6,9 @@
 import type { Dtype, L2Mode, Pipeline, ProblemInit, Variant } from '@attn/reference';
 import { ODD_SHAPES } from '@attn/reference';
 import type { BackendName } from './backends.js';
+import { TORCH_VARIANTS } from './peers/torch-backend.js';
 
-export const PRESET_NAMES = ['cpu', 'gpu', 'verify'] as const;
+export const PRESET_NAMES = ['cpu', 'gpu', 'half', 'verify'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export interface ShapeBlock {
@@ -35,7 +36,10 @@ export interface TimingDefaults {
 export interface Preset {
   name: PresetName;
   description: string;
-  /** backends tried by default; the float64 reference is only timed when asked for (it is slow) */
+  /**
+   * backends tried when the preset is named and --backends is not given (without --preset: cuda and wgsl); the
+   * float64 reference is only timed when asked for (it is slow)
+   */
   backends: readonly BackendName[];
   variants: readonly Variant[];
   pipelines: readonly Pipeline[];
@@ -57,7 +61,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   cpu: {
     name: 'cpu',
     description: 'the CPU (lavapipe) adapter, small shapes: N ≤ 256, d ≤ 64, a few minutes on 2 cores',
-    backends: ['wgsl', 'cuda'],
+    backends: ['cuda', 'wgsl'],
     variants: ALL_VARIANTS,
     pipelines: ALL_PIPELINES,
     blocks: [
@@ -78,6 +82,26 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       { sizes: square([1024, 2048, 4096, 8192, 16384]), ds: [64, 128], causal: [true], bh: [16] },
     ],
     timing: { warmup: 3, minSamples: 10, budgetMs: 250, l2: 'cold' },
+    sampleRows: 64,
+  },
+  half: {
+    name: 'half',
+    description:
+      'half precision on a real GPU (the H200 run): BH 16, N 1024/4096/16384, d 64/128, causal and not, float16 and bfloat16, ' +
+      'then float32 at N 4096 for the comparison; cuda, wgsl and torch (efficient, math, flash, cudnn), naive and tiled. ' +
+      '28 problems; the float32 H200 run of these shapes took about a minute per problem: split it across device calls ' +
+      'with --dtypes and --d (one dtype and one d, 6 problems, per call)',
+    backends: ['cuda', 'wgsl', 'torch'],
+    variants: ['naive', 'tiled', ...TORCH_VARIANTS],
+    pipelines: ALL_PIPELINES,
+    // naive that does not fit (wgsl's N = 16384 score matrices over the adapter's buffer limit, out of memory) is
+    // refused by its backend's check or at open: a skipped record, as in the gpu preset
+    blocks: [
+      { sizes: square([1024, 4096, 16384]), ds: [64, 128], causal: both, bh: [16], dtypes: ['float16', 'bfloat16'] },
+      // float32 beside them at one N: the half tables' "vs float32" column (every float32 shape is in reports/h200)
+      { sizes: square([4096]), ds: [64, 128], causal: both, bh: [16], dtypes: ['float32'] },
+    ],
+    timing: { warmup: 3, minSamples: 5, budgetMs: 100, l2: 'cold' },
     sampleRows: 64,
   },
   verify: {

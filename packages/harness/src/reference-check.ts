@@ -1,6 +1,6 @@
 /**
- * The float64 reference of one problem's inputs, compared against every backend and variant, with the float32
- * textbook's error on the same rows beside each output (the accuracy rule's yardstick, @attn/reference accuracy.ts).
+ * The float64 reference of one problem's inputs, compared against every backend and variant, with the textbook's
+ * error (in the problem's dtype) on the same rows beside each output (the accuracy rule's yardstick, @attn/reference accuracy.ts).
  * Small problems: every row, computed once. Large problems: sampled rows (edges of each bh, the causal edge, then
  * seeded random rows); lse, O and dQ of the sampled query rows are computed once, while sampled dK, dV depend on the
  * kernel's own lse and O (reference-outputs.ts says why) and so are recomputed per kernel — O(rows·N·d), cheap.
@@ -53,7 +53,7 @@ function toStats(errors: Errors, textbook: Yardstick, ref: ReferenceOutputs): Pa
   return out;
 }
 
-/** The float64 reference and the float32 textbook's error against it, over the same rows. */
+/** The float64 reference and the textbook's error (in the problem's dtype) against it, over the same rows. */
 async function yardsticks(problem: Problem, inputs: RandomInputs, need: Pipeline, sample?: RowSample, options?: ReferenceOptions) {
   const ref = await referenceOutputs(problem, inputs, need, sample, options);
   return { ref, textbook: await textbookErrors(ref, inputs, sample, options) };

@@ -4,50 +4,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bestPeer, isPeer, unchecked } from './best-peer.js';
+import type { Ceiling, ReportDtype } from './ceilings.js';
+import { ceilingsOf, storageDtype } from './ceilings.js';
 import type { ChartSpec, Marker, Series } from './charts.js';
 import { renderChart } from './charts.js';
 import { CLOCK_FALL_FRACTION, clockFlags, SLOWDOWNS } from './gpu-clocks.js';
 import type { ClockReading, Metadata, PointRecord, RecordStage, Results } from './results.js';
 import { pointLabel } from './results.js';
-
-export interface Ceilings {
-  /** TF/s */
-  fp32Simt?: number;
-  tf32?: number;
-  /** TB/s */
-  bandwidth?: number;
-  source: string;
-}
-
-/**
- * The ceilings fractions are taken of: a known card's (../shared/notes/algorithm.md: H100 67 TF/s fp32 SIMT, 495 TF/s
- * tf32, 3.0 TB/s copy), else those measured into the metadata (torch: a device copy, fp32/tf32 matmuls). Measured
- * values of a known card are quoted beside its ceilings: a library matmul is a reachable rate, not the ceiling.
- */
-export function ceilingsOf(results: Results): Ceilings | null {
-  const m = results.metadata.ceilings;
-  const measured = m && (m.fp32MatmulTFs || m.copyGBs)
-    ? [
-        m.fp32MatmulTFs && `fp32 matmul ${m.fp32MatmulTFs.toFixed(1)} TF/s`,
-        m.tf32MatmulTFs && `tf32 matmul ${m.tf32MatmulTFs.toFixed(0)} TF/s`,
-        m.fp16MatmulTFs && `fp16 matmul ${m.fp16MatmulTFs.toFixed(0)} TF/s`,
-        m.bf16MatmulTFs && `bf16 matmul ${m.bf16MatmulTFs.toFixed(0)} TF/s`,
-        m.copyGBs && `copy ${(m.copyGBs / 1000).toFixed(2)} TB/s`,
-      ].filter(Boolean).join(', ') + ` (${m.source})`
-    : null;
-  if (/H100/i.test(mainDevice(results))) {
-    return { fp32Simt: 67, tf32: 495, bandwidth: 3.0, source: `H100 SXM: 67 TF/s fp32 SIMT, 495 TF/s tf32, 3.0 TB/s copy${measured ? `; measured in this run: ${measured}` : ''}` };
-  }
-  if (m && measured) {
-    return {
-      ...(m.fp32MatmulTFs ? { fp32Simt: m.fp32MatmulTFs } : {}),
-      ...(m.tf32MatmulTFs ? { tf32: m.tf32MatmulTFs } : {}),
-      ...(m.copyGBs ? { bandwidth: m.copyGBs / 1000 } : {}),
-      source: `measured: ${measured}`,
-    };
-  }
-  return null;
-}
 
 /** The device the report is about: the first GPU backend that ran. */
 export function mainDevice(results: Results): string {
@@ -73,7 +36,7 @@ const sortNum = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
 /** The palette slot of the textbook line in error charts (black: no series of ours takes it before the seventh). */
 const TEXTBOOK_COLOR = 6;
 
-/** The float32 textbook's relative L2 error on a record's worst output (the yardstick the rule compares with). */
+/** The textbook's relative L2 error (in the record's dtype) on its worst output (the yardstick the rule compares with). */
 function textbookRelL2(r: PointRecord): number | null {
   if (!r.error) return null;
   const xs = Object.values(r.error).map((e) => e.textbookRelL2).filter((x): x is number => typeof x === 'number');
@@ -87,21 +50,38 @@ export function worstRelL2(r: PointRecord): number | null {
   return xs.length ? Math.max(...xs) : null;
 }
 
-/** Bytes a stage must move at least once (inputs read, outputs written, float32): the denominator of "fraction of bandwidth". */
+/**
+ * Bytes a stage must move at least once (inputs read, outputs written; Q, K, V, dO, O and the gradients in the
+ * record's dtype, the lse in float32): the denominator of "fraction of bandwidth".
+ */
 export function compulsoryBytes(r: PointRecord): number {
   const q = r.bh * r.nq * r.d;
   const k = r.bh * r.nk * r.d;
   const v = k;
   const o = q;
   const lse = r.bh * r.nq;
-  const words: Record<RecordStage, number> = {
-    lse: q + k + lse,
-    forward: q + k + v + lse + o,
-    fwd: q + k + v + lse + o,
-    backward: q + k + v + o + o + lse + q + k + v,
+  const tensors: Record<RecordStage, number> = {
+    lse: q + k,
+    forward: q + k + v + o,
+    fwd: q + k + v + o,
+    backward: q + k + v + o + o + q + k + v,
   };
-  return 4 * words[r.stage];
+  const width = storageDtype(r.dtype) === 'float32' ? 4 : 2;
+  return width * tensors[r.stage] + 4 * lse;
 }
+
+const DTYPE_ORDER: readonly ReportDtype[] = ['float32', 'float16', 'bfloat16'];
+
+/** The dtypes of a report's records, float32 first. */
+function dtypesOf(records: readonly PointRecord[]): ReportDtype[] {
+  const present = new Set(records.map((r) => storageDtype(r.dtype)));
+  return DTYPE_ORDER.filter((d) => present.has(d));
+}
+
+/** A chart file's and title's dtype part: nothing for float32 (the names reports always had), else the dtype. */
+const fileSuffix = (dtype: ReportDtype): string => (dtype === 'float32' ? '' : `-${dtype}`);
+const titleSuffix = (dtype: ReportDtype): string => (dtype === 'float32' ? '' : `, ${dtype}`);
+const tfs = (x: number): string => `${Number(x.toPrecision(3))} TF/s`;
 
 interface Chart {
   file: string;
@@ -117,102 +97,117 @@ export function chartSpecs(results: Results): Chart[] {
   const bh = mostCommon(recs.filter(timed).map((r) => r.bh)) ?? mostCommon(recs.map((r) => r.bh));
   const atBh = recs.filter((r) => r.bh === bh);
   const charts: Chart[] = [];
-  const ceilings = ceilingsOf(results);
-  const stagesWithTiming = (['fwd', 'backward', 'lse', 'forward'] as RecordStage[]).filter((s) => atBh.some((r) => r.stage === s && timed(r) && !isPeer(r)));
+  const ceilings = ceilingsOf(results, device);
+  const dtypes = dtypesOf(atBh);
+  const inDtype = (dtype: ReportDtype) => atBh.filter((r) => storageDtype(r.dtype) === dtype);
   const ds = sortNum(uniq(atBh.map((r) => r.d)));
 
   // 1. tiled vs naive speed-up — the chart this project exists for
-  for (const backend of uniq(atBh.filter((r) => !isPeer(r)).map((r) => r.backend))) {
-    for (const stage of stagesWithTiming) {
-      const series: Series[] = [];
-      for (const [ci, d] of ds.entries()) {
-        for (const causal of [false, true]) {
-          const pick = (variant: string): Map<number, PointRecord> => {
-            const rows = atBh.filter((r) => r.backend === backend && r.variant === variant && r.stage === stage && r.d === d && r.causal === causal && timed(r));
-            // an lse record from the lse pipeline wins over the one split out of a fwd run
-            rows.sort((a, b) => Number(b.pipeline === stage) - Number(a.pipeline === stage));
-            const byN = new Map<number, PointRecord>();
-            for (const r of rows) if (!byN.has(r.nq)) byN.set(r.nq, r);
-            return byN;
-          };
-          const naive = pick('naive');
-          const points = [...pick('tiled').entries()].flatMap(([n0, t]) => {
-            const n = naive.get(n0);
-            return n?.timing && t.timing ? [{ x: t.nq, y: n.timing.medianMs / t.timing.medianMs }] : [];
-          });
-          if (points.length) series.push({ label: `d=${d}${causal ? ' causal' : ''}`, points: dedupeX(points), dashed: causal, colorIndex: ci });
+  for (const dtype of dtypes) {
+    const rowsOf = inDtype(dtype);
+    const stagesWithTiming = (['fwd', 'backward', 'lse', 'forward'] as RecordStage[]).filter((s) => rowsOf.some((r) => r.stage === s && timed(r) && !isPeer(r)));
+    for (const backend of uniq(rowsOf.filter((r) => !isPeer(r)).map((r) => r.backend))) {
+      for (const stage of stagesWithTiming) {
+        const series: Series[] = [];
+        for (const [ci, d] of ds.entries()) {
+          for (const causal of [false, true]) {
+            const pick = (variant: string): Map<number, PointRecord> => {
+              const rows = rowsOf.filter((r) => r.backend === backend && r.variant === variant && r.stage === stage && r.d === d && r.causal === causal && timed(r));
+              // an lse record from the lse pipeline wins over the one split out of a fwd run
+              rows.sort((a, b) => Number(b.pipeline === stage) - Number(a.pipeline === stage));
+              const byN = new Map<number, PointRecord>();
+              for (const r of rows) if (!byN.has(r.nq)) byN.set(r.nq, r);
+              return byN;
+            };
+            const naive = pick('naive');
+            const points = [...pick('tiled').entries()].flatMap(([n0, t]) => {
+              const n = naive.get(n0);
+              return n?.timing && t.timing ? [{ x: t.nq, y: n.timing.medianMs / t.timing.medianMs }] : [];
+            });
+            if (points.length) series.push({ label: `d=${d}${causal ? ' causal' : ''}`, points: dedupeX(points), dashed: causal, colorIndex: ci });
+          }
         }
+        if (!series.length) continue;
+        charts.push({
+          file: `speedup-${backend}-${stage}${fileSuffix(dtype)}.png`,
+          title: `${backend} ${stage}${titleSuffix(dtype)}: tiled vs naive speed-up`,
+          spec: {
+            title: `${backend} ${stageName(stage)}${titleSuffix(dtype)}: tiled speed-up over naive (bh=${bh})`,
+            subtitle,
+            xLabel: 'N (Nq = Nk)',
+            yLabel: 'naive time / tiled time',
+            xLog: true,
+            yLog: true,
+            series,
+            hLines: [{ value: 1, label: '1× (no gain)' }],
+          },
+        });
       }
-      if (!series.length) continue;
-      charts.push({
-        file: `speedup-${backend}-${stage}.png`,
-        title: `${backend} ${stage}: tiled vs naive speed-up`,
-        spec: {
-          title: `${backend} ${stageName(stage)}: tiled speed-up over naive (bh=${bh})`,
-          subtitle,
-          xLabel: 'N (Nq = Nk)',
-          yLabel: 'naive time / tiled time',
-          xLog: true,
-          yLog: true,
-          series,
-          hLines: [{ value: 1, label: '1× (no gain)' }],
-        },
-      });
     }
   }
 
-  // 2. TFLOP/s vs N with peer lines and ceilings, one chart per stage and d
-  for (const stage of stagesWithTiming.filter((s) => s === 'fwd' || s === 'backward')) {
-    for (const d of ds) {
-      const rows = atBh.filter((r) => r.stage === stage && r.d === d && timed(r) && r.tflops !== null);
-      const names = uniq(rows.map(seriesName));
-      const series: Series[] = [];
-      for (const [ci, name] of names.entries()) {
-        for (const causal of [false, true]) {
-          const pts = rows.filter((r) => seriesName(r) === name && r.causal === causal).map((r) => ({ x: r.nq, y: r.tflops! }));
-          if (pts.length) series.push({ label: `${name}${causal ? ' causal' : ''}`, points: dedupeX(pts), dashed: causal, colorIndex: ci });
+  // 2. TFLOP/s vs N with peer lines and the ceilings of the dtype, one chart per dtype, stage and d
+  for (const dtype of dtypes) {
+    const rowsOf = inDtype(dtype);
+    const stages = (['fwd', 'backward'] as RecordStage[]).filter((s) => rowsOf.some((r) => r.stage === s && timed(r) && !isPeer(r)));
+    for (const stage of stages) {
+      for (const d of ds) {
+        const rows = rowsOf.filter((r) => r.stage === stage && r.d === d && timed(r) && r.tflops !== null);
+        const names = uniq(rows.map(seriesName));
+        const series: Series[] = [];
+        for (const [ci, name] of names.entries()) {
+          for (const causal of [false, true]) {
+            const pts = rows.filter((r) => seriesName(r) === name && r.causal === causal).map((r) => ({ x: r.nq, y: r.tflops! }));
+            if (pts.length) series.push({ label: `${name}${causal ? ' causal' : ''}`, points: dedupeX(pts), dashed: causal, colorIndex: ci });
+          }
         }
+        if (!series.length) continue;
+        const hLines: Marker[] = (ceilings?.compute[dtype] ?? []).filter((c) => c.charted).map((c) => ({ value: c.tfs, label: `${c.name} ceiling ${tfs(c.tfs)}` }));
+        charts.push({
+          file: `tflops-${stage}-d${d}${fileSuffix(dtype)}.png`,
+          title: `${stage} TFLOP/s, d=${d}${titleSuffix(dtype)}`,
+          spec: { title: `${stageName(stage)} throughput, d=${d}${titleSuffix(dtype)} (bh=${bh})`, subtitle, xLabel: 'N (Nq = Nk)', yLabel: 'TFLOP/s (FlashAttention convention)', xLog: true, yLog: true, series, hLines },
+        });
       }
-      if (!series.length) continue;
-      const hLines: Marker[] = [];
-      if (ceilings?.fp32Simt) hLines.push({ value: ceilings.fp32Simt, label: `fp32 SIMT ceiling ${Number(ceilings.fp32Simt.toPrecision(3))} TF/s` });
-      charts.push({
-        file: `tflops-${stage}-d${d}.png`,
-        title: `${stage} TFLOP/s, d=${d}`,
-        spec: { title: `${stageName(stage)} throughput, d=${d} (bh=${bh})`, subtitle, xLabel: 'N (Nq = Nk)', yLabel: 'TFLOP/s (FlashAttention convention)', xLog: true, yLog: true, series, hLines },
-      });
     }
   }
 
-  // 3. error vs N, one chart per stage and head dim: ours and the peers (a peer fast but far less exact shows here)
-  // beside the float32 textbook, the accuracy rule's yardstick
-  for (const stage of (['fwd', 'backward', 'lse'] as RecordStage[]).filter((s) => atBh.some((r) => r.stage === s && r.pipeline !== 'fwd' || r.stage === 'fwd'))) {
-    for (const d of ds) {
-      const rows = atBh.filter((r) => r.stage === stage && r.d === d && (stage !== 'lse' || r.pipeline === 'lse') && worstRelL2(r) !== null);
-      const names = uniq(rows.map(seriesName)).filter((n) => !n.endsWith('/exact'));
-      const series: Series[] = [];
-      for (const [ci, name] of names.entries()) {
-        for (const causal of [false, true]) {
-          const pts = rows.filter((r) => seriesName(r) === name && r.causal === causal).map((r) => ({ x: r.nq, y: Math.max(worstRelL2(r)!, 1e-12) }));
-          if (pts.length) series.push({ label: `${name}${causal ? ' causal' : ''}`, points: dedupeX(pts), dashed: causal, colorIndex: ci });
+  // 3. error vs N, one chart per dtype, stage and head dim: ours and the peers (a peer fast but far less exact shows
+  // here) beside the textbook in the same dtype, the accuracy rule's yardstick
+  for (const dtype of dtypes) {
+    const rowsOf = inDtype(dtype);
+    for (const stage of (['fwd', 'backward', 'lse'] as RecordStage[]).filter((s) => rowsOf.some((r) => r.stage === s && r.pipeline !== 'fwd' || r.stage === 'fwd'))) {
+      for (const d of ds) {
+        const rows = rowsOf.filter((r) => r.stage === stage && r.d === d && (stage !== 'lse' || r.pipeline === 'lse') && worstRelL2(r) !== null);
+        const names = uniq(rows.map(seriesName)).filter((n) => !n.split(' ')[0]!.endsWith('/exact'));
+        const series: Series[] = [];
+        for (const [ci, name] of names.entries()) {
+          for (const causal of [false, true]) {
+            const pts = rows.filter((r) => seriesName(r) === name && r.causal === causal).map((r) => ({ x: r.nq, y: Math.max(worstRelL2(r)!, 1e-12) }));
+            if (pts.length) series.push({ label: `${name}${causal ? ' causal' : ''}`, points: dedupeX(pts), dashed: causal, colorIndex: ci });
+          }
         }
+        const textbook = rows.filter((r) => !r.causal && textbookRelL2(r) !== null).map((r) => ({ x: r.nq, y: Math.max(textbookRelL2(r)!, 1e-12) }));
+        // the lse stays float32 in every dtype, and so does its textbook
+        if (textbook.length) series.push({ label: `textbook ${stage === 'lse' ? 'float32' : dtype} (yardstick)`, points: dedupeX(textbook), dashed: true, colorIndex: TEXTBOOK_COLOR });
+        if (!series.length) continue;
+        charts.push({
+          file: `error-${stage}-d${d}${fileSuffix(dtype)}.png`,
+          title: `${stage} error vs float64, d=${d}${titleSuffix(dtype)}`,
+          spec: { title: `${stageName(stage)}: relative L2 error vs the float64 reference, d=${d}${titleSuffix(dtype)} (worst output, bh=${bh})`, subtitle, xLabel: 'N (Nq = Nk)', yLabel: '‖x − ref‖ / ‖ref‖', xLog: true, yLog: true, series },
+        });
       }
-      const textbook = rows.filter((r) => !r.causal && textbookRelL2(r) !== null).map((r) => ({ x: r.nq, y: Math.max(textbookRelL2(r)!, 1e-12) }));
-      if (textbook.length) series.push({ label: 'textbook float32 (yardstick)', points: dedupeX(textbook), dashed: true, colorIndex: TEXTBOOK_COLOR });
-      if (!series.length) continue;
-      charts.push({
-        file: `error-${stage}-d${d}.png`,
-        title: `${stage} error vs float64, d=${d}`,
-        spec: { title: `${stageName(stage)}: relative L2 error vs the float64 reference, d=${d} (worst output, bh=${bh})`, subtitle, xLabel: 'N (Nq = Nk)', yLabel: '‖x − ref‖ / ‖ref‖', xLog: true, yLog: true, series },
-      });
     }
   }
 
-  // 4. device memory vs N, naive O(N²) vs tiled O(N), with naive's out-of-memory point
-  const memStage: RecordStage = atBh.some((r) => r.stage === 'backward' && r.bytes !== null) ? 'backward' : 'fwd';
+  // 4. device memory vs N, naive O(N²) vs tiled O(N), with naive's out-of-memory point: float32 where it ran (a half
+  // dtype halves the tensors, and float16 and bfloat16 lines would lie on each other)
+  const memDtype = dtypes[0];
+  const memAll = memDtype ? inDtype(memDtype) : [];
+  const memStage: RecordStage = memAll.some((r) => r.stage === 'backward' && r.bytes !== null) ? 'backward' : 'fwd';
   const dMem = ds[ds.length - 1];
-  const memRows = atBh.filter((r) => r.stage === memStage && r.d === dMem && !r.causal && r.bytes !== null && r.bytes > 0 && !isPeer(r));
-  if (memRows.length) {
+  const memRows = memAll.filter((r) => r.stage === memStage && r.d === dMem && !r.causal && r.bytes !== null && r.bytes > 0 && !isPeer(r));
+  if (memRows.length && memDtype) {
     const names = uniq(memRows.map(seriesName));
     const backends = uniq(memRows.map((r) => r.backend));
     // lines of every backend after the first dashed: two backends' tiled sessions can allocate the same bytes, and a
@@ -223,13 +218,13 @@ export function chartSpecs(results: Results): Chart[] {
     });
     const vLines: Marker[] = [];
     for (const backend of backends) {
-      const oom = atBh.filter((r) => r.backend === backend && r.variant === 'naive' && r.d === dMem && isOom(r)).map((r) => r.nq);
+      const oom = memAll.filter((r) => r.backend === backend && r.variant === 'naive' && r.d === dMem && isOom(r)).map((r) => r.nq);
       if (oom.length) vLines.push({ value: Math.min(...oom), label: `${backend}/naive out of memory at N=${Math.min(...oom)}` });
     }
     charts.push({
       file: 'memory.png',
       title: 'device memory vs N',
-      spec: { title: `Device memory allocated, ${stageName(memStage)} session, d=${dMem} (bh=${bh})`, subtitle, xLabel: 'N (Nq = Nk)', yLabel: 'bytes', xLog: true, yLog: true, series, vLines },
+      spec: { title: `Device memory allocated, ${stageName(memStage)} session, d=${dMem}${titleSuffix(memDtype)} (bh=${bh})`, subtitle, xLabel: 'N (Nq = Nk)', yLabel: 'bytes', xLog: true, yLog: true, series, vLines },
     });
   }
   return charts;
@@ -292,7 +287,7 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
   const out: string[] = [];
   const counts = { passed: 0, failed: 0, skipped: 0 };
   for (const r of results.records) counts[r.status]++;
-  const ceilings = ceilingsOf(results);
+  const ceilings = ceilingsOf(results, device);
 
   out.push(`# Attention sweep — ${device} — ${m.createdAt.slice(0, 10)}`, '');
   out.push(`Preset \`${m.preset}\`, seed ${m.seed}, commit \`${m.gitCommit ?? 'unknown'}\`, host \`${m.host}\` (${m.platform}, Node ${m.node}). ` +
@@ -308,7 +303,9 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
   out.push('## Backends', '', '| backend | status | device | driver | version | dtype | timer |', '|---|---|---|---|---|---|---|');
   for (const [name, b] of Object.entries(m.backends)) {
     const i = b.info;
-    out.push(`| ${name} | ${b.availability ? `not available: ${b.availability}` : 'ran'} | ${i?.device ?? '—'} | ${i?.driver ?? '—'} | ${i?.version ?? '—'} | ${i?.dtype ?? '—'} | ${i?.timer ?? '—'} |`);
+    // the dtypes its records ran in (a half dtype beside float32), else what the backend says it computes in
+    const ran = uniq(results.records.filter((r) => r.backend === name && r.status !== 'skipped').map((r) => r.dtype));
+    out.push(`| ${name} | ${b.availability ? `not available: ${b.availability}` : 'ran'} | ${i?.device ?? '—'} | ${i?.driver ?? '—'} | ${i?.version ?? '—'} | ${ran.length ? ran.join(', ') : (i?.dtype ?? '—')} | ${i?.timer ?? '—'} |`);
   }
   if (ceilings) out.push('', `Ceilings used for fractions: ${ceilings.source}.`);
   out.push('');
@@ -328,19 +325,30 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
 
   // speed tables: one per backend and stage, naive beside tiled
   const ours = results.records.filter((r) => !isPeer(r) && (r.pipeline !== 'fwd' || r.stage !== 'lse'));
-  const peers = results.records.filter(isPeer);
-  const groups = uniq(ours.filter((r) => r.timing).map((r) => `${r.backend}|${r.stage}|${r.dtype}`));
+  const byDtype = (a: PointRecord, b: PointRecord): number => DTYPE_ORDER.indexOf(storageDtype(a.dtype)) - DTYPE_ORDER.indexOf(storageDtype(b.dtype));
+  const peers = results.records.filter(isPeer).sort(byDtype);
+  const groups = uniq(ours.filter((r) => r.timing).sort(byDtype).map((r) => `${r.backend}|${r.stage}|${r.dtype}`));
+  const anyHalf = groups.some((g) => g.endsWith('|float16') || g.endsWith('|bfloat16'));
   if (groups.length) out.push('## Timings', '', 'Median of the device-timed samples (p10–p90 in the per-point table of results.json). Speed-up = naive ÷ tiled. ' +
     '“best peer” = the fastest peer of the same dtype, pass and shape whose outputs passed the accuracy check (“unchecked”: a peer recorded before peers were checked); ' +
-    '“vs best peer” = its time ÷ ours (above 1: ours is faster). Bandwidth fraction counts only compulsory traffic (each input read once, each output written once).', '');
+    '“vs best peer” = its time ÷ ours (above 1: ours is faster). ' +
+    (ceilings ? 'TF/s fractions are of the ceilings of the table’s dtype, named in the header (“Ceilings used for fractions” above says where each comes from). ' : '') +
+    (anyHalf ? 'In a half dtype “vs float32” = the float32 tiled time ÷ this one. ' : '') +
+    `Bandwidth fraction counts only compulsory traffic (each input read once, each output written once${anyHalf ? ', in the table’s dtype; lse float32' : ''}).`, '');
   for (const g of groups) {
     const [backend, stage, dtype] = g.split('|') as [string, RecordStage, string];
     const rows = ours.filter((r) => r.backend === backend && r.stage === stage && r.dtype === dtype);
     const inDtype = dtype === 'float32' ? '' : ` (${dtype})`;
+    const half = dtype === 'float16' || dtype === 'bfloat16';
     const shapes = uniq(rows.map((r) => `${r.bh}|${r.nq}|${r.nk}|${r.d}|${r.causal}`));
+    const compute: Ceiling[] = ceilings?.compute[storageDtype(dtype)] ?? [];
     const header = ['bh', 'N', 'd', 'causal', 'naive ms', 'tiled ms', 'speed-up', 'tiled TF/s', 'best peer', 'vs best peer'];
-    if (ceilings?.fp32Simt) header.push(`of ${Number(ceilings.fp32Simt.toPrecision(3))} TF/s`);
-    if (ceilings?.tf32) header.push(`of ${Number(ceilings.tf32.toPrecision(3))} tf32`);
+    // the float32 run of the same backend, pass and shape, beside a half one
+    const float32Tiled = (r: PointRecord): PointRecord | undefined =>
+      ours.find((x) => x.backend === r.backend && x.stage === r.stage && x.dtype === 'float32' && x.variant === 'tiled' && x.bh === r.bh && x.nq === r.nq && x.nk === r.nk && x.d === r.d && x.causal === r.causal && x.timing);
+    const withFloat32 = half && rows.some((r) => r.variant === 'tiled' && float32Tiled(r));
+    if (withFloat32) header.push('vs float32');
+    for (const c of compute) header.push(`of ${c.name} ${tfs(c.tfs)}`);
     if (ceilings?.bandwidth) header.push(`of ${Number(ceilings.bandwidth.toPrecision(3))} TB/s`);
     header.push('naive mem', 'tiled mem', 'tiled relL2', 'flash rule');
     out.push(`### ${backend} — ${stageName(stage)}${inDtype}`, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
@@ -355,8 +363,11 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
       const bestCell = best ? `${seriesName(best)} ${fmt(best.timing!.medianMs)} ms${unchecked(best) ? ' (unchecked)' : ''}` : '—';
       const cells = [String(ref.bh), ref.nq === ref.nk ? String(ref.nq) : `${ref.nq}×${ref.nk}`, String(ref.d), ref.causal ? 'yes' : 'no', ms(naive), ms(tiled), speedup, fmt(tiled?.tflops), bestCell, best && tiled?.timing ? `${fmt(best.timing!.medianMs / tiled.timing.medianMs)}×` : '—'];
       const frac = (x: number | null | undefined): string => (x ? `${(100 * x).toFixed(1)}%` : '—');
-      if (ceilings?.fp32Simt) cells.push(frac(tiled?.tflops && tiled.tflops / ceilings.fp32Simt));
-      if (ceilings?.tf32) cells.push(frac(tiled?.tflops && tiled.tflops / ceilings.tf32));
+      if (withFloat32) {
+        const f32 = tiled && float32Tiled(tiled);
+        cells.push(f32?.timing && tiled?.timing ? `${fmt(f32.timing.medianMs / tiled.timing.medianMs)}×` : '—');
+      }
+      for (const c of compute) cells.push(frac(tiled?.tflops && tiled.tflops / c.tfs));
       if (ceilings?.bandwidth) cells.push(frac(tiled?.timing && compulsoryBytes(tiled) / (tiled.timing.medianMs * 1e-3) / 1e12 / ceilings.bandwidth));
       cells.push(fmtBytes(naive?.bytes ?? null), fmtBytes(tiled?.bytes ?? null), fmt(tiled ? worstRelL2(tiled) : null), tiled?.flashRule ? `${tiled.flashRule.passed ? 'ok' : 'FAIL'} (${fmt(tiled.flashRule.ratio, 2)})` : '—');
       out.push(`| ${cells.join(' | ')} |`);
@@ -399,23 +410,27 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
     out.push('');
   }
 
-  // correctness table (all points, compact)
+  // correctness tables (all points, compact), one per dtype
   const checked = results.records.filter((r) => r.error && (r.pipeline !== 'fwd' || r.stage === 'fwd'));
   if (checked.length) {
-    const textbookRule = checked.some((r) => r.flashRule?.yardstick === 'textbook-float32');
+    const textbookRule = checked.some((r) => r.flashRule?.yardstick?.startsWith('textbook-'));
+    const dtypes = dtypesOf(checked);
     out.push('## Correctness', '', 'Worst output per point vs the float64 reference (rel L2 = ‖x − ref‖/‖ref‖; “checked” = full or query rows sampled per bh; ' +
       'σ = std of the scaled scores the inputs were drawn for). ' +
       (textbookRule
-        ? 'Flash rule: max|error| and ‖error‖₂ each ≤ 2 × the float32 textbook’s (the largest over four summation orders) + 4 float32 ulps of the largest sum of |terms| behind one element (×√n for the L2 norm), worst output (ratio ≤ 1 passes); “textbook rel L2” is the yardstick’s own error on the same rows.'
+        ? 'Flash rule: max|error| and ‖error‖₂ each ≤ 2 × the textbook’s in the same dtype (the largest over four summation orders; in a half dtype P and dS rounded to it before their products, outputs rounded, sums in float32) + a floor at the largest sum of |terms| behind one element: 4 float32 ulps of it, 1 ulp of a half dtype (×√n for the L2 norm; the lse stays float32, against the float32 textbook), worst output (ratio ≤ 1 passes); “textbook rel L2” is the yardstick’s own error on the same rows.'
         : 'Flash rule: tiled max|error| ≤ 2 × naive max|error| + floor (ratio ≤ 1 passes).'), '');
-    out.push('| backend/variant | stage | bh | N | d | causal | σ | checked | max abs | rel L2 | textbook rel L2 | non-finite | unwritten | flash rule | status |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const r of checked) {
-      const errs = Object.values(r.error!);
-      const maxAbs = Math.max(...errs.map((e) => e.maxAbs ?? NaN));
-      const textbook = errs.map((e) => e.textbookRelL2).filter((x): x is number => typeof x === 'number');
-      out.push(`| ${seriesName(r)} | ${r.stage} | ${r.bh} | ${shape(r)} | ${r.scoreStd ?? 1} | ${r.checked ?? '—'} | ${fmt(maxAbs)} | ${fmt(worstRelL2(r))} | ${textbook.length ? fmt(Math.max(...textbook)) : '—'} | ${errs.reduce((a, e) => a + e.nonFinite, 0)} | ${errs.reduce((a, e) => a + e.unwritten, 0)} | ${r.flashRule ? fmt(r.flashRule.ratio, 2) : '—'} | ${r.status} |`);
+    for (const dtype of dtypes) {
+      if (dtypes.length > 1) out.push(`### ${dtype}`, '');
+      out.push('| backend/variant | stage | bh | N | d | causal | σ | checked | max abs | rel L2 | textbook rel L2 | non-finite | unwritten | flash rule | status |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+      for (const r of checked.filter((x) => storageDtype(x.dtype) === dtype)) {
+        const errs = Object.values(r.error!);
+        const maxAbs = Math.max(...errs.map((e) => e.maxAbs ?? NaN));
+        const textbook = errs.map((e) => e.textbookRelL2).filter((x): x is number => typeof x === 'number');
+        out.push(`| ${seriesName(r)} | ${r.stage} | ${r.bh} | ${shape(r)} | ${r.scoreStd ?? 1} | ${r.checked ?? '—'} | ${fmt(maxAbs)} | ${fmt(worstRelL2(r))} | ${textbook.length ? fmt(Math.max(...textbook)) : '—'} | ${errs.reduce((a, e) => a + e.nonFinite, 0)} | ${errs.reduce((a, e) => a + e.unwritten, 0)} | ${r.flashRule ? fmt(r.flashRule.ratio, 2) : '—'} | ${r.status} |`);
+      }
+      out.push('');
     }
-    out.push('');
   }
 
   const skipped = results.records.filter((r) => r.status === 'skipped');

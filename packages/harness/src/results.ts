@@ -26,14 +26,14 @@ export interface ErrorStats {
   unwritten: number;
   /** largest |ref| on the checked rows: the scale the error is relative to */
   refMaxAbs?: number;
-  /** the float32 textbook's max |x − ref| and rel L2 on the same rows, the largest over its summation orders */
+  /** the textbook's (in the record's dtype) max |x − ref| and rel L2 on the same rows, the largest over its summation orders */
   textbookMaxAbs?: number | null;
   textbookRelL2?: number | null;
   /** ‖x − ref‖₂ and the textbook's (the largest over its orders), over the `finite` elements compared */
   l2?: number | null;
   textbookL2?: number | null;
   finite?: number;
-  /** the largest sum of |terms| behind one element: the rule's floor is 4 float32 ulps of it */
+  /** the largest sum of |terms| behind one element: the rule's floor is 4 float32 ulps of it (1 ulp of a half dtype) */
   termScale?: number;
 }
 
@@ -50,9 +50,9 @@ export interface TimingStats {
 }
 
 /**
- * FlashAttention's rule, worst output: max and L2 errors ≤ 2 × the float32 textbook's + 4 ulps of the term scale
- * (@attn/reference accuracy.ts). Records written before 2026-11-29 judged tiled against our own naive kernel instead (tiledMaxAbs,
- * naiveMaxAbs, no yardstick field).
+ * FlashAttention's rule, worst output: max and L2 errors ≤ 2 × the textbook's in the record's dtype + a floor at the
+ * term scale (4 float32 ulps; 1 ulp of a half dtype) (@attn/reference accuracy.ts). Records written before 2026-11-29
+ * judged tiled against our own naive kernel instead (tiledMaxAbs, naiveMaxAbs, no yardstick field).
  */
 export interface FlashRule {
   /** maxAbs / (2 × yardstick maxAbs + floor); ≤ 1 passes */
@@ -60,7 +60,8 @@ export interface FlashRule {
   passed: boolean;
   output: string;
   floor: number;
-  yardstick?: 'textbook-float32';
+  /** the textbook in the record's dtype */
+  yardstick?: 'textbook-float32' | 'textbook-float16' | 'textbook-bfloat16';
   /** which comparison gave the ratio: the max error or the L2 norm of the error */
   metric?: 'max' | 'l2';
   maxAbs?: number;

@@ -114,7 +114,7 @@ const TIMED_STAGES: Readonly<Record<Pipeline, readonly KernelStage[]>> = {
   bwd: ['backward'],
 };
 
-/** The accuracy rule (@attn/reference accuracy.ts) over a record's outputs: each against the float32 textbook. */
+/** The accuracy rule (@attn/reference accuracy.ts) over a record's outputs: each against the textbook of the dtype. */
 export function textbookRule(errors: Record<string, ErrorStats>, dtype: Dtype = 'float32'): FlashRule | null {
   const inputs: Partial<Record<OutputName, RuleInput>> = {};
   for (const [name, e] of Object.entries(errors)) {
@@ -125,22 +125,24 @@ export function textbookRule(errors: Record<string, ErrorStats>, dtype: Dtype = 
   }
   const r = applyRule(inputs, dtype);
   return r && {
-    ratio: r.ratio, passed: r.passed, output: r.output, floor: r.floor, yardstick: 'textbook-float32', metric: r.metric,
+    ratio: r.ratio, passed: r.passed, output: r.output, floor: r.floor, yardstick: `textbook-${dtype}`, metric: r.metric,
     maxAbs: r.maxAbs, textbookMaxAbs: r.textbookMaxAbs, l2: r.l2, textbookL2: r.textbookL2,
   };
 }
 
 /**
  * Why these errors fail (non-finite, unwritten, over the fixed tolerance), or null. The fixed relative-L2 tolerances
- * hold for N(0,1) inputs (scoreStd 1); at larger score magnitudes the rule against the textbook is the gate.
+ * are float32's for N(0,1) inputs (scoreStd 1); at larger score magnitudes, and in a half dtype (whose outputs are
+ * rounded to it), the rule against the textbook of the dtype is the gate.
  */
-export function judge(errors: Record<string, ErrorStats>, scoreStd = 1): string | null {
+export function judge(errors: Record<string, ErrorStats>, scoreStd = 1, dtype: Dtype = 'float32'): string | null {
+  const fixed = scoreStd === 1 && dtype === 'float32';
   const problems: string[] = [];
   for (const [name, e] of Object.entries(errors)) {
     if (e.unwritten > 0) problems.push(`${name}: ${e.unwritten} elements never written`);
     if (e.nonFinite > 0) problems.push(`${name}: ${e.nonFinite} non-finite where the reference is finite`);
     const tol = TOLERANCE[name as OutputName];
-    if (scoreStd === 1 && e.relL2 !== null && tol !== undefined && e.relL2 > tol) problems.push(`${name}: relL2 ${e.relL2.toExponential(2)} > ${tol}`);
+    if (fixed && e.relL2 !== null && tol !== undefined && e.relL2 > tol) problems.push(`${name}: relL2 ${e.relL2.toExponential(2)} > ${tol}`);
   }
   return problems.length > 0 ? problems.join('; ') : null;
 }
@@ -352,9 +354,9 @@ export class Sweep {
       const reasons: string[] = [];
       if (runError) reasons.push(`run failed: ${runError}`);
       if (reference instanceof Error) reasons.push(`not checked: ${reference.message}`);
-      const bad = error ? judge(error, base.scoreStd ?? 1) : null;
+      const bad = error ? judge(error, base.scoreStd ?? 1, problem.dtype) : null;
       if (bad) reasons.push(bad);
-      if (rule && !rule.passed) reasons.push(`FlashAttention rule: ${describeRule({ ...rule, output: rule.output as OutputName, metric: rule.metric!, maxAbs: rule.maxAbs!, textbookMaxAbs: rule.textbookMaxAbs!, l2: rule.l2!, textbookL2: rule.textbookL2! })}`);
+      if (rule && !rule.passed) reasons.push(`FlashAttention rule: ${describeRule({ ...rule, output: rule.output as OutputName, metric: rule.metric!, maxAbs: rule.maxAbs!, textbookMaxAbs: rule.textbookMaxAbs!, l2: rule.l2!, textbookL2: rule.textbookL2! }, problem.dtype)}`);
       if (timingError) reasons.push(`timing failed: ${timingError}`);
       const failed = reasons.length > 0;
       const record: PointRecord = {

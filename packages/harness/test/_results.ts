@@ -75,3 +75,32 @@ export function syntheticResults(): Results {
     records,
   };
 }
+
+/**
+ * syntheticResults() plus float16 and bfloat16 runs of the same shapes: cuda naive and tiled about twice as fast as in
+ * float32, torch flash (fastest) and efficient, errors of the dtype's size beside the textbook's; ceilings measured
+ * (fp16 654, bf16 672 TF/s GEMMs) into the metadata.
+ */
+export function halfResults(): Results {
+  const r = syntheticResults();
+  const half: PointRecord[] = [];
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    const u = dtype === 'float16' ? 4.9e-4 : 3.9e-3;
+    const err = (names: string[]): Record<string, ErrorStats> =>
+      Object.fromEntries(names.map((n) => [n, { maxAbs: 2 * u, relL2: u, nonFinite: 0, unwritten: 0, refMaxAbs: 1, textbookMaxAbs: 3 * u, textbookRelL2: 1.5 * u }]));
+    for (const x of r.records.filter((x) => x.backend === 'cuda' || (x.backend === 'torch' && x.variant === 'efficient'))) {
+      const outputs = Object.keys(x.error ?? {});
+      const speed = x.backend === 'cuda' ? 2 : 1.5;
+      const timing = x.timing && { ...x.timing, medianMs: x.timing.medianMs / speed, p10Ms: x.timing.p10Ms / speed, p90Ms: x.timing.p90Ms / speed };
+      const rule = x.flashRule && { ...x.flashRule, yardstick: `textbook-${dtype}` as const, ratio: 0.4 };
+      half.push({ ...x, dtype, error: x.error && err(outputs), timing, tflops: x.tflops && x.tflops * speed, bytes: x.bytes && x.bytes / 2, flashRule: rule });
+      if (x.backend === 'torch') {
+        const t = timing!;
+        half.push({ ...x, dtype, variant: 'flash', error: err(outputs), timing: { ...t, medianMs: t.medianMs / 2 }, tflops: x.tflops! * 3 });
+      }
+    }
+  }
+  r.records.push(...half);
+  r.metadata.ceilings = { fp32MatmulTFs: 50.7, tf32MatmulTFs: 360, fp16MatmulTFs: 654, bf16MatmulTFs: 672, copyGBs: 4200, source: 'torch (synthetic)' };
+  return r;
+}

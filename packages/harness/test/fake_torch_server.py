@@ -4,15 +4,18 @@
 server unless the caller passes allowFake, so it never becomes a peer by accident.
 
 What it does like the real server: SDPA backend names, stage sets (lse+forward fused, backward after a forward),
-the efficient kernel refusing d not divisible by 4, the math backend's lse being a stand-in, poison, raw float32
-files, one reply per request. Its timings are wall-clock time of the Python arithmetic (source "wall").
+the efficient kernel refusing d not divisible by 4, flash and cudnn refusing float32, the math backend's lse being a
+stand-in, poison, raw float32 files, one reply per request. Dtypes: open echoes the problem's dtype; in float16 and
+bfloat16 write refuses a value the dtype does not represent, and O, dQ, dK, dV come back rounded to the dtype (round
+to nearest even; lse stays float32). Its timings are wall-clock time of the Python arithmetic (source "wall").
 
 FAKE_TORCH (comma-separated) changes it for a test:
   no-torch         hello fails as a python without torch does
   crash-on-run     the process exits (code 3) on the first run, after one line on stderr
   multiline-error  time fails with a three-line message
-  sloppy-math      math's O is off by a relative 1e-3 (a peer far less exact than float32)
+  sloppy-math[=R]  math's O is off by a relative R (default 1e-3: a peer far less exact than float32)
   max-pairs=N      open refuses (out of memory) problems with more than N score pairs
+  no-dtype-echo    open's reply has no dtype (a server older than the dtype axis, which ran float32 whatever asked)
 """
 import json
 import math
@@ -26,6 +29,28 @@ POISON = struct.pack("<I", 0x7FDEAD00)
 MODES = {m.split("=")[0]: (m.split("=")[1] if "=" in m else True) for m in os.environ.get("FAKE_TORCH", "").split(",") if m}
 VARIANTS = ("efficient", "math", "flash", "cudnn")
 STAGE_SETS = {("lse", "forward"), ("lse", "forward", "backward"), ("backward",)}
+
+
+def round_half(dtype, x):
+    """x stored in a half dtype and widened back (round to nearest even; beyond the range ±inf); float32: float32."""
+    if dtype == "float16":
+        try:
+            return struct.unpack("<e", struct.pack("<e", x))[0]
+        except OverflowError:
+            return math.copysign(math.inf, x)
+    f = struct.unpack("<f", struct.pack("<f", x))[0] if abs(x) < 3.4e38 else math.copysign(math.inf, x)
+    if dtype == "float32" or math.isnan(f) or math.isinf(f):
+        return f
+    bits = struct.unpack("<I", struct.pack("<f", f))[0]
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
+def representable(dtype, xs):
+    """How many of xs (float32 values) the dtype does not hold exactly (NaN aside)."""
+    if dtype == "float32":
+        return 0
+    return sum(1 for x in xs if not math.isnan(x) and round_half(dtype, x) != x)
 
 
 def load(path, n):
@@ -43,6 +68,7 @@ class Session:
         self.variant = variant
         self.bh, self.nq, self.nk, self.d, self.dv = p["bh"], p["nq"], p["nk"], p["d"], p["dv"]
         self.scale, self.causal = p["scale"], p["causal"]
+        self.dtype = p.get("dtype", "float32")
         bh, nq, nk, d, dv = self.bh, self.nq, self.nk, self.d, self.dv
         self.sizes = {"q": bh * nq * d, "k": bh * nk * d, "v": bh * nk * dv, "dO": bh * nq * dv,
                       "lse": bh * nq, "o": bh * nq * dv, "dq": bh * nq * d, "dk": bh * nk * d, "dv": bh * nk * dv}
@@ -73,7 +99,8 @@ class Session:
                     for c, x in enumerate(self.row("v", b, j, self.dv)):
                         acc[c] += w * x
                 if self.variant == "math" and MODES.get("sloppy-math"):
-                    acc = [x * (1 + 1e-3) for x in acc]
+                    off = 1e-3 if MODES["sloppy-math"] is True else float(MODES["sloppy-math"])
+                    acc = [x * (1 + off) for x in acc]
                 o += acc
         self.fwd = (lse, o, p)
 
@@ -106,11 +133,15 @@ class Session:
             self.forward()
             lse, o, _ = self.fwd
             self.out["lse"] = array("f", lse).tobytes()
-            self.out["o"] = array("f", o).tobytes()
+            self.out["o"] = self.stored(o)
         if "backward" in stages:
             dq, dk, dv = self.backward()
             for name, x in (("dq", dq), ("dk", dk), ("dv", dv)):
-                self.out[name] = array("f", x).tobytes()
+                self.out[name] = self.stored(x)
+
+    def stored(self, xs):
+        """An output as the device holds it (the problem's dtype), widened to float32 bytes."""
+        return array("f", [round_half(self.dtype, x) for x in xs] if self.dtype != "float32" else xs).tobytes()
 
 
 def serve():
@@ -144,6 +175,11 @@ def serve():
                 v, p = req["variant"], req["problem"]
                 if v not in VARIANTS:
                     raise ValueError(f"unknown SDPA backend '{v}'")
+                if p.get("dtype", "float32") not in ("float32", "float16", "bfloat16"):
+                    raise ValueError(f"unknown dtype '{p['dtype']}' (known: float32, float16, bfloat16)")
+                if v in ("flash", "cudnn") and p.get("dtype", "float32") == "float32":
+                    reply({"ok": False, "refused": f"fake {v} takes float16/bfloat16 only, got float32"})
+                    continue
                 if v == "efficient" and p["d"] % 4:
                     reply({"ok": False, "refused": f"fake efficient takes d divisible by 4, got {p['d']}"})
                     continue
@@ -152,12 +188,19 @@ def serve():
                     reply({"ok": False, "refused": f"out of memory: fake holds at most {MODES['max-pairs']} score pairs"})
                     continue
                 sessions[sid] = Session(v, p)
-                reply({"ok": True, "deviceBytes": 4 * sum(sessions[sid].sizes.values())})
+                bytes_per = 4 if sessions[sid].dtype == "float32" else 2
+                echo = {} if MODES.get("no-dtype-echo") else {"dtype": sessions[sid].dtype}
+                reply({"ok": True, "deviceBytes": bytes_per * sum(sessions[sid].sizes.values()), **echo})
                 continue
             s = sessions[sid]
             if op == "write":
                 for name, path in req["files"].items():
-                    s.inp[name] = load(path, s.sizes[name])
+                    xs = load(path, s.sizes[name])
+                    inexact = representable(s.dtype, xs)
+                    if inexact:
+                        raise ValueError(f"{name} holds {inexact} value{'s' if inexact > 1 else ''} that {s.dtype} "
+                                         f"does not represent (inputs must be rounded to the problem's dtype)")
+                    s.inp[name] = xs
                 reply({"ok": True})
             elif op == "poison":
                 for name in s.out:

@@ -59,3 +59,40 @@ test('peers’ accuracy sits beside ours: in the peers table, the correctness ta
   expect(sloppy.points).toEqual([{ x: 4096, y: 3e-3 }]);
   expect(fwdErrors.series.map((s) => s.label)).toEqual(expect.arrayContaining(['cuda/tiled', 'torch/efficient']));
 });
+
+test('a float16 record’s best peer is the fastest passing float16 peer: never a float32 one, never a failed one', () => {
+  const shape = { bh: 16, nq: 4096, nk: 4096, d: 64, causal: false, stage: 'fwd', pipeline: 'fwd' } as const;
+  const ours = record({ ...shape, dtype: 'float16' });
+  const records: PointRecord[] = [
+    // float32 peers, all faster than every float16 one: another problem
+    record({ ...shape, backend: 'torch', variant: 'efficient', timing: t(0.1), error: err(7e-7) }),
+    record({ ...shape, backend: 'torch', variant: 'math', timing: t(0.2), error: err(1e-6) }),
+    // float16: cudnn fastest but failed its check; flash passed; efficient slower; a bfloat16 flash faster still
+    record({ ...shape, backend: 'torch', variant: 'cudnn', dtype: 'float16', timing: t(0.5), error: err(4e-2), status: 'failed', reason: 'FlashAttention rule: o: …' }),
+    record({ ...shape, backend: 'torch', variant: 'flash', dtype: 'float16', timing: t(0.9), error: err(3e-4) }),
+    record({ ...shape, backend: 'torch', variant: 'efficient', dtype: 'float16', timing: t(1.4), error: err(3e-4) }),
+    record({ ...shape, backend: 'torch', variant: 'flash', dtype: 'bfloat16', timing: t(0.8), error: err(2e-3) }),
+    // skipped: no timing
+    record({ ...shape, backend: 'torch', variant: 'math', dtype: 'float16', status: 'skipped', reason: 'x', timing: null, error: null }),
+  ];
+  expect(bestPeer(records, ours)).toMatchObject({ variant: 'flash', dtype: 'float16' });
+  expect(bestPeer(records, { ...ours, dtype: 'bfloat16' })).toMatchObject({ variant: 'flash', dtype: 'bfloat16' });
+  expect(bestPeer(records, { ...ours, dtype: 'float32' })).toMatchObject({ variant: 'efficient', dtype: 'float32' });
+  // with only float32 peers and failed float16 ones, a float16 record has none
+  expect(bestPeer(records.filter((r) => r.dtype !== 'float16' || r.status === 'failed'), ours)).toBeNull();
+});
+
+test('the float16 timings table and the peers table name the float16 best peer', () => {
+  const r = syntheticResults();
+  const shape = { bh: 16, nq: 4096, nk: 4096, d: 64, causal: false, stage: 'fwd', pipeline: 'fwd' } as const;
+  r.records.push(
+    record({ ...shape, variant: 'tiled', dtype: 'float16', timing: t(1.2) }),
+    record({ ...shape, backend: 'torch', variant: 'flash', dtype: 'float16', timing: t(0.9), error: err(3e-4) }),
+    record({ ...shape, backend: 'torch', variant: 'cudnn', dtype: 'float16', timing: t(0.5), error: err(4e-2), status: 'failed', reason: 'FlashAttention rule' }),
+  );
+  const lines = renderMarkdown(r, []).split('\n');
+  const table = lines.findIndex((l) => l === '### cuda — forward (lse + forward) (float16)');
+  expect(lines.slice(table).find((l) => l.startsWith('| 16 | 4096 | 64 | no |'))).toContain('| torch/flash float16 0.9 ms | 0.75× |');
+  expect(lines).toContain('| torch/flash float16 **best** | float16 | fwd | 16 | 4096 | 64 | no | 0.9 | 10 | full | 3.00e-4 | 3.00e-4 | passed |');
+  expect(lines.find((l) => l.startsWith('| torch/cudnn float16'))).not.toContain('**best**');
+});

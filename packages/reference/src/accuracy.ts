@@ -85,9 +85,13 @@ export function applyRule(outputs: Partial<Record<OutputName, RuleInput>>, dtype
   return worst;
 }
 
-/** One line for a failed rule, e.g. "dq: max|error| 3.10e-4 > 2 × textbook float32 1.20e-5 + 4.8e-7". */
-export function describeRule(r: Pick<RuleResult, 'output' | 'metric' | 'maxAbs' | 'textbookMaxAbs' | 'l2' | 'textbookL2' | 'floor'>): string {
+/**
+ * One line for a failed rule, e.g. "dq: max|error| 3.10e-4 > 2 × textbook float32 1.20e-5 + 4.8e-7", naming the
+ * textbook's dtype (the problem's; float32 for the lse, which stays float32).
+ */
+export function describeRule(r: Pick<RuleResult, 'output' | 'metric' | 'maxAbs' | 'textbookMaxAbs' | 'l2' | 'textbookL2' | 'floor'>, dtype: Dtype = 'float32'): string {
+  const textbook = `textbook ${r.output === 'lse' ? 'float32' : dtype}`;
   return r.metric === 'max'
-    ? `${r.output}: max|error| ${r.maxAbs.toExponential(2)} > ${TEXTBOOK_FACTOR} × textbook float32 ${r.textbookMaxAbs.toExponential(2)} + ${r.floor.toExponential(1)}`
-    : `${r.output}: L2 error ${r.l2.toExponential(2)} > ${TEXTBOOK_FACTOR} × textbook float32 ${r.textbookL2.toExponential(2)} + floor·√n`;
+    ? `${r.output}: max|error| ${r.maxAbs.toExponential(2)} > ${TEXTBOOK_FACTOR} × ${textbook} ${r.textbookMaxAbs.toExponential(2)} + ${r.floor.toExponential(1)}`
+    : `${r.output}: L2 error ${r.l2.toExponential(2)} > ${TEXTBOOK_FACTOR} × ${textbook} ${r.textbookL2.toExponential(2)} + floor·√n`;
 }

@@ -107,7 +107,7 @@ export function failureLines(errors: OutputErrors, context: FailureContext): str
     if (e.nonFinite > 0) lines.push(`${name}: ${e.nonFinite} of ${e.count} elements non-finite where the reference is finite, or not −inf where it is ${where}`);
     if (context.fixedTolerance !== false && !(e.relL2 <= tolerance)) lines.push(`${name}: relL2 ${e.relL2.toExponential(3)} > tolerance ${tolerance} ${where}`);
   }
-  if (context.rule && !context.rule.passed) lines.push(`${describeRule(context.rule)} ${where}`);
+  if (context.rule && !context.rule.passed) lines.push(`${describeRule(context.rule, context.problem.dtype)} ${where}`);
   return lines;
 }
 

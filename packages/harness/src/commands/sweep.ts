@@ -34,10 +34,10 @@ outputs, runs, checks (max abs, rel L2, non-finite, unwritten; tiled vs naive by
 times with tinybench fed by the device's clock. Writes results.json after every point, then report.md + charts.
 
 Peers: --backends …,torch (or --peers torch) adds torch scaled_dot_product_attention (python3 + torch + CUDA,
-float32, TF32 off) as a backend: its SDPA backends (${TORCH_VARIANTS.join(', ')}) are its variants, given the same
-inputs, timed the same way and checked against the same float64 reference; flash and cudnn take no float32 and are
-recorded as skipped. Its fused forward gives one fwd record (lse judged only where the kernel keeps its own: not
-math's) and no lse-only record. With torch and timing, the card's ceilings (copy, fp32/tf32/fp16/bf16 matmul) are
+in the problem's dtype: float32 with TF32 off, float16, bfloat16) as a backend: its SDPA backends
+(${TORCH_VARIANTS.join(', ')}) are its variants, given the same inputs, timed the same way and checked against the
+same float64 reference; flash and cudnn take no float32 and are recorded as skipped there. Its fused forward gives
+one fwd record (lse judged only where the kernel keeps its own: not math's) and no lse-only record. With torch and timing, the card's ceilings (copy, fp32/tf32/fp16/bf16 matmul) are
 measured once into the metadata. A timed sweep also records nvidia-smi clocks (start, end, busy readings) and
 flags a run whose SM clock fell or whose GPU slowed itself down.
 
@@ -46,7 +46,8 @@ ${PRESET_NAMES.map((n) => `  ${n.padEnd(7)} ${PRESETS[n].description}`).join('\n
 
 Options (each list replaces the preset's; --n, --pairs, --d or --bh also drop the preset's list of odd shapes):
   --preset NAME          ${PRESET_NAMES.join(' | ')}
-  --backends LIST        ${BACKEND_NAMES.join(',')} (reference is the slow float64 CPU code: only when named)
+  --backends LIST        ${BACKEND_NAMES.join(',')} (reference is the slow float64 CPU code: only when named);
+                         default: the named preset's (half: cuda,wgsl,torch), else cuda,wgsl
   --variants LIST        naive,tiled,exact, tiled@CHOICE (kernel versions, below: several side by side in one run),
                          and the peers' own (${TORCH_VARIANTS.join(',')}); a peer runs all of its own when none is named
   --pipelines LIST       lse,fwd,bwd   (fwd is timed as lse+forward and per stage; bwd times the backward alone)
@@ -212,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new UsageError(`--seed must be an integer in [0, 2^32); got '${v.seed}'`);
 
   // load every backend the preset or the user may want, so the default preset can follow what this machine has
-  const candidates: BackendName[] = [...(askedBackends ?? ['cuda', 'wgsl'])];
+  const candidates: BackendName[] = [...(askedBackends ?? (v.preset ? PRESETS[v.preset as PresetName].backends : ['cuda', 'wgsl']))];
   if (v.peers === 'torch' && !candidates.includes('torch')) candidates.push('torch');
   let { loaded, meta } = await loadAll(candidates);
   const presetName: PresetName = (v.preset as PresetName | undefined) ?? defaultPreset(meta);
@@ -303,7 +304,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       metadata.ceilings = await torch.ceilings();
       const c = metadata.ceilings;
-      console.error(`attn sweep: ceilings (torch): copy ${c.copyGBs?.toFixed(0)} GB/s, fp32 ${c.fp32MatmulTFs?.toFixed(1)}, tf32 ${c.tf32MatmulTFs?.toFixed(0)}, bf16 ${c.bf16MatmulTFs?.toFixed(0)} TF/s`);
+      console.error(`attn sweep: ceilings (torch): copy ${c.copyGBs?.toFixed(0)} GB/s, fp32 ${c.fp32MatmulTFs?.toFixed(1)}, tf32 ${c.tf32MatmulTFs?.toFixed(0)}, fp16 ${c.fp16MatmulTFs?.toFixed(0)}, bf16 ${c.bf16MatmulTFs?.toFixed(0)} TF/s`);
     } catch (e) {
       console.error(`attn sweep: ceilings not measured: ${(e as Error).message}`);
     }

@@ -1,8 +1,12 @@
 /**
  * torch scaled_dot_product_attention as a Backend: name 'torch', one variant per SDPA backend (efficient, math,
- * flash, cudnn), float32 with TF32 off. The sweep gives it the same inputs, the same timing loop and the same float64
- * check as our kernels. The work happens in torch_server.py, one long-lived python3 process started on first use
- * (availability) and ended by close().
+ * flash, cudnn), in the problem's dtype: float32 with TF32 off (efficient, math), float16 and bfloat16 (all four).
+ * The sweep gives it the same inputs, the same timing loop and the same float64 check as our kernels. The work
+ * happens in torch_server.py, one long-lived python3 process started on first use (availability) and ended by close().
+ *
+ * Dtypes: tensors travel as float32 files in every dtype. Inputs of a half dtype are already rounded to it (the
+ * contract's inputs are), so the server's conversion on the device is exact, and it refuses a value the dtype does
+ * not represent; outputs come back widened to float32 (exact), an unwritten element as the float32 poison.
  *
  * Stages (FusedForward): SDPA is one fused forward, so run(['lse','forward']) is one SDPA call (O, and lse where the
  * kernel keeps one: efficient does, math does not — for math a stand-in lse rebuilt from the same scores comes back
@@ -24,6 +28,7 @@ import { firstLine, TorchServer } from './torch-server.js';
 export const TORCH_VARIANTS = ['efficient', 'math', 'flash', 'cudnn'] as const;
 export type TorchVariant = (typeof TORCH_VARIANTS)[number];
 
+/** SDPA backends with no float32 kernel */
 const HALF_ONLY: readonly string[] = ['flash', 'cudnn'];
 
 /** The server script beside this module (src/peers from source; the bundle's folder), or ATTN_TORCH_SERVER. */
@@ -125,7 +130,8 @@ export class TorchBackend implements Backend {
       dtype: 'float32',
       timer: hello.fake ? 'wall' : 'gpu-timer',
       details: {
-        api: 'torch.nn.functional.scaled_dot_product_attention under sdpa_kernel([variant]), TF32 off',
+        api: "torch.nn.functional.scaled_dot_product_attention under sdpa_kernel([variant]) in the problem's dtype (float32 with TF32 off, float16, bfloat16)",
+        transfer: 'float32 files both ways: half inputs converted on the device (exact: they are rounded to the dtype), outputs widened to float32',
         l2CacheBytes: hello.l2CacheBytes ?? null,
         multiprocessors: hello.multiprocessors ?? null,
         python: hello.python ?? null,
@@ -141,8 +147,7 @@ export class TorchBackend implements Backend {
 
   check(problem: Problem, variant: Variant): string | null {
     if (!(TORCH_VARIANTS as readonly string[]).includes(variant)) return `torch has no SDPA backend '${variant}' (it has: ${TORCH_VARIANTS.join(', ')})`;
-    if (problem.dtype !== 'float32') return `torch SDPA as a peer runs float32 only so far; ${problem.dtype} is not wired through its server`;
-    if (HALF_ONLY.includes(variant)) return `torch SDPA ${variant} takes float16/bfloat16 only; this backend runs float32`;
+    if (HALF_ONLY.includes(variant) && problem.dtype === 'float32') return `torch SDPA ${variant} takes float16/bfloat16 only, not float32`;
     if (problem.causal && problem.nq > problem.nk) {
       return `torch SDPA's bottom-right causal mask gives NaN on the ${problem.nq - problem.nk} query rows that see no key (Nq > Nk), where the contract wants lse = −inf, O = 0`;
     }
@@ -155,11 +160,16 @@ export class TorchBackend implements Backend {
     const { server } = await this.ready();
     const id = this.nextId++;
     const where = `torch ${variant} (${describeProblem(problem)})`;
-    const { bh, nq, nk, d, dv, scale, causal } = problem;
-    const reply = await server.request('open', { id, variant, problem: { bh, nq, nk, d, dv, scale, causal } });
+    const { bh, nq, nk, d, dv, scale, causal, dtype } = problem;
+    const reply = await server.request('open', { id, variant, problem: { bh, nq, nk, d, dv, scale, causal, dtype } });
     // a refusal says 'refuses' (or 'out of memory'), which the sweep records as a skip
     if (reply.refused) throw new BackendError(`${where}: SDPA refuses it: ${firstLine(reply.refused)}`);
     if (!reply.ok) throw new BackendError(`${where}: open: ${firstLine(reply.error ?? 'failed')}`);
+    if (reply.dtype !== dtype) {
+      // a server that predates the dtype axis ignores it and runs float32: its numbers would be another problem's
+      if (server.alive) await server.request('dispose', { id }).catch(() => undefined);
+      throw new BackendError(`${where}: open: the torch server ran ${typeof reply.dtype === 'string' ? reply.dtype : 'no stated dtype'}, not ${dtype} (an older torch_server.py?)`);
+    }
     const session = new TorchSession(server, id, problem, variant, Number(reply.deviceBytes ?? 0), where, (s) => this.sessions.delete(s));
     this.sessions.add(session);
     return session;

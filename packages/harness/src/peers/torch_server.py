@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""torch.nn.functional.scaled_dot_product_attention (SDPA) behind the attn Backend contract, float32, TF32 off.
+"""torch.nn.functional.scaled_dot_product_attention (SDPA) behind the attn Backend contract, in the problem's dtype:
+float32 (TF32 off), float16 or bfloat16.
 
 One long-lived process per sweep (peers/torch-server.ts starts it on first use and ends it at close). It holds each
 session's tensors on the GPU, so the sweep's own inputs are written once and its outputs read back and checked
@@ -7,14 +8,19 @@ like any kernel's.
 
 Protocol: one JSON request per line on stdin, one JSON reply per line on stdout (anything else goes to stderr).
 Every reply has "ok"; a failure is {"ok": false, "error": one line} or, when the SDPA backend does not take the
-problem, {"ok": false, "refused": one line}. Tensors travel as raw little-endian float32 files named by the client.
+problem, {"ok": false, "refused": one line}. Tensors travel as raw little-endian float32 files named by the client,
+in every dtype: an input of a half dtype holds values the dtype represents (the client rounded them), converted
+on the device exactly (write refuses a value that is not one); an output is widened to float32 (exact), and an
+element still holding the half poison is written as the float32 poison pattern, so the client sees one contract.
 
   hello                                  -> torch, device, driver, l2CacheBytes
   open    id variant problem             -> deviceBytes: peak allocation over one forward + backward (a probe that
-                                            also finds refusals and out-of-memory before any record is made)
-          problem = {bh, nq, nk, d, dv, scale, causal}; variant = efficient | math | flash | cudnn
+                                            also finds refusals and out-of-memory before any record is made), dtype
+          problem = {bh, nq, nk, d, dv, scale, causal, dtype}; dtype = float32 | float16 | bfloat16 (Q, K, V, dO,
+          O, dQ, dK, dV; lse is float32); variant = efficient | math | flash | cudnn
   write   id files {q, k, v, dO: path}
-  poison  id                             outputs := the NaN pattern 0x7fdead00, so an unwritten element shows
+  poison  id                             outputs := a NaN pattern (float32 0x7fdead00, float16 0x7ead, bfloat16
+                                            0x7fde), so an unwritten element shows
   run     id stages                      ["lse","forward"] | ["lse","forward","backward"] | ["backward"] (after a forward)
   read    id files {lse, o, dq, dk, dv: path}
   time    id stages warmup samples l2    -> totalMs: one CUDA-event duration per sample; l2 "cold" zeroes a buffer
@@ -27,7 +33,8 @@ Stages: SDPA is one fused forward, so ["lse","forward"] is one SDPA call with au
 whose lse the backward reuses) and "backward" is out.backward(dO) on that call's graph. lse: the efficient
 kernel's own logsumexp, read from its autograd node; the math backend keeps none, so for it the server rebuilds lse
 from the same scores in row chunks, a stand-in for the reference check of the backward that the client never
-judges. Causal is bottom-right aligned like the attn kernels: is_causal when Nq == Nk, else causal_lower_right.
+judges (in float32 from the stored inputs). Causal is bottom-right aligned like the attn kernels: is_causal when
+Nq == Nk, else causal_lower_right.
 """
 import ctypes
 import json
@@ -38,6 +45,8 @@ import time
 import warnings
 
 POISON_BITS = 0x7FDEAD00
+# NaNs no arithmetic produces (GPUs write 0x7e00 / 0x7fc0): the float32 pattern's top half for bfloat16
+HALF_POISON_BITS = {"float16": 0x7EAD, "bfloat16": 0x7FDE}
 FORWARD = ("lse", "forward")
 BOTH = ("lse", "forward", "backward")
 BACKWARD = ("backward",)
@@ -74,6 +83,13 @@ def kinds():
             "flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION}
 
 
+def torch_dtype(name):
+    table = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+    if name not in table:
+        raise ValueError(f"unknown dtype '{name}' (known: {', '.join(table)})")
+    return table[name]
+
+
 def find_lse(node, depth=4):
     """The logsumexp an SDPA autograd node saved for its backward (efficient: _saved_log_sumexp, or _saved_logsumexp
     one node down behind a transpose when a causal_lower_right mask is used), or None."""
@@ -101,6 +117,17 @@ def load_f32(path, shape):
     with open(path, "rb") as f:
         data = bytearray(f.read())
     return torch.frombuffer(data, dtype=torch.float32).view(shape)
+
+
+def widen(tensor, dtype_name):
+    """A float32 copy of a tensor on its device (exact); an element still holding the half poison becomes the float32
+    poison, which is what the client counts as unwritten."""
+    if tensor.dtype == torch.float32:
+        return tensor
+    wide = tensor.to(torch.float32)
+    unwritten = tensor.view(torch.int16) == HALF_POISON_BITS[dtype_name]
+    wide.view(torch.int32).masked_fill_(unwritten, POISON_BITS)
+    return wide
 
 
 def save_f32(path, tensor):
@@ -162,6 +189,8 @@ class Session:
         self.bh, self.nq, self.nk, self.d, self.dv = p["bh"], p["nq"], p["nk"], p["d"], p["dv"]
         self.scale = float(p["scale"])
         self.causal = bool(p["causal"])
+        self.dtype_name = p.get("dtype", "float32")
+        self.dtype = torch_dtype(self.dtype_name)
         self.mask = {}
         if self.causal and self.nq == self.nk:
             self.mask = {"is_causal": True}
@@ -172,7 +201,9 @@ class Session:
                        "lse": (bh, nq), "o": (bh, nq, dv), "dq": (bh, nq, d), "dk": (bh, nk, d), "dv": (bh, nk, dv)}
         before = torch.cuda.memory_allocated(device)
         torch.cuda.reset_peak_memory_stats(device)
-        self.t = {n: torch.zeros(self.shapes[n], dtype=torch.float32, device=device) for n in INPUTS + OUTPUTS}
+        # the problem's dtype for every tensor but the lse, which is float32 in every dtype
+        self.t = {n: torch.zeros(self.shapes[n], dtype=torch.float32 if n == "lse" else self.dtype, device=device)
+                  for n in INPUTS + OUTPUTS}
         self.graph = None
         self.device_bytes = 0
         self.probe(before)
@@ -212,9 +243,28 @@ class Session:
         q.grad = k.grad = v.grad = None
         o.backward(self.t["dO"], retain_graph=True)
 
+    def write(self, name, host):
+        """An input from float32 values; in a half dtype each must be a number of the dtype (converted exactly)."""
+        wide = host.to(self.device)
+        self.t[name].copy_(wide)
+        if self.dtype != torch.float32:
+            inexact = int(((self.t[name].to(torch.float32) != wide) & ~torch.isnan(wide)).sum())
+            if inexact:
+                raise ValueError(f"{name} holds {inexact} value{'s' if inexact > 1 else ''} that {self.dtype_name} "
+                                 f"does not represent (inputs must be rounded to the problem's dtype)")
+
+    def poison(self):
+        for name in OUTPUTS:
+            t = self.t[name]
+            if t.dtype == torch.float32:
+                t.view(torch.int32).fill_(POISON_BITS)
+            else:
+                t.view(torch.int16).fill_(HALF_POISON_BITS[self.dtype_name])
+
     def standin_lse(self):
-        """lse from the scores in row chunks (math keeps none): only for the reference check; never judged."""
-        q, k = self.t["q"][0], self.t["k"][0]
+        """lse from the scores in row chunks (math keeps none), in float32 from the stored inputs: only for the
+        reference check; never judged."""
+        q, k = self.t["q"][0].to(torch.float32), self.t["k"][0].to(torch.float32)
         rows = max(1, (1 << 27) // max(1, self.bh * self.nk))
         for r0 in range(0, self.nq, rows):
             r1 = min(self.nq, r0 + rows)
@@ -358,7 +408,7 @@ def serve():
                     reply({"ok": False, "refused": f"out of memory: {one_line(e)}"})
                     continue
                 sessions[sid] = s
-                reply({"ok": True, "deviceBytes": s.device_bytes})
+                reply({"ok": True, "deviceBytes": s.device_bytes, "dtype": s.dtype_name})
                 continue
             s = sessions.get(sid)
             if s is None:
@@ -367,11 +417,10 @@ def serve():
                 for name, path in req["files"].items():
                     if name not in INPUTS:
                         raise ValueError(f"'{name}' is not an input (inputs: {', '.join(INPUTS)})")
-                    s.t[name].copy_(load_f32(path, s.shapes[name]))
+                    s.write(name, load_f32(path, s.shapes[name]))
                 reply({"ok": True})
             elif op == "poison":
-                for name in OUTPUTS:
-                    s.t[name].view(torch.int32).fill_(POISON_BITS)
+                s.poison()
                 reply({"ok": True})
             elif op in ("run", "time"):
                 stages = tuple(req["stages"])
@@ -387,7 +436,7 @@ def serve():
                 for name, path in req["files"].items():
                     if name not in OUTPUTS:
                         raise ValueError(f"'{name}' is not an output (outputs: {', '.join(OUTPUTS)})")
-                    save_f32(path, s.t[name])
+                    save_f32(path, widen(s.t[name], s.dtype_name))
                 reply({"ok": True})
             elif op == "dispose":
                 del sessions[sid]
