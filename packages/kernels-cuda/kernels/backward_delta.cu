@@ -29,7 +29,7 @@ __global__ void delta_kernel(const float *__restrict__ dO, const float *__restri
 cudaError_t attn_backward_delta(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
   using namespace attn;
   const size_t rows = static_cast<size_t>(p.bh) * p.nq;
-  ATTN_LAUNCH(delta_kernel, blocks_for(rows * kWarp, kBlock), kBlock, 0, stream)(t.dO, t.o, rows, p.dv, t.delta);
+  ATTN_LAUNCH(delta_kernel, blocks_for(rows * kWarp, kBlock), kBlock, 0, stream)(static_cast<const float *>(t.dO), static_cast<float *>(t.o), rows, p.dv, t.delta);
   ATTN_TRY_LAUNCH();
   return cudaSuccess;
 }

@@ -16,12 +16,13 @@
 cudaError_t attn_backward_naive(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
   using namespace attn;
   if (t.scratchBytes < attn_naive_scratch_bytes(p)) return cudaErrorInvalidValue;
+  if (p.dtype != AttnDtype::kFloat32) return cudaErrorInvalidValue;
   float *s = static_cast<float *>(t.scratch);
   ATTN_TRY(attn_backward_delta(p, t, stream));
-  ATTN_TRY(pair_dot(PairOut::kProbs, p, t.q, t.k, p.d, t.lse, t.lse_lo, s, stream));
-  ATTN_TRY(scratch_matmul(true, p, s, t.dO, p.dv, 1.0f, t.dv, stream));
-  ATTN_TRY(pair_dot(PairOut::kDScores, p, t.dO, t.v, p.dv, t.delta, nullptr, s, stream));
-  ATTN_TRY(scratch_matmul(false, p, s, t.k, p.d, p.scale, t.dq, stream));
-  ATTN_TRY(scratch_matmul(true, p, s, t.q, p.d, p.scale, t.dk, stream));
+  ATTN_TRY(pair_dot(PairOut::kProbs, p, static_cast<const float *>(t.q), static_cast<const float *>(t.k), p.d, t.lse, t.lse_lo, s, stream));
+  ATTN_TRY(scratch_matmul(true, p, s, static_cast<const float *>(t.dO), p.dv, 1.0f, static_cast<float *>(t.dv), stream));
+  ATTN_TRY(pair_dot(PairOut::kDScores, p, static_cast<const float *>(t.dO), static_cast<const float *>(t.v), p.dv, t.delta, nullptr, s, stream));
+  ATTN_TRY(scratch_matmul(false, p, s, static_cast<const float *>(t.k), p.d, p.scale, static_cast<float *>(t.dq), stream));
+  ATTN_TRY(scratch_matmul(true, p, s, static_cast<const float *>(t.q), p.d, p.scale, static_cast<float *>(t.dk), stream));
   return cudaSuccess;
 }

@@ -11,8 +11,9 @@
 cudaError_t attn_forward_naive(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
   using namespace attn;
   if (t.scratchBytes < attn_naive_scratch_bytes(p)) return cudaErrorInvalidValue;
+  if (p.dtype != AttnDtype::kFloat32) return cudaErrorInvalidValue;
   float *s = static_cast<float *>(t.scratch);
-  ATTN_TRY(pair_dot(PairOut::kProbs, p, t.q, t.k, p.d, t.lse, t.lse_lo, s, stream));
-  ATTN_TRY(scratch_matmul(false, p, s, t.v, p.dv, 1.0f, t.o, stream));
+  ATTN_TRY(pair_dot(PairOut::kProbs, p, static_cast<const float *>(t.q), static_cast<const float *>(t.k), p.d, t.lse, t.lse_lo, s, stream));
+  ATTN_TRY(scratch_matmul(false, p, s, static_cast<const float *>(t.v), p.dv, 1.0f, static_cast<float *>(t.o), stream));
   return cudaSuccess;
 }

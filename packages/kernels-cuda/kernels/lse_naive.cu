@@ -47,8 +47,9 @@ size_t attn_naive_scratch_bytes(const AttnProblem &p) {
 cudaError_t attn_lse_naive(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
   using namespace attn;
   if (t.scratchBytes < attn_naive_scratch_bytes(p)) return cudaErrorInvalidValue;
+  if (p.dtype != AttnDtype::kFloat32) return cudaErrorInvalidValue;
   float *s = static_cast<float *>(t.scratch);
-  ATTN_TRY(pair_dot(PairOut::kScores, p, t.q, t.k, p.d, nullptr, nullptr, s, stream));
+  ATTN_TRY(pair_dot(PairOut::kScores, p, static_cast<const float *>(t.q), static_cast<const float *>(t.k), p.d, nullptr, nullptr, s, stream));
   const size_t rows = static_cast<size_t>(p.bh) * p.nq;
   ATTN_LAUNCH(row_lse_kernel, blocks_for(rows * kWarp, kBlock), kBlock, 0, stream)(p, s, t.lse, t.lse_lo);
   ATTN_TRY_LAUNCH();

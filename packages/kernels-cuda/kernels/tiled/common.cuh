@@ -37,6 +37,7 @@ inline cudaError_t check_problem(const AttnProblem &p) {
   if (p.bh < 1 || p.nq < 1 || p.nk < 1) return cudaErrorInvalidValue;
   if (p.d < 1 || p.d > kMaxD || p.dv < 1 || p.dv > kMaxD) return cudaErrorInvalidValue;
   if (!std::isfinite(p.scale)) return cudaErrorInvalidValue;
+  if ((int)p.dtype < 0 || (int)p.dtype > 2) return cudaErrorInvalidValue;
   return cudaSuccess;
 }
 
