@@ -58,5 +58,6 @@ cudaError_t attn_backward_tiled(const AttnProblem &p, const AttnTensors &t, cons
 // ---- shared by both variants ------------------------------------------------------------------------------------
 // delta_i = sum_c dO_ic * O_ic, one warp per row (the backward pre-pass).
 cudaError_t attn_backward_delta(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream);
-// Fill n floats with the poison bit pattern 0x7fdead00 (see packages/reference/src/poison.ts).
-cudaError_t attn_poison(float *x, size_t n, cudaStream_t stream);
+// Fill n elements of `dtype` with its poison NaN: float32 0x7fdead00, float16 0x7e5d, bfloat16 0x7fde (poison.cu;
+// packages/reference/src/poison.ts).
+cudaError_t attn_poison(void *x, size_t n, AttnDtype dtype, cudaStream_t stream);

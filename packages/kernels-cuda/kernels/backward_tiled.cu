@@ -29,9 +29,9 @@ template <> struct Bwd<1> {
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
     const TypedTensors<T> x(t);
     ATTN_TRY(attn_backward_delta(p, t, stream));
-    ATTN_TRY(launch_tiles(backward_dkdv_tiled_kernel1<D>, p, p.nk, BwdKVTraits<D>::BK, kThreads, BwdKVSmem<D>::bytes,
+    ATTN_TRY(launch_tiles(backward_dkdv_tiled_kernel1<D, T>, p, p.nk, BwdKVTraits<D>::BK, kThreads, BwdKVSmem<D>::bytes,
                           stream, p, x.q, x.k, x.v, x.dO, t.lse, t.lse_lo, t.delta, x.dk, x.dv));
-    return launch_tiles(backward_dq_tiled_kernel1<D>, p, p.nq, BwdQTraits<D>::BQ, kThreads, BwdQSmem<D>::bytes, stream,
+    return launch_tiles(backward_dq_tiled_kernel1<D, T>, p, p.nq, BwdQTraits<D>::BQ, kThreads, BwdQSmem<D>::bytes, stream,
                         p, x.q, x.k, x.v, x.dO, t.lse, t.lse_lo, t.delta, x.dq);
   }
 };

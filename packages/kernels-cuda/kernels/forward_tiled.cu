@@ -31,7 +31,7 @@ template <> struct Fwd<1> {
   template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
     const TypedTensors<T> x(t);
-    return launch_tiles(forward_tiled_kernel1<D>, p, p.nq, FwdTraits<D>::BQ, kThreads, FwdSmem<D>::bytes, stream, p,
+    return launch_tiles(forward_tiled_kernel1<D, T>, p, p.nq, FwdTraits<D>::BQ, kThreads, FwdSmem<D>::bytes, stream, p,
                         x.q, x.k, x.v, t.lse, t.lse_lo, x.o);
   }
 };

@@ -26,7 +26,7 @@ template <> struct Lse<1> {
   template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
     const TypedTensors<T> x(t);
-    return launch_tiles(lse_tiled_kernel1<D>, p, p.nq, FwdTraits<D>::BQ, kThreads, LseSmem<D>::bytes, stream, p, x.q,
+    return launch_tiles(lse_tiled_kernel1<D, T>, p, p.nq, FwdTraits<D>::BQ, kThreads, LseSmem<D>::bytes, stream, p, x.q,
                         x.k, t.lse, t.lse_lo);
   }
 };

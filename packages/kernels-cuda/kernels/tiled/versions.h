@@ -44,13 +44,13 @@ struct TiledVersion {
 
 inline constexpr TiledVersion kTiledVersions[] = {
     {Stage::kLse, 1, "SIMT fp32: Q tile in shared memory, register micro-tiles, running (max, sum) per row",
-     kAllBuckets, kF32, 0, 0, "reports/h100/2026-11-25/versions/v-attn_cuda_tiled_kernel-1.json"},
+     kAllBuckets, kAllDtypes, 0, kF16 | kBF16, "reports/h100/2026-11-25/versions/v-attn_cuda_tiled_kernel-1.json"},
     {Stage::kLse, 2, "scores on tensor cores (mma.sync 3xTF32, short chains), 4 warps x 16 query rows",
      kD64 | kD128, kF32, 0, 0, "reports/h100/2026-11-25"},
     {Stage::kLse, 3, "operands pre-split in mma fragment order, one chain per score, masks only on boundary tiles",
      kD64 | kD128, kF32, kShapeKnob | kScoresKnob, kF32, "reports/h200/2026-11-29"},
     {Stage::kForward, 1, "SIMT fp32: P = exp(S - lse) parked in shared memory, O in register micro-tiles",
-     kAllBuckets, kF32, 0, 0, "reports/h100/2026-11-25/versions/v-attn_cuda_tiled_kernel-1.json"},
+     kAllBuckets, kAllDtypes, 0, kF16 | kBF16, "reports/h100/2026-11-25/versions/v-attn_cuda_tiled_kernel-1.json"},
     {Stage::kForward, 2, "tensor cores (mma.sync 3xTF32, short chains), 4 warps x 16 query rows",
      kD64 | kD128, kF32, 0, 0, "reports/h100/2026-11-25"},
     {Stage::kForward, 3, "version 2 with K/V split into TF32 hi/lo once per block, cp.async double buffering, 8 warps",
@@ -58,7 +58,7 @@ inline constexpr TiledVersion kTiledVersions[] = {
     {Stage::kForward, 4, "operands pre-split in mma fragment order, P kept in registers, masks only on boundary tiles",
      kD64 | kD128, kF32, kShapeKnob | kScoresKnob, kF32, "reports/h200/2026-11-29"},
     {Stage::kBackward, 1, "SIMT fp32: dK/dV pass then dQ pass, P and dS recomputed per tile in shared memory",
-     kAllBuckets, kF32, 0, 0, "reports/h100/2026-11-25-v4/versions/time-bwd1.json"},
+     kAllBuckets, kAllDtypes, 0, kF16 | kBF16, "reports/h100/2026-11-25-v4/versions/time-bwd1.json"},
     {Stage::kBackward, 2, "the two passes of version 1 on tensor cores (mma.sync 3xTF32, short chains)",
      kD64 | kD128, kF32, 0, 0, "reports/h100/2026-11-25"},
     {Stage::kBackward, 3, "operands pre-split in mma fragment order, P and dS kept in registers, boundary masks only",
@@ -98,21 +98,18 @@ constexpr int default_version(Stage s, AttnDtype t) {
   return 0;
 }
 
-// The table's own rules: per stage and dtype that version 1 takes exactly one default, which takes that dtype;
-// (stage, version) unique; a version 1 with a kernel for every bucket and every dtype any version of its stage takes
-// (the fallback). The launchers add one more at compile time: every (row, bucket, dtype) has a launcher.
+// The table's own rules: per stage and dtype exactly one default, which takes that dtype; (stage, version) unique; a
+// version 1 with a kernel for every bucket and every dtype (the fallback). The launchers add one more at compile time:
+// every (row, bucket, dtype) the table declares has a launcher.
 constexpr bool table_is_well_formed() {
   for (int s = 0; s < kStages; ++s) {
     const TiledVersion *one = find_version(Stage(s), 1);
-    if (!one || one->buckets != kAllBuckets) return false;
+    if (!one || one->buckets != kAllBuckets || one->dtypes != kAllDtypes) return false;
     for (AttnDtype t : kDtypes) {
-      int defaults = 0, takers = 0;
-      for (const TiledVersion &v : kTiledVersions) {
-        if (v.stage != Stage(s)) continue;
-        takers += (v.dtypes & dtype_bit(t)) != 0;
-        if (v.defaultFor & dtype_bit(t)) defaults += 1 + ((v.dtypes & dtype_bit(t)) == 0);
-      }
-      if ((one->dtypes & dtype_bit(t)) ? defaults != 1 : takers != 0 || defaults != 0) return false;
+      int defaults = 0;
+      for (const TiledVersion &v : kTiledVersions)
+        if (v.stage == Stage(s) && (v.defaultFor & dtype_bit(t))) defaults += 1 + ((v.dtypes & dtype_bit(t)) == 0);
+      if (defaults != 1) return false;
     }
   }
   for (std::size_t i = 0; i < kTiledVersionCount; ++i)
