@@ -9,19 +9,27 @@
 //   4. scratch_matmul:     dQ = scale dS K                               (output rows: queries)
 //   5. scratch_matmul T:   dK = scale dS^T Q
 // Deterministic (no atomics). Fully masked query rows: P and dS rows are 0, so dQ = 0; they add nothing to dK, dV.
-// Limits: any d, dv; scratch bh * nq * nk floats.
+// Limits: any d, dv; scratch bh * nq * nk floats in every dtype.
+// Dtypes: Q, K, V, dO and dQ, dK, dV in the problem's storage type; P and dS stay float32 in scratch (never rounded to
+// the dtype), each gradient is rounded once when stored.
 #include "common.cuh"
 #include "naive.h"
+#include "storage.cuh"
 
 cudaError_t attn_backward_naive(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
   using namespace attn;
   if (t.scratchBytes < attn_naive_scratch_bytes(p)) return cudaErrorInvalidValue;
   float *s = static_cast<float *>(t.scratch);
   ATTN_TRY(attn_backward_delta(p, t, stream));
-  ATTN_TRY(pair_dot(PairOut::kProbs, p, t.q, t.k, p.d, t.lse, t.lse_lo, s, stream));
-  ATTN_TRY(scratch_matmul(true, p, s, t.dO, p.dv, 1.0f, t.dv, stream));
-  ATTN_TRY(pair_dot(PairOut::kDScores, p, t.dO, t.v, p.dv, t.delta, nullptr, s, stream));
-  ATTN_TRY(scratch_matmul(false, p, s, t.k, p.d, p.scale, t.dq, stream));
-  ATTN_TRY(scratch_matmul(true, p, s, t.q, p.d, p.scale, t.dk, stream));
-  return cudaSuccess;
+  return with_dtype(p.dtype, [&](auto tag) -> cudaError_t {
+    using T = typename decltype(tag)::type;
+    const T *q = static_cast<const T *>(t.q), *k = static_cast<const T *>(t.k), *v = static_cast<const T *>(t.v);
+    const T *dO = static_cast<const T *>(t.dO);
+    ATTN_TRY(pair_dot(PairOut::kProbs, p, q, k, p.d, t.lse, t.lse_lo, s, stream));
+    ATTN_TRY(scratch_matmul(true, p, s, dO, p.dv, 1.0f, static_cast<T *>(t.dv), stream));
+    ATTN_TRY(pair_dot(PairOut::kDScores, p, dO, v, p.dv, t.delta, nullptr, s, stream));
+    ATTN_TRY(scratch_matmul(false, p, s, k, p.d, p.scale, static_cast<T *>(t.dq), stream));
+    ATTN_TRY(scratch_matmul(true, p, s, q, p.d, p.scale, static_cast<T *>(t.dk), stream));
+    return cudaSuccess;
+  });
 }

@@ -25,41 +25,44 @@ namespace attn_tiled {
 template <int V> struct Bwd;
 
 template <> struct Bwd<1> {
-  template <int D>
+  template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
+    const TypedTensors<T> x(t);
     ATTN_TRY(attn_backward_delta(p, t, stream));
-    ATTN_TRY(launch_tiles(backward_dkdv_tiled_kernel1<D>, p, p.nk, BwdKVTraits<D>::BK, kThreads, BwdKVSmem<D>::bytes,
-                          stream, p, t.q, t.k, t.v, t.dO, t.lse, t.lse_lo, t.delta, t.dk, t.dv));
-    return launch_tiles(backward_dq_tiled_kernel1<D>, p, p.nq, BwdQTraits<D>::BQ, kThreads, BwdQSmem<D>::bytes, stream,
-                        p, t.q, t.k, t.v, t.dO, t.lse, t.lse_lo, t.delta, t.dq);
+    ATTN_TRY(launch_tiles(backward_dkdv_tiled_kernel1<D, T>, p, p.nk, BwdKVTraits<D>::BK, kThreads, BwdKVSmem<D>::bytes,
+                          stream, p, x.q, x.k, x.v, x.dO, t.lse, t.lse_lo, t.delta, x.dk, x.dv));
+    return launch_tiles(backward_dq_tiled_kernel1<D, T>, p, p.nq, BwdQTraits<D>::BQ, kThreads, BwdQSmem<D>::bytes, stream,
+                        p, x.q, x.k, x.v, x.dO, t.lse, t.lse_lo, t.delta, x.dq);
   }
 };
 
 template <> struct Bwd<2> {
-  template <int D>
+  template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
+    const TypedTensors<T> x(t);
     using KV = BwdKV2Traits<D>;
     using Q = BwdQ2Traits<D>;
     ATTN_TRY(attn_backward_delta(p, t, stream));
-    ATTN_TRY(launch_tiles(backward_dkdv_tiled_kernel2<D>, p, p.nk, KV::BK, KV::NT, KV::bytes, stream, p, t.q, t.k, t.v,
-                          t.dO, t.lse, t.lse_lo, t.delta, t.dk, t.dv));
-    return launch_tiles(backward_dq_tiled_kernel2<D>, p, p.nq, Q::BQ, Q::NT, Q::bytes, stream, p, t.q, t.k, t.v, t.dO,
-                        t.lse, t.lse_lo, t.delta, t.dq);
+    ATTN_TRY(launch_tiles(backward_dkdv_tiled_kernel2<D>, p, p.nk, KV::BK, KV::NT, KV::bytes, stream, p, x.q, x.k, x.v,
+                          x.dO, t.lse, t.lse_lo, t.delta, x.dk, x.dv));
+    return launch_tiles(backward_dq_tiled_kernel2<D>, p, p.nq, Q::BQ, Q::NT, Q::bytes, stream, p, x.q, x.k, x.v, x.dO,
+                        t.lse, t.lse_lo, t.delta, x.dq);
   }
 };
 
 template <> struct Bwd<3> {
-  template <int D>
+  template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &plan, cudaStream_t stream) {
+    const TypedTensors<T> x(t);
     using KV = BwdKV3Traits<D>;
     using Q = BwdQ3Traits<D>;
     const auto dkdv = plan.longScores ? backward_dkdv_tiled_kernel3<D, true> : backward_dkdv_tiled_kernel3<D, false>;
     const auto dq = plan.longScores ? backward_dq_tiled_kernel3<D, true> : backward_dq_tiled_kernel3<D, false>;
     ATTN_TRY(attn_backward_delta(p, t, stream));
-    ATTN_TRY(launch_tiles(dkdv, p, p.nk, KV::BK, KV::NT, KV::bytes, stream, p, t.q, t.k, t.v, t.dO, t.lse, t.lse_lo,
-                          t.delta, t.dk, t.dv));
-    return launch_tiles(dq, p, p.nq, Q::BQ, Q::NT, Q::bytes, stream, p, t.q, t.k, t.v, t.dO, t.lse, t.lse_lo, t.delta,
-                        t.dq);
+    ATTN_TRY(launch_tiles(dkdv, p, p.nk, KV::BK, KV::NT, KV::bytes, stream, p, x.q, x.k, x.v, x.dO, t.lse, t.lse_lo,
+                          t.delta, x.dk, x.dv));
+    return launch_tiles(dq, p, p.nq, Q::BQ, Q::NT, Q::bytes, stream, p, x.q, x.k, x.v, x.dO, t.lse, t.lse_lo, t.delta,
+                        x.dq);
   }
 };
 

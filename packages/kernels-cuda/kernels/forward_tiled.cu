@@ -28,28 +28,31 @@ namespace attn_tiled {
 template <int V> struct Fwd;
 
 template <> struct Fwd<1> {
-  template <int D>
+  template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
-    return launch_tiles(forward_tiled_kernel1<D>, p, p.nq, FwdTraits<D>::BQ, kThreads, FwdSmem<D>::bytes, stream, p,
-                        t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
+    const TypedTensors<T> x(t);
+    return launch_tiles(forward_tiled_kernel1<D, T>, p, p.nq, FwdTraits<D>::BQ, kThreads, FwdSmem<D>::bytes, stream, p,
+                        x.q, x.k, x.v, t.lse, t.lse_lo, x.o);
   }
 };
 
 template <> struct Fwd<2> {
-  template <int D>
+  template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
-    using T = Fwd2Traits<D>;
-    return launch_tiles(forward_tiled_kernel2<D>, p, p.nq, T::BQ, T::NT, T::bytes, stream, p, t.q, t.k, t.v, t.lse,
-                        t.lse_lo, t.o);
+    const TypedTensors<T> x(t);
+    using Tr = Fwd2Traits<D>;
+    return launch_tiles(forward_tiled_kernel2<D>, p, p.nq, Tr::BQ, Tr::NT, Tr::bytes, stream, p, x.q, x.k, x.v, t.lse,
+                        t.lse_lo, x.o);
   }
 };
 
 template <> struct Fwd<3> {
-  template <int D>
+  template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
-    using T = Fwd3Traits<D>;
-    const auto kernel = fwd3_vec(p, t.k, t.v) ? forward_tiled_kernel3<D, true> : forward_tiled_kernel3<D, false>;
-    return launch_tiles(kernel, p, p.nq, T::BQ, T::NT, T::bytes, stream, p, t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
+    const TypedTensors<T> x(t);
+    using Tr = Fwd3Traits<D>;
+    const auto kernel = fwd3_vec(p, x.k, x.v) ? forward_tiled_kernel3<D, true> : forward_tiled_kernel3<D, false>;
+    return launch_tiles(kernel, p, p.nq, Tr::BQ, Tr::NT, Tr::bytes, stream, p, x.q, x.k, x.v, t.lse, t.lse_lo, x.o);
   }
 };
 
@@ -57,16 +60,17 @@ template <> struct Fwd<4> {
   template <int D>
   static int automatic_shape(const AttnProblem &p) { return shape_for<Fwd4Traits<D, 0>>(p); }
 
-  template <int D, int CFG>
+  template <int D, class T, int CFG>
   static cudaError_t run(const AttnProblem &p, const AttnTensors &t, bool longScores, cudaStream_t stream) {
-    using T = Fwd4Traits<D, CFG>;
+    const TypedTensors<T> x(t);
+    using Tr = Fwd4Traits<D, CFG>;
     const auto kernel = longScores ? forward_tiled_kernel4<D, CFG, true> : forward_tiled_kernel4<D, CFG, false>;
-    return launch_tiles(kernel, p, p.nq, T::BQ, T::NT, T::bytes, stream, p, t.q, t.k, t.v, t.lse, t.lse_lo, t.o);
+    return launch_tiles(kernel, p, p.nq, Tr::BQ, Tr::NT, Tr::bytes, stream, p, x.q, x.k, x.v, t.lse, t.lse_lo, x.o);
   }
 
-  template <int D>
+  template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &plan, cudaStream_t stream) {
-    return plan.shape == 1 ? run<D, 1>(p, t, plan.longScores, stream) : run<D, 0>(p, t, plan.longScores, stream);
+    return plan.shape == 1 ? run<D, T, 1>(p, t, plan.longScores, stream) : run<D, T, 0>(p, t, plan.longScores, stream);
   }
 };
 

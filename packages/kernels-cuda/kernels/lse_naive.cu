@@ -6,11 +6,13 @@
 //      l = sum of exp(S_raw scale - m), one fmaf each), lanes striding along the row (coalesced). The lse pair
 //      (hi = fl(m + log l), lo; lse_pair.cuh) goes to lse and lse_lo; a row that sees no key gets (-inf, 0).
 // The two-pass max/sum is the same safe logaddexp as the tiled version's running merge, done over the whole row.
-// Limits: any d; scratch is bh * nq * nk floats (attn_naive_scratch_bytes); warps loop over rows (1-D grid).
+// Limits: any d; scratch is bh * nq * nk floats in every dtype (attn_naive_scratch_bytes); warps loop over rows
+// (1-D grid). Dtypes: Q and K in the problem's storage type (pair_dot reads them as float); lse is float32.
 #include <cmath>
 #include "common.cuh"
 #include "lse_pair.cuh"
 #include "naive.h"
+#include "storage.cuh"
 
 namespace attn {
 namespace {
@@ -48,7 +50,11 @@ cudaError_t attn_lse_naive(const AttnProblem &p, const AttnTensors &t, cudaStrea
   using namespace attn;
   if (t.scratchBytes < attn_naive_scratch_bytes(p)) return cudaErrorInvalidValue;
   float *s = static_cast<float *>(t.scratch);
-  ATTN_TRY(pair_dot(PairOut::kScores, p, t.q, t.k, p.d, nullptr, nullptr, s, stream));
+  ATTN_TRY(with_dtype(p.dtype, [&](auto tag) -> cudaError_t {
+    using T = typename decltype(tag)::type;
+    return pair_dot(PairOut::kScores, p, static_cast<const T *>(t.q), static_cast<const T *>(t.k), p.d, nullptr,
+                    nullptr, s, stream);
+  }));
   const size_t rows = static_cast<size_t>(p.bh) * p.nq;
   ATTN_LAUNCH(row_lse_kernel, blocks_for(rows * kWarp, kBlock), kBlock, 0, stream)(p, s, t.lse, t.lse_lo);
   ATTN_TRY_LAUNCH();

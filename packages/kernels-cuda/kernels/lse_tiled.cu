@@ -23,18 +23,20 @@ namespace attn_tiled {
 template <int V> struct Lse;
 
 template <> struct Lse<1> {
-  template <int D>
+  template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
-    return launch_tiles(lse_tiled_kernel1<D>, p, p.nq, FwdTraits<D>::BQ, kThreads, LseSmem<D>::bytes, stream, p, t.q,
-                        t.k, t.lse, t.lse_lo);
+    const TypedTensors<T> x(t);
+    return launch_tiles(lse_tiled_kernel1<D, T>, p, p.nq, FwdTraits<D>::BQ, kThreads, LseSmem<D>::bytes, stream, p, x.q,
+                        x.k, t.lse, t.lse_lo);
   }
 };
 
 template <> struct Lse<2> {
-  template <int D>
+  template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
-    using T = Lse2Traits<D>;
-    return launch_tiles(lse_tiled_kernel2<D>, p, p.nq, T::BQ, T::NT, T::bytes, stream, p, t.q, t.k, t.lse, t.lse_lo);
+    const TypedTensors<T> x(t);
+    using Tr = Lse2Traits<D>;
+    return launch_tiles(lse_tiled_kernel2<D>, p, p.nq, Tr::BQ, Tr::NT, Tr::bytes, stream, p, x.q, x.k, t.lse, t.lse_lo);
   }
 };
 
@@ -42,16 +44,17 @@ template <> struct Lse<3> {
   template <int D>
   static int automatic_shape(const AttnProblem &p) { return shape_for<Lse3Traits<D, 0>>(p); }
 
-  template <int D, int CFG>
+  template <int D, class T, int CFG>
   static cudaError_t run(const AttnProblem &p, const AttnTensors &t, bool longScores, cudaStream_t stream) {
-    using T = Lse3Traits<D, CFG>;
+    const TypedTensors<T> x(t);
+    using Tr = Lse3Traits<D, CFG>;
     const auto kernel = longScores ? lse_tiled_kernel3<D, CFG, true> : lse_tiled_kernel3<D, CFG, false>;
-    return launch_tiles(kernel, p, p.nq, T::BQ, T::NT, T::bytes, stream, p, t.q, t.k, t.lse, t.lse_lo);
+    return launch_tiles(kernel, p, p.nq, Tr::BQ, Tr::NT, Tr::bytes, stream, p, x.q, x.k, t.lse, t.lse_lo);
   }
 
-  template <int D>
+  template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &plan, cudaStream_t stream) {
-    return plan.shape == 1 ? run<D, 1>(p, t, plan.longScores, stream) : run<D, 0>(p, t, plan.longScores, stream);
+    return plan.shape == 1 ? run<D, T, 1>(p, t, plan.longScores, stream) : run<D, T, 0>(p, t, plan.longScores, stream);
   }
 };
 

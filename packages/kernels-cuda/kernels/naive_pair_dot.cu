@@ -13,10 +13,13 @@
 // indices: any bh * nq * nk that fits in memory. Any head dim (the dot loops over len).
 // Causal: a tile whose rows all miss key j skips the dot; masked elements are still written (-inf or 0), so later
 // kernels may read the whole row.
+// Dtypes: A and B in the storage type T (storage.cuh), each element widened to float as it is read (half rows: four
+// 2-byte loads per float4 step), the same float32 sums in every dtype; the output is the float32 scratch.
 #include <cmath>
 #include "common.cuh"
 #include "lse_pair.cuh"
 #include "naive.h"
+#include "storage.cuh"
 
 namespace attn {
 namespace {
@@ -24,8 +27,19 @@ namespace {
 constexpr int kRows = 4;
 constexpr unsigned kBlock = 256;
 
-template <PairOut kWhat>
-__global__ void pair_dot_kernel(const AttnProblem p, const float *__restrict__ a, const float *__restrict__ b,
+// Elements 4 c4 .. 4 c4 + 3 of a row as floats (float rows: one 16-byte load).
+template <class T>
+__device__ __forceinline__ float4 load4(const T *row, int c4) {
+  if constexpr (std::is_same_v<T, float>) {
+    return reinterpret_cast<const float4 *>(row)[c4];
+  } else {
+    const T *x = row + 4 * c4;
+    return make_float4(to_float(x[0]), to_float(x[1]), to_float(x[2]), to_float(x[3]));
+  }
+}
+
+template <PairOut kWhat, class T>
+__global__ void pair_dot_kernel(const AttnProblem p, const T *__restrict__ a, const T *__restrict__ b,
                                 int len, const float *__restrict__ row_term, const float *__restrict__ row_term2,
                                 float *__restrict__ out) {
   const int groups = (p.nq + kRows - 1) / kRows;
@@ -39,23 +53,22 @@ __global__ void pair_dot_kernel(const AttnProblem p, const float *__restrict__ a
     const int rows = min(kRows, p.nq - i0);
 
     // Rows past the end of Q repeat the last row (valid memory); their results are dropped below.
-    const float *arow[kRows];
+    const T *arow[kRows];
 #pragma unroll
     for (int r = 0; r < kRows; r++) arow[r] = a + (bi * p.nq + min(i0 + r, p.nq - 1)) * len;
-    const float *brow = b + (bi * p.nk + j) * len;
+    const T *brow = b + (bi * p.nk + j) * len;
 
     float acc[kRows] = {};
     if (j < visible_keys(p, i0 + rows - 1)) {  // the last row of the tile sees the most keys
       if (len % 4 == 0) {
         // 16-byte loads: lanes read 32 different key rows, so fewer, wider requests matter (rows stay 16-B aligned:
         // cudaMalloc bases are 256-B aligned and every row offset is a multiple of len).
-        const float4 *b4 = reinterpret_cast<const float4 *>(brow);
         float4 part[kRows] = {};
         for (int c4 = 0; c4 < len / 4; c4++) {
-          const float4 bv = b4[c4];
+          const float4 bv = load4(brow, c4);
 #pragma unroll
           for (int r = 0; r < kRows; r++) {
-            const float4 av = reinterpret_cast<const float4 *>(arow[r])[c4];
+            const float4 av = load4(arow[r], c4);
             part[r].x = fmaf(av.x, bv.x, part[r].x);
             part[r].y = fmaf(av.y, bv.y, part[r].y);
             part[r].z = fmaf(av.z, bv.z, part[r].z);
@@ -66,9 +79,9 @@ __global__ void pair_dot_kernel(const AttnProblem p, const float *__restrict__ a
         for (int r = 0; r < kRows; r++) acc[r] = (part[r].x + part[r].y) + (part[r].z + part[r].w);
       } else {
         for (int c = 0; c < len; c++) {
-          const float bv = brow[c];
+          const float bv = to_float(brow[c]);
 #pragma unroll
-          for (int r = 0; r < kRows; r++) acc[r] = fmaf(arow[r][c], bv, acc[r]);
+          for (int r = 0; r < kRows; r++) acc[r] = fmaf(to_float(arow[r][c]), bv, acc[r]);
         }
       }
     }
@@ -92,18 +105,20 @@ __global__ void pair_dot_kernel(const AttnProblem p, const float *__restrict__ a
   }
 }
 
-template <PairOut kWhat>
-cudaError_t launch(const AttnProblem &p, const float *a, const float *b, int len, const float *row, const float *row2,
+template <PairOut kWhat, class T>
+cudaError_t launch(const AttnProblem &p, const T *a, const T *b, int len, const float *row, const float *row2,
                    float *scratch, cudaStream_t stream) {
   const size_t total = static_cast<size_t>(p.bh) * ((p.nq + kRows - 1) / kRows) * p.nk;
-  ATTN_LAUNCH(pair_dot_kernel<kWhat>, blocks_for(total, kBlock), kBlock, 0, stream)(p, a, b, len, row, row2, scratch);
+  const auto kernel = pair_dot_kernel<kWhat, T>;
+  ATTN_LAUNCH(kernel, blocks_for(total, kBlock), kBlock, 0, stream)(p, a, b, len, row, row2, scratch);
   ATTN_TRY_LAUNCH();
   return cudaSuccess;
 }
 
 }  // namespace
 
-cudaError_t pair_dot(PairOut what, const AttnProblem &p, const float *a, const float *b, int len, const float *row,
+template <class T>
+cudaError_t pair_dot(PairOut what, const AttnProblem &p, const T *a, const T *b, int len, const float *row,
                      const float *row2, float *scratch, cudaStream_t stream) {
   switch (what) {
     case PairOut::kScores: return launch<PairOut::kScores>(p, a, b, len, row, row2, scratch, stream);
@@ -112,5 +127,12 @@ cudaError_t pair_dot(PairOut what, const AttnProblem &p, const float *a, const f
   }
   return cudaErrorInvalidValue;
 }
+
+#define ATTN_PAIR_DOT(T)                                                                                          \
+  template cudaError_t pair_dot<T>(PairOut, const AttnProblem &, const T *, const T *, int, const float *,     \
+                                   const float *, float *, cudaStream_t);
+ATTN_PAIR_DOT(float)
+ATTN_PAIR_DOT(__half)
+ATTN_PAIR_DOT(__nv_bfloat16)
 
 }  // namespace attn

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { KernelVersion, VariantKnob } from '@attn/reference';
+import type { Dtype, KernelVersion, VariantKnob } from '@attn/reference';
 
 export interface AddonProblem {
   bh: number;
@@ -38,6 +38,10 @@ export interface AddonDeviceInfo {
 
 /** A row of the version table (kernels/tiled/versions.h), as the addon exports it. */
 export interface AddonKernelVersion extends KernelVersion {
+  /** the storage dtypes it takes; any other is refused (never a silent fallback) */
+  dtypes: Dtype[];
+  /** the dtypes for which a plain 'tiled' runs it (isDefault: float32 among them) */
+  defaultFor: Dtype[];
   /** head-dim buckets with a kernel (32, 64, 128, 256); any other bucket runs the stage's version 1 */
   buckets: number[];
   /** the knobs it reads, by name */

@@ -11,6 +11,8 @@
 // dQ pass: one block per (bh, BQ query rows). Q, dO, lse, delta stay in shared memory; K/V tiles stream through
 //   (causal: up to the last key the tile's last row sees). S = Q Kᵀ and dP = dO Vᵀ per thread slice, dS to shared
 //   memory, then dQ += dS K in registers; scaled at the end. Rows that see no key end with dQ = 0.
+// Dtypes: Q, K, V, dO and dQ, dK, dV in storage type T (float, __half, __nv_bfloat16): the tiles widened to float as
+// they are loaded, P, dS and the sums float32 on chip, each gradient rounded once when stored.
 // Limits: d, dv <= D (bucket), any nq, nk >= 1.
 #pragma once
 #include "common.cuh"
@@ -18,14 +20,14 @@
 
 namespace attn_tiled {
 
-template <int D>
+template <int D, class T>
 __global__ void __launch_bounds__(kThreads)
-    backward_dkdv_tiled_kernel1(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
-                                const float *__restrict__ v, const float *__restrict__ dO,
-                                const float *__restrict__ lse, const float *__restrict__ lse_lo,
-                                const float *__restrict__ delta, float *__restrict__ dk, float *__restrict__ dv) {
-  using T = BwdKVTraits<D>;
-  constexpr int BK = T::BK, BQ = T::BQ, LD = padded(D), LDS = padded(BQ);
+    backward_dkdv_tiled_kernel1(AttnProblem p, const T *__restrict__ q, const T *__restrict__ k,
+                                const T *__restrict__ v, const T *__restrict__ dO, const float *__restrict__ lse,
+                                const float *__restrict__ lse_lo, const float *__restrict__ delta,
+                                T *__restrict__ dk, T *__restrict__ dv) {
+  using Tr = BwdKVTraits<D>;
+  constexpr int BK = Tr::BK, BQ = Tr::BQ, LD = padded(D), LDS = padded(BQ);
   using SF = Frag<BK, BQ>;  // rows: keys, columns: queries
   using AF = Frag<BK, D>;
   extern __shared__ float smem[];
@@ -93,14 +95,14 @@ __global__ void __launch_bounds__(kThreads)
   frag_store<AF>(accK, dk, k0, p.nk, p.d, p.scale);
 }
 
-template <int D>
+template <int D, class T>
 __global__ void __launch_bounds__(kThreads)
-    backward_dq_tiled_kernel1(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
-                              const float *__restrict__ v, const float *__restrict__ dO,
-                              const float *__restrict__ lse, const float *__restrict__ lse_lo,
-                              const float *__restrict__ delta, float *__restrict__ dq) {
-  using T = BwdQTraits<D>;
-  constexpr int BQ = T::BQ, BK = T::BK, LD = padded(D), LDS = padded(BK);
+    backward_dq_tiled_kernel1(AttnProblem p, const T *__restrict__ q, const T *__restrict__ k,
+                              const T *__restrict__ v, const T *__restrict__ dO, const float *__restrict__ lse,
+                              const float *__restrict__ lse_lo, const float *__restrict__ delta,
+                              T *__restrict__ dq) {
+  using Tr = BwdQTraits<D>;
+  constexpr int BQ = Tr::BQ, BK = Tr::BK, LD = padded(D), LDS = padded(BK);
   using SF = Frag<BQ, BK>;
   using QF = Frag<BQ, D>;
   extern __shared__ float smem[];

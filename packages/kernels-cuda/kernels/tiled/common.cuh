@@ -15,6 +15,7 @@
 #include <cmath>
 #include "../attention.h"
 #include "../lse_pair.cuh"
+#include "../storage.cuh"
 
 namespace attn_tiled {
 
@@ -37,6 +38,7 @@ inline cudaError_t check_problem(const AttnProblem &p) {
   if (p.bh < 1 || p.nq < 1 || p.nk < 1) return cudaErrorInvalidValue;
   if (p.d < 1 || p.d > kMaxD || p.dv < 1 || p.dv > kMaxD) return cudaErrorInvalidValue;
   if (!std::isfinite(p.scale)) return cudaErrorInvalidValue;
+  if ((int)p.dtype < 0 || (int)p.dtype > 2) return cudaErrorInvalidValue;
   return cudaSuccess;
 }
 
@@ -89,15 +91,15 @@ __device__ __forceinline__ int query_begin(const AttnProblem &p, int k0) {
 // ---- shared-memory tiles ------------------------------------------------------------------------------------------
 
 // s[r * ld + c] = g[(row0 + r) * gcols + c] for r < R, c < C; zero where row0 + r >= nrows or c >= gcols.
-// g points at this bh's first row. Consecutive threads take consecutive columns (coalesced when gcols == C).
-template <int R, int C, int NT = kThreads>
-__device__ __forceinline__ void load_tile(float *s, int ld, const float *__restrict__ g, int row0, int nrows,
-                                          int gcols) {
+// g points at this bh's first row, in storage type T (float, __half, __nv_bfloat16), widened to float as it is read.
+// Consecutive threads take consecutive columns (coalesced when gcols == C).
+template <int R, int C, int NT = kThreads, class T>
+__device__ __forceinline__ void load_tile(float *s, int ld, const T *__restrict__ g, int row0, int nrows, int gcols) {
   static_assert((C & (C - 1)) == 0, "C must be a power of two");
   for (int idx = threadIdx.x; idx < R * C; idx += NT) {
     const int r = idx / C, c = idx % C;
     const int gr = row0 + r;
-    s[r * ld + c] = (gr < nrows && c < gcols) ? g[(size_t)gr * gcols + c] : 0.f;
+    s[r * ld + c] = (gr < nrows && c < gcols) ? attn::to_float(g[(size_t)gr * gcols + c]) : 0.f;
   }
 }
 
@@ -182,10 +184,11 @@ __device__ __forceinline__ void frag_mma_nk(float (&acc)[F::TM][F::TN], const fl
   }
 }
 
-// Writes rows < nrows, columns < gcols of a fragment (times `mul`) to g [.., gcols] (g at this bh's first row).
-template <class F>
-__device__ __forceinline__ void frag_store(const float (&acc)[F::TM][F::TN], float *__restrict__ g, int row0,
-                                           int nrows, int gcols, float mul) {
+// Writes rows < nrows, columns < gcols of a fragment (times `mul`) to g [.., gcols] (g at this bh's first row), in
+// storage type T: each value rounded once (to nearest even) as it is stored.
+template <class F, class T>
+__device__ __forceinline__ void frag_store(const float (&acc)[F::TM][F::TN], T *__restrict__ g, int row0, int nrows,
+                                           int gcols, float mul) {
 #pragma unroll
   for (int i = 0; i < F::TM; ++i) {
     const int r = row0 + F::row(i);
@@ -193,7 +196,7 @@ __device__ __forceinline__ void frag_store(const float (&acc)[F::TM][F::TN], flo
 #pragma unroll
     for (int j = 0; j < F::TN; ++j) {
       const int c = F::col(j);
-      if (c < gcols) g[(size_t)r * gcols + c] = acc[i][j] * mul;
+      if (c < gcols) g[(size_t)r * gcols + c] = attn::from_float<T>(acc[i][j] * mul);
     }
   }
 }

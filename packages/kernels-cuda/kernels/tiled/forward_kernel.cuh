@@ -5,20 +5,21 @@
 // registers, turns it into P = exp((S_raw scale - lse) - lse_lo) (lse_pair.cuh; 0 where masked or where the row's
 // lse is -inf), parks P in shared memory, and after
 // a barrier accumulates its own slice of O += P V (another Frag over BQ x D) in registers. No running max: the lse
-// is known. Rows that see no key end with O = 0. Limits: d, dv <= D (bucket), any nq, nk >= 1.
+// is known. Rows that see no key end with O = 0. Dtypes: Q, K, V and O in storage type T (float, __half,
+// __nv_bfloat16): the tiles widened to float as they are loaded, P and O float32 on chip, O rounded once when stored.
+// Limits: d, dv <= D (bucket), any nq, nk >= 1.
 #pragma once
 #include "common.cuh"
 #include "traits.cuh"
 
 namespace attn_tiled {
 
-template <int D>
+template <int D, class T>
 __global__ void __launch_bounds__(kThreads)
-    forward_tiled_kernel1(AttnProblem p, const float *__restrict__ q, const float *__restrict__ k,
-                          const float *__restrict__ v, const float *__restrict__ lse,
-                          const float *__restrict__ lse_lo, float *__restrict__ o) {
-  using T = FwdTraits<D>;
-  constexpr int BQ = T::BQ, BK = T::BK, LD = padded(D), LDP = padded(BK);
+    forward_tiled_kernel1(AttnProblem p, const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v,
+                          const float *__restrict__ lse, const float *__restrict__ lse_lo, T *__restrict__ o) {
+  using Tr = FwdTraits<D>;
+  constexpr int BQ = Tr::BQ, BK = Tr::BK, LD = padded(D), LDP = padded(BK);
   using SF = Frag<BQ, BK>;
   using OF = Frag<BQ, D>;
   extern __shared__ float smem[];

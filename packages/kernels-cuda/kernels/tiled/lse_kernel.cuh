@@ -6,19 +6,20 @@
 // (one fmaf), l scaled by exp(m_old - m_new), i.e. the pairwise logaddexp applied tile by tile; the lse pair (hi, lo;
 // lse_pair.cuh) at the end. Rows that see no key keep m = -inf and get (-inf, 0) exactly (every exp argument is
 // made finite first, so no -inf - -inf). Causal: key tiles past the last key the tile's last row sees are never
-// loaded. Limits: d <= D (bucket), any nq, nk >= 1.
+// loaded. Dtypes: Q and K in storage type T (float, __half, __nv_bfloat16), widened to float as the tiles are loaded;
+// everything after is float32. Limits: d <= D (bucket), any nq, nk >= 1.
 #pragma once
 #include "common.cuh"
 #include "traits.cuh"
 
 namespace attn_tiled {
 
-template <int D>
-__global__ void __launch_bounds__(kThreads) lse_tiled_kernel1(AttnProblem p, const float *__restrict__ q,
-                                                              const float *__restrict__ k, float *__restrict__ lse,
+template <int D, class T>
+__global__ void __launch_bounds__(kThreads) lse_tiled_kernel1(AttnProblem p, const T *__restrict__ q,
+                                                              const T *__restrict__ k, float *__restrict__ lse,
                                                               float *__restrict__ lse_lo) {
-  using T = FwdTraits<D>;
-  constexpr int BQ = T::BQ, BK = T::BK, LD = padded(D);
+  using Tr = FwdTraits<D>;
+  constexpr int BQ = Tr::BQ, BK = Tr::BK, LD = padded(D);
   using SF = Frag<BQ, BK>;
   extern __shared__ float smem[];
   float *sQ = smem;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 #include "cuda_check.h"
+#include "half_bits.h"
 #include "tiled_symbols.h"
 
 namespace attn_binding {
@@ -51,10 +52,7 @@ DeviceSession::DeviceSession(const AttnProblem &p, Variant variant, const AttnTi
     for (const AttnTiledPlan &plan : {attn_lse_tiled_plan(p, choice), attn_forward_tiled_plan(p, choice),
                                       attn_backward_tiled_plan(p, choice)}) {
       kernels_.push_back(attn_tiled::describe_plan(plan));
-      if (plan.version == 0) {
-        throw std::runtime_error(std::string("no tiled kernel version ") + attn_tiled::stage_token(plan.stage) +
-                                 std::to_string(plan.requested) + " (" + describe() + ")");
-      }
+      if (plan.version == 0) throw std::runtime_error(attn_tiled::plan_refusal(plan) + " (" + describe() + ")");
     }
   }
   allocate();
@@ -65,18 +63,20 @@ DeviceSession::~DeviceSession() { free_all(); }
 std::string DeviceSession::describe() const {
   return std::string("cuda ") + (variant_ == Variant::kNaive ? "naive" : "tiled") + " bh=" + std::to_string(p_.bh) +
          " nq=" + std::to_string(p_.nq) + " nk=" + std::to_string(p_.nk) + " d=" + std::to_string(p_.d) +
-         " dv=" + std::to_string(p_.dv) + (p_.causal ? " causal" : "");
+         " dv=" + std::to_string(p_.dv) + (p_.causal ? " causal" : "") +
+         (p_.dtype != AttnDtype::kFloat32 ? std::string(" ") + dtype_name(p_.dtype) : "");
 }
 
 // lse is the hi part of the kernels' lse pair; its buffer holds the lo part after it (2 * bh * nq floats), which is
 // never read back: 'lse' reads and writes bh * nq floats, and a write zeroes the lo part (kernels/attention.h).
 std::vector<DeviceSession::Tensor> DeviceSession::tensors() {
   const size_t bh = p_.bh, nq = p_.nq, nk = p_.nk, d = p_.d, dv = p_.dv;
+  const AttnDtype t = p_.dtype, f32 = AttnDtype::kFloat32;
   std::vector<Tensor> list = {
-      {"q", &q_, bh * nq * d, false},     {"k", &k_, bh * nk * d, false},     {"v", &v_, bh * nk * dv, false},
-      {"dO", &dO_, bh * nq * dv, false},  {"lse", &lse_, bh * nq, true},      {"o", &o_, bh * nq * dv, true},
-      {"dq", &dq_, bh * nq * d, true},    {"dk", &dk_, bh * nk * d, true},    {"dv", &dv_, bh * nk * dv, true},
-      {"delta", &delta_, bh * nq, false},
+      {"q", &q_, bh * nq * d, false, t},    {"k", &k_, bh * nk * d, false, t},   {"v", &v_, bh * nk * dv, false, t},
+      {"dO", &dO_, bh * nq * dv, false, t}, {"lse", &lse_, bh * nq, true, f32},  {"o", &o_, bh * nq * dv, true, t},
+      {"dq", &dq_, bh * nq * d, true, t},   {"dk", &dk_, bh * nk * d, true, t},  {"dv", &dv_, bh * nk * dv, true, t},
+      {"delta", &delta_, bh * nq, false, f32},
   };
   for (Tensor &t : list) t.alloc = t.ptr == &lse_ ? 2 * t.count : t.count;
   return list;
@@ -85,7 +85,7 @@ std::vector<DeviceSession::Tensor> DeviceSession::tensors() {
 void DeviceSession::allocate() {
   scratch_bytes_ = scratch_bytes(p_, variant_);
   size_t tensor_bytes = 0;
-  for (const Tensor &t : tensors()) tensor_bytes += t.alloc * sizeof(float);
+  for (const Tensor &t : tensors()) tensor_bytes += t.bytes();
 
   size_t free_bytes = 0, total_bytes = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo (" + describe() + ")");
@@ -100,11 +100,8 @@ void DeviceSession::allocate() {
   try {
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate (" + describe() + ")");
     for (const Tensor &t : tensors()) {
-      void *ptr = nullptr;
-      CUDA_CHECK(cudaMalloc(&ptr, t.alloc * sizeof(float)),
-                 std::string("cudaMalloc of ") + std::to_string(t.alloc * sizeof(float)) + " bytes for " + t.name +
-                     " (" + describe() + ")");
-      *t.ptr = static_cast<float *>(ptr);
+      CUDA_CHECK(cudaMalloc(t.ptr, t.bytes()), std::string("cudaMalloc of ") + std::to_string(t.bytes()) +
+                                                   " bytes for " + t.name + " (" + describe() + ")");
     }
     if (scratch_bytes_ > 0) {
       CUDA_CHECK(cudaMalloc(&scratch_, scratch_bytes_), "cudaMalloc of " + std::to_string(scratch_bytes_) +
@@ -115,8 +112,9 @@ void DeviceSession::allocate() {
     throw;
   }
   device_bytes_ = tensor_bytes + scratch_bytes_;
-  t_ = AttnTensors{q_, k_, v_, dO_, lse_, lse_ + static_cast<size_t>(p_.bh) * p_.nq, o_, dq_, dk_, dv_, delta_,
-                   scratch_, scratch_bytes_};
+  float *lse = static_cast<float *>(lse_);
+  t_ = AttnTensors{q_, k_, v_, dO_, lse, lse + static_cast<size_t>(p_.bh) * p_.nq, o_, dq_, dk_, dv_,
+                   static_cast<float *>(delta_), scratch_, scratch_bytes_};
 }
 
 void DeviceSession::free_all() noexcept {
@@ -153,27 +151,46 @@ DeviceSession::Tensor DeviceSession::find(const std::string &name, size_t n) {
 
 void DeviceSession::write(const std::string &name, const float *host, size_t n) {
   Tensor t = find(name, n);
-  // Straight from the JS buffer; cudaMemcpyAsync then a sync keeps the copy ordered with our non-blocking stream.
-  CUDA_CHECK(cudaMemcpyAsync(*t.ptr, host, n * sizeof(float), cudaMemcpyHostToDevice, stream_),
-             "write " + name + " (" + describe() + ")");
-  if (t.alloc > t.count) {  // lse given: its lo part is 0 (the given values are the whole lse)
-    CUDA_CHECK(cudaMemsetAsync(*t.ptr + t.count, 0, (t.alloc - t.count) * sizeof(float), stream_),
-               "write " + name + " (" + describe() + ")");
+  const std::string where = "write " + name + " (" + describe() + ")";
+  // float32: straight from the JS buffer; a half dtype: rounded into the staging buffer first. cudaMemcpyAsync then a
+  // sync keeps the copy ordered with our non-blocking stream.
+  const void *src = host;
+  if (t.dtype != AttnDtype::kFloat32) {
+    staging_.resize(n);
+    const bool f16 = t.dtype == AttnDtype::kFloat16;
+    for (size_t i = 0; i < n; i++) staging_[i] = f16 ? attn_half::f32_to_f16_bits(host[i]) : attn_half::f32_to_bf16_bits(host[i]);
+    src = staging_.data();
   }
-  CUDA_CHECK(cudaStreamSynchronize(stream_), "write " + name + " (" + describe() + ")");
+  const size_t bytes = n * static_cast<size_t>(dtype_bytes(t.dtype));
+  CUDA_CHECK(cudaMemcpyAsync(*t.ptr, src, bytes, cudaMemcpyHostToDevice, stream_), where);
+  if (t.alloc > t.count) {  // lse given: its lo part is 0 (the given values are the whole lse)
+    CUDA_CHECK(cudaMemsetAsync(static_cast<float *>(*t.ptr) + t.count, 0, (t.alloc - t.count) * sizeof(float), stream_),
+               where);
+  }
+  CUDA_CHECK(cudaStreamSynchronize(stream_), where);
 }
 
 void DeviceSession::read(const std::string &name, float *host, size_t n) {
   Tensor t = find(name, n);
-  CUDA_CHECK(cudaMemcpyAsync(host, *t.ptr, n * sizeof(float), cudaMemcpyDeviceToHost, stream_),
-             "read " + name + " (" + describe() + ")");
-  CUDA_CHECK(cudaStreamSynchronize(stream_), "read " + name + " (" + describe() + ")");
+  const std::string where = "read " + name + " (" + describe() + ")";
+  if (t.dtype == AttnDtype::kFloat32) {
+    CUDA_CHECK(cudaMemcpyAsync(host, *t.ptr, n * sizeof(float), cudaMemcpyDeviceToHost, stream_), where);
+    CUDA_CHECK(cudaStreamSynchronize(stream_), where);
+    return;
+  }
+  staging_.resize(n);
+  CUDA_CHECK(cudaMemcpyAsync(staging_.data(), *t.ptr, n * sizeof(uint16_t), cudaMemcpyDeviceToHost, stream_), where);
+  CUDA_CHECK(cudaStreamSynchronize(stream_), where);
+  const bool f16 = t.dtype == AttnDtype::kFloat16;
+  for (size_t i = 0; i < n; i++) host[i] = f16 ? attn_half::f16_bits_to_f32(staging_[i]) : attn_half::bf16_bits_to_f32(staging_[i]);
 }
 
 void DeviceSession::poison() {
   if (disposed_) throw std::runtime_error("session is disposed (" + describe() + ")");
   for (const Tensor &t : tensors()) {
-    if (t.output) CUDA_CHECK(attn_poison(*t.ptr, t.alloc, stream_), std::string("attn_poison ") + t.name + " (" + describe() + ")");
+    if (t.output) {
+      CUDA_CHECK(attn_poison(*t.ptr, t.alloc, t.dtype, stream_), std::string("attn_poison ") + t.name + " (" + describe() + ")");
+    }
   }
   CUDA_CHECK(cudaStreamSynchronize(stream_), "attn_poison (" + describe() + ")");
 }

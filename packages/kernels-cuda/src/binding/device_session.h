@@ -2,6 +2,7 @@
 // until dispose. Plain C++ (no N-API), so the async workers can drive it from a libuv thread.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 #include "attention.h"
@@ -24,6 +25,9 @@ class DeviceSession {
   DeviceSession(const DeviceSession &) = delete;
   DeviceSession &operator=(const DeviceSession &) = delete;
 
+  // n floats from / to the host. Tensors of the problem's dtype are converted on the host: write rounds to nearest
+  // even (exact for values the reference already rounded), read widens exactly (a NaN keeps its payload, so a
+  // poisoned half element reads back as the float32 pattern poison.ts knows).
   void write(const std::string &name, const float *host, size_t n);
   void read(const std::string &name, float *host, size_t n);
   void poison();
@@ -38,14 +42,18 @@ class DeviceSession {
   bool disposed() const { return disposed_; }
   // "cuda naive bh=16 nq=4096 nk=4096 d=64 dv=64 causal": every error message carries it
   std::string describe() const;
+  // bytes of one element of the problem's dtype (q, k, v, dO, o, dq, dk, dv); lse and delta are float32
+  size_t elem_bytes() const { return static_cast<size_t>(dtype_bytes(p_.dtype)); }
 
  private:
   struct Tensor {
     const char *name;
-    float **ptr;
-    size_t count;  // elements written and read under this name
-    bool output;   // poisoned before each run
-    size_t alloc;  // elements allocated: count, except lse (its lo part follows: AttnTensors::lse_lo)
+    void **ptr;
+    size_t count;     // elements written and read under this name
+    bool output;      // poisoned before each run
+    AttnDtype dtype;  // the problem's dtype, or float32 (lse, delta)
+    size_t alloc;     // elements allocated: count, except lse (its lo part follows: AttnTensors::lse_lo)
+    size_t bytes() const { return alloc * static_cast<size_t>(dtype_bytes(dtype)); }
   };
   std::vector<Tensor> tensors();
   Tensor find(const std::string &name, size_t n);
@@ -59,8 +67,10 @@ class DeviceSession {
   AttnTiledChoice choice_;
   std::vector<std::string> kernels_;  // per Stage, tiled only
   AttnTensors t_{};
-  float *q_ = nullptr, *k_ = nullptr, *v_ = nullptr, *dO_ = nullptr, *lse_ = nullptr, *o_ = nullptr;
-  float *dq_ = nullptr, *dk_ = nullptr, *dv_ = nullptr, *delta_ = nullptr;
+  // q .. dv in the problem's dtype; lse (hi, then lo) and delta float32
+  void *q_ = nullptr, *k_ = nullptr, *v_ = nullptr, *dO_ = nullptr, *lse_ = nullptr, *o_ = nullptr;
+  void *dq_ = nullptr, *dk_ = nullptr, *dv_ = nullptr, *delta_ = nullptr;
+  std::vector<uint16_t> staging_;  // host copy of a half tensor being written or read
   void *scratch_ = nullptr;
   size_t scratch_bytes_ = 0;
   size_t device_bytes_ = 0;

@@ -19,7 +19,9 @@ int int_field(const Napi::Object &o, const char *name) {
 }  // namespace
 
 AttnProblem problem_from(const Napi::Value &v) {
-  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), "problem must be an object {bh, nq, nk, d, dv, scale, causal}");
+  if (!v.IsObject()) {
+    throw Napi::TypeError::New(v.Env(), "problem must be an object {bh, nq, nk, d, dv, scale, causal[, dtype]}");
+  }
   const Napi::Object o = v.As<Napi::Object>();
   AttnProblem p{};
   p.bh = int_field(o, "bh");
@@ -33,6 +35,12 @@ AttnProblem problem_from(const Napi::Value &v) {
   }
   p.scale = static_cast<float>(scale.As<Napi::Number>().DoubleValue());
   p.causal = o.Get("causal").ToBoolean().Value();
+  const Napi::Value dtype = o.Get("dtype");
+  const std::string name = dtype.IsString() ? dtype.As<Napi::String>().Utf8Value() : dtype.IsUndefined() ? "float32" : "";
+  if (name == "float32") p.dtype = AttnDtype::kFloat32;
+  else if (name == "float16") p.dtype = AttnDtype::kFloat16;
+  else if (name == "bfloat16") p.dtype = AttnDtype::kBFloat16;
+  else throw Napi::TypeError::New(v.Env(), "problem.dtype must be 'float32', 'float16' or 'bfloat16'");
   return p;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include "storage.cuh"
 
 namespace {
 
@@ -23,7 +24,24 @@ Inputs make_inputs(const AttnProblem &p, double sigma, unsigned seed) {
   for (auto &e : x.k) e = qk * nd(gen);
   for (auto &e : x.v) e = nd(gen);
   for (auto &e : x.dO) e = nd(gen);
+  for (auto *t : {&x.q, &x.k, &x.v, &x.dO})
+    for (auto &e : *t) e = round_to(p.dtype, e);
   return x;
+}
+
+float round_to(AttnDtype dtype, float x) {
+  return attn::with_dtype(dtype, [x](auto tag) {
+    using T = typename decltype(tag)::type;
+    return attn::to_float(attn::from_float<T>(x));
+  });
+}
+
+double ulp_of(AttnDtype dtype, double x) {
+  if (dtype == AttnDtype::kFloat32) return ulp32(x);
+  const int mantissa = dtype == AttnDtype::kFloat16 ? 10 : 7, minExp = dtype == AttnDtype::kFloat16 ? -14 : -126;
+  const double a = std::fabs(x);
+  const int e = a > 0 ? std::max((int)std::floor(std::log2(a)), minExp) : minExp;
+  return std::ldexp(1.0, e - mantissa);
 }
 
 Tensors64 reference64(const AttnProblem &p, const Inputs &x) {
@@ -139,6 +157,7 @@ Tensors32 textbook32(const AttnProblem &p, const Inputs &x, SumOrder order) {
               std::vector<float>(bh * nk * d, 0.f), std::vector<float>(bh * nk * dv, 0.f)};
   std::vector<float> P((size_t)nq * nk), dS((size_t)nq * nk);
   const float one = 1.f;
+  const auto st = [&](float v) { return round_to(p.dtype, v); };  // stored in the dtype (float32: v)
   for (int b = 0; b < p.bh; ++b) {
     std::fill(P.begin(), P.end(), 0.f);
     std::fill(dS.begin(), dS.end(), 0.f);
@@ -157,17 +176,17 @@ Tensors32 textbook32(const AttnProblem &p, const Inputs &x, SumOrder order) {
       for (int j = 0; j < cnt; ++j) pi[j] = std::exp(pi[j] - m);
       const float l = dot32(pi, 1, &one, 0, cnt, order);
       r.lse[row] = cnt ? m + std::log(l) : -INFINITY;
-      for (int j = 0; j < cnt; ++j) pi[j] /= l;
+      for (int j = 0; j < cnt; ++j) pi[j] = st(pi[j] / l);
       float *o = &r.o[row * dv];
-      for (int c = 0; c < dv; ++c) o[c] = dot32(pi, 1, &vb[c], dv, cnt, order);
+      for (int c = 0; c < dv; ++c) o[c] = st(dot32(pi, 1, &vb[c], dv, cnt, order));
       const float D = dot32(doi, 1, o, 1, dv, order);
-      for (int j = 0; j < cnt; ++j) dsi[j] = pi[j] * (dot32(doi, 1, &vb[(size_t)j * dv], 1, dv, order) - D);
-      for (int e = 0; e < d; ++e) r.dq[row * d + e] = dot32(dsi, 1, &kb[e], d, cnt, order) * p.scale;
+      for (int j = 0; j < cnt; ++j) dsi[j] = st(pi[j] * (dot32(doi, 1, &vb[(size_t)j * dv], 1, dv, order) - D));
+      for (int e = 0; e < d; ++e) r.dq[row * d + e] = st(dot32(dsi, 1, &kb[e], d, cnt, order) * p.scale);
     }
     for (int j = 0; j < nk; ++j) {
       const size_t key = (size_t)b * nk + j;
-      for (int e = 0; e < d; ++e) r.dk[key * d + e] = dot32(&dS[j], nk, &qb[e], d, nq, order) * p.scale;
-      for (int c = 0; c < dv; ++c) r.dv[key * dv + c] = dot32(&P[j], nk, &dob[c], dv, nq, order);
+      for (int e = 0; e < d; ++e) r.dk[key * d + e] = st(dot32(&dS[j], nk, &qb[e], d, nq, order) * p.scale);
+      for (int c = 0; c < dv; ++c) r.dv[key * dv + c] = st(dot32(&P[j], nk, &dob[c], dv, nq, order));
     }
   }
   return r;
@@ -208,10 +227,12 @@ double ulp32(double x) {
   return std::ldexp(1.0, e - 1 - 23);
 }
 
-double rule_floor(double termScale) { return kFloorUlps * ulp32(termScale); }
+double rule_floor(double termScale, AttnDtype dtype) {
+  return dtype == AttnDtype::kFloat32 ? kFloorUlps * ulp32(termScale) : kHalfFloorUlps * ulp_of(dtype, termScale);
+}
 
-bool passes_rule(const OutputError &kernel, const OutputError &textbook, double termScale) {
-  const double floor = rule_floor(termScale);
+bool passes_rule(const OutputError &kernel, const OutputError &textbook, double termScale, AttnDtype dtype) {
+  const double floor = rule_floor(termScale, dtype);
   return kernel.bad == 0 && kernel.maxAbs <= kTextbookFactor * textbook.maxAbs + floor &&
          kernel.l2 <= kTextbookFactor * textbook.l2 + floor * std::sqrt((double)kernel.n);
 }

@@ -19,8 +19,15 @@ struct Tensors64 {
 struct Inputs { std::vector<float> q, k, v, dO; };
 
 // Q and K are sqrt(sigma) x N(0,1), so the scaled scores (scale 1/sqrt(d)) have standard deviation sigma; V and dO
-// are N(0,1). One mt19937 per seed, drawn in the order q, k, v, dO.
+// are N(0,1). One mt19937 per seed, drawn in the order q, k, v, dO; then rounded to p.dtype (round to nearest even:
+// the values the device stores, so the float64 reference is exact for what the kernels read).
 Inputs make_inputs(const AttnProblem &p, double sigma, unsigned seed);
+
+// x stored in `dtype` and read back (round to nearest even; float32: x), through the same conversions the kernels
+// use (storage.cuh; half_bits.h on the host).
+float round_to(AttnDtype dtype, float x);
+// The spacing of `dtype` numbers at |x| (the smallest subnormal's at 0): packages/reference/src/dtype.ts ulpOf.
+double ulp_of(AttnDtype dtype, double x);
 
 // Exact attention in float64 (rows a query sees no key: lse = -inf, O = dQ = 0).
 Tensors64 reference64(const AttnProblem &p, const Inputs &x);
@@ -34,6 +41,9 @@ constexpr SumOrder kSumOrders[] = {SumOrder::kForward, SumOrder::kReverse, SumOr
 // row with its max subtracted (expf, float sum), P = e / l, O = P V; lse = m + logf(l); backward: dP = dO Vᵀ,
 // D = rowsum(dO ∘ O) from this O, dS = P ∘ (dP − D), dQ = scale · dS K, dK = scale · dSᵀ Q, dV = Pᵀ dO, every
 // sum a float fmaf sum in `order`. What a plain float32 implementation gets: the yardstick of the rule below.
+// In a half dtype (packages/reference/src/textbook.ts, FlashAttention's reorder_ops reference) it computes in the
+// dtype: P rounded to it before O = P V, dS and dV, dS rounded before dQ and dK, every output but lse rounded (O
+// before D); sums stay float32.
 Tensors32 textbook32(const AttnProblem &p, const Inputs &x, SumOrder order);
 
 // Error of one output against the float64 reference.
@@ -50,10 +60,14 @@ OutputError output_error(const std::vector<float> &x, const std::vector<double> 
 
 // The rule (FlashAttention's; packages/reference/src/accuracy.ts states the same): maxAbs(kernel) <= kTextbookFactor x
 // maxAbs(textbook) + floor and l2(kernel) <= kTextbookFactor x l2(textbook) + floor x sqrt(n), where the floor is
-// kFloorUlps float32 ulps of the output's scale (termScale above), and no bad entries. The textbook's errors are each
-// the largest over the summation orders.
+// kFloorUlps float32 ulps of the output's scale (termScale above) — in a half dtype kHalfFloorUlps ulp of the dtype,
+// except for the lse, which stays float32 — and no bad entries. The textbook's errors are each the largest over the
+// summation orders.
 constexpr double kTextbookFactor = 2.0;
 constexpr double kFloorUlps = 4.0;
+constexpr double kHalfFloorUlps = 1.0;
 double ulp32(double x);  // the spacing of float32 numbers at |x| (2^-149 at 0)
-double rule_floor(double termScale);
-bool passes_rule(const OutputError &kernel, const OutputError &textbook, double termScale);
+// dtype: the output's (float32 for the lse in every dtype)
+double rule_floor(double termScale, AttnDtype dtype = AttnDtype::kFloat32);
+bool passes_rule(const OutputError &kernel, const OutputError &textbook, double termScale,
+                 AttnDtype dtype = AttnDtype::kFloat32);

@@ -14,7 +14,7 @@
 //       ../../forward_naive.cu ../../backward_naive.cu ../../naive_pair_dot.cu ../../naive_matmul.cu \
 //       ../../backward_delta.cu
 //   /tmp/attn_emu list                      the version table and the knobs as JSON (tiled/versions.h)
-//   /tmp/attn_emu [seed] [suite] [variant]
+//   /tmp/attn_emu [seed] [suite] [variant] [dtype]
 //     suite: stdin (default: one case per line, "bh nq nk d dv causal [sigma]" — the test passes the odd shapes of
 //            @attn/reference, ODD_SHAPES), scores (scaled scores with standard deviation sigma = 1, 8, 128, 1024 on
 //            N = 17..160, causal and not), tiles (several full tiles and a tail, N = 97..300, which the odd shapes
@@ -23,6 +23,10 @@
 //     variant: naive, or tiled (the defaults) with a choice after ':' — tiled:lse=2,fwd=3,bwd=1,shape=1,scores=long
 //            (each key optional; shape auto|0|1, default auto; the same choice the addon's Session takes, which the
 //            TypeScript backend parses from 'tiled@lse2+fwd3+bwd1+shape=1+scores=long').
+//     dtype: float32 (default), float16 or bfloat16 — the storage of Q, K, V, dO, O, dQ, dK, dV (kernels/dtype.h):
+//            the inputs are rounded to it, the kernels read and write it (the emulator's cuda_fp16.h / cuda_bf16.h,
+//            bit-exact with the device), the outputs are widened back, and the textbook computes in it (check.h).
+//            A version that does not take the dtype is refused as the addon refuses it (plan_refusal).
 //   Each case line names what each stage ran (Session.kernels: "lse3 shape1 | fwd4 shape1 | bwd1 (bwd3 has no D=256
 //   bucket)"). Tensor-core model: ATTN_EMU_MMA=exact|trunc, ATTN_EMU_MMA_EXTRA=bits (runtime.cpp). Narrower runs:
 //   ATTN_EMU_STAGES=fwd (stages 1 and 2 only), ATTN_EMU_BUCKETS=64,128 (only those head-dim buckets),
@@ -32,11 +36,13 @@
 //   Races: add -DATTN_EMU_THREADS -fsanitize=thread (one OS thread per CUDA thread: minutes); out-of-bounds global
 //   reads: -DATTN_EMU_THREADS -fsanitize=address,undefined.
 // Judging, per output (lse, O, dQ, dK, dV): the rule of check.h — max |kernel − float64| <= 2 x max |textbook −
-// float64| + 4 float32 ulps of the output's scale (the largest sum of |terms| behind one element) — at every sigma,
+// float64| + 4 float32 ulps of the output's scale (the largest sum of |terms| behind one element; in a half dtype
+// 1 ulp of the dtype, the lse's floor staying float32) — at every sigma,
 // where the textbook's error is the largest of four plain float32 attentions that differ only in the order of their
 // sums (check.h: at sigma >= 128 one or two near-tied rows set the max, and a single order's error is a lucky or
-// unlucky draw); and at sigma = 1 also the harness's relative L2 gates (lse, O < 1e-5; dQ, dK, dV < 1e-4). One line
-// per case, "ok" or "FAIL", with the seed; then "N failed".
+// unlucky draw); and at sigma = 1 in float32 also the harness's relative L2 gates (lse, O < 1e-5; dQ, dK, dV <
+// 1e-4; float32 sizes: in a half dtype the rule alone judges). One line per case, "ok" or "FAIL", with the seed and
+// the dtype where it is a half one; then "N failed".
 #include "cuda_runtime.h"
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +52,7 @@
 #include <string>
 #include <vector>
 #include "check.h"
+#include "half_bits.h"
 #include "naive.h"
 #include "tiled/versions.h"
 
@@ -53,22 +60,57 @@ namespace {
 
 struct Case { int bh, nq, nk, d, dv; bool causal; double sigma; };
 
-// Device-side buffers of one run (the outputs poisoned first).
-struct Buffers {
-  Inputs x;
-  Tensors32 out;
-  std::vector<float> lseLo, delta, scratch;
-  AttnTensors tensors() {
-    return AttnTensors{x.q.data(), x.k.data(), x.v.data(), x.dO.data(), out.lse.data(), lseLo.data(), out.o.data(),
-                       out.dq.data(), out.dk.data(), out.dv.data(), delta.data(),
-                       scratch.empty() ? nullptr : scratch.data(), scratch.size() * sizeof(float)};
-  }
-};
-
 void poison(std::vector<float> &v) {
   const uint32_t x = 0x7fdead00;
   for (auto &f : v) std::memcpy(&f, &x, 4);
 }
+
+// A tensor in the problem's dtype as the device holds it: float, or the 16-bit patterns of __half / __nv_bfloat16.
+struct Stored {
+  AttnDtype dtype = AttnDtype::kFloat32;
+  std::vector<float> f32;
+  std::vector<uint16_t> h16;
+  Stored() = default;
+  Stored(AttnDtype t, const std::vector<float> &values) : dtype(t) {  // values already rounded to t: exact
+    if (t == AttnDtype::kFloat32) f32 = values;
+    else
+      for (float v : values)
+        h16.push_back(t == AttnDtype::kFloat16 ? attn_half::f32_to_f16_bits(v) : attn_half::f32_to_bf16_bits(v));
+  }
+  // n elements of the dtype's poison (poison.cu): 0x7fdead00, 0x7e5d, 0x7fde
+  static Stored poisoned(AttnDtype t, size_t n) {
+    Stored s;
+    s.dtype = t;
+    if (t == AttnDtype::kFloat32) {
+      s.f32.resize(n);
+      poison(s.f32);
+    } else {
+      s.h16.assign(n, t == AttnDtype::kFloat16 ? 0x7e5d : 0x7fde);
+    }
+    return s;
+  }
+  void *data() { return dtype == AttnDtype::kFloat32 ? (void *)f32.data() : (void *)h16.data(); }
+  // The values widened to float exactly (as the session's read does).
+  std::vector<float> widened() const {
+    if (dtype == AttnDtype::kFloat32) return f32;
+    std::vector<float> out(h16.size());
+    for (size_t i = 0; i < h16.size(); ++i)
+      out[i] = dtype == AttnDtype::kFloat16 ? attn_half::f16_bits_to_f32(h16[i]) : attn_half::bf16_bits_to_f32(h16[i]);
+    return out;
+  }
+};
+
+// Device-side buffers of one run (the outputs poisoned first): inputs and outputs in the problem's dtype, lse, its low
+// part and delta float32.
+struct Buffers {
+  Stored q, k, v, dO, o, dq, dk, dv;
+  std::vector<float> lse, lseLo, delta, scratch;
+  AttnTensors tensors() {
+    return AttnTensors{q.data(), k.data(), v.data(), dO.data(), lse.data(), lseLo.data(), o.data(),
+                       dq.data(), dk.data(), dv.data(), delta.data(),
+                       scratch.empty() ? nullptr : scratch.data(), scratch.size() * sizeof(float)};
+  }
+};
 
 // Negative control (ATTN_EMU_DROP_LSE_LO=1): lse's low part zeroed between stages 1 and 2, i.e. the single-float lse
 // the kernels kept before lse_pair.cuh; the rule must then fail at large scores.
@@ -112,6 +154,14 @@ std::string kernels_label(const AttnProblem &p, const AttnTiledChoice *choice, b
                     attn_tiled::describe_plan(attn_forward_tiled_plan(p, *choice));
   if (!fwdOnly) out += " | " + attn_tiled::describe_plan(attn_backward_tiled_plan(p, *choice));
   return out;
+}
+
+// Why a stage's plan is refused for p (a version not in the table, or not taking p.dtype: plan_refusal), or "".
+std::string refusal(const AttnProblem &p, const AttnTiledChoice &choice, bool fwdOnly) {
+  for (const AttnTiledPlan &plan : {attn_lse_tiled_plan(p, choice), attn_forward_tiled_plan(p, choice)})
+    if (plan.version == 0) return attn_tiled::plan_refusal(plan);
+  if (fwdOnly) return "";
+  return attn_tiled::plan_refusal(attn_backward_tiled_plan(p, choice));
 }
 
 // "tiled" or "tiled:lse=2,fwd=3,bwd=1,shape=1,scores=long" -> the choice; false on anything else.
@@ -207,7 +257,15 @@ int main(int argc, char **argv) {
   const unsigned seed = argc > 1 ? (unsigned)std::atoi(argv[1]) : 1234;
   const std::string suite = argc > 2 ? argv[2] : "stdin";
   const std::string variant = argc > 3 ? argv[3] : "tiled";
+  const std::string dtypeName = argc > 4 ? argv[4] : "float32";
   const bool naive = variant == "naive";
+  AttnDtype dtype = AttnDtype::kFloat32;
+  if (dtypeName == "float16") dtype = AttnDtype::kFloat16;
+  else if (dtypeName == "bfloat16") dtype = AttnDtype::kBFloat16;
+  else if (dtypeName != "float32") {
+    std::printf("dtype must be float32, float16 or bfloat16, not %s\n", dtypeName.c_str());
+    return 2;
+  }
   AttnTiledChoice choice = kAttnTiledDefaults;
   if (!naive && !parse_choice(variant, choice)) {
     std::printf("variant must be naive, tiled or tiled:lse=N,fwd=N,bwd=N,shape=auto|0|1,scores=short|long, not %s\n",
@@ -257,18 +315,30 @@ int main(int argc, char **argv) {
   }
   int fails = 0;
   for (const Case &c : cases) {
-    const AttnProblem p{c.bh, c.nq, c.nk, c.d, c.dv, (float)(1.0 / std::sqrt((double)c.d)), c.causal};
-    Buffers buf;
-    buf.x = make_inputs(p, c.sigma, seed);
+    const AttnProblem p{c.bh, c.nq, c.nk, c.d, c.dv, (float)(1.0 / std::sqrt((double)c.d)), c.causal, dtype};
+    const Inputs x = make_inputs(p, c.sigma, seed);  // rounded to the dtype
     const size_t rows = (size_t)c.bh * c.nq;
-    buf.out = Tensors32{std::vector<float>(rows), std::vector<float>(rows * c.dv), std::vector<float>(rows * c.d),
-                        std::vector<float>((size_t)c.bh * c.nk * c.d), std::vector<float>((size_t)c.bh * c.nk * c.dv)};
+    Buffers buf;
+    buf.q = Stored(dtype, x.q);
+    buf.k = Stored(dtype, x.k);
+    buf.v = Stored(dtype, x.v);
+    buf.dO = Stored(dtype, x.dO);
+    buf.o = Stored::poisoned(dtype, rows * c.dv);
+    buf.dq = Stored::poisoned(dtype, rows * c.d);
+    buf.dk = Stored::poisoned(dtype, (size_t)c.bh * c.nk * c.d);
+    buf.dv = Stored::poisoned(dtype, (size_t)c.bh * c.nk * c.dv);
+    buf.lse.resize(rows);
     buf.lseLo.resize(rows);
     buf.delta.resize(rows);
-    for (auto *a : {&buf.out.lse, &buf.lseLo, &buf.out.o, &buf.out.dq, &buf.out.dk, &buf.out.dv, &buf.delta}) poison(*a);
+    for (auto *a : {&buf.lse, &buf.lseLo, &buf.delta}) poison(*a);
     const int D = bucket(c);
-    const cudaError_t launched = naive ? run_naive(p, buf, fwdOnly) : run_tiled(p, buf, choice, fwdOnly);
+    const std::string refused = naive ? "" : refusal(p, choice, fwdOnly);
+    if (!refused.empty()) {
+      std::printf("refused: %s\n", refused.c_str());
+      return 2;
+    }
     const std::string ran = kernels_label(p, naive ? nullptr : &choice, fwdOnly);
+    const cudaError_t launched = naive ? run_naive(p, buf, fwdOnly) : run_tiled(p, buf, choice, fwdOnly);
     if (launched != cudaSuccess) {
       std::printf("FAIL %s: a launcher returned error %d (bh=%d nq=%d nk=%d d=%d dv=%d causal=%d)\n", ran.c_str(),
                   (int)launched, c.bh, c.nq, c.nk, c.d, c.dv, c.causal);
@@ -276,16 +346,17 @@ int main(int argc, char **argv) {
       continue;
     }
 
-    const Tensors64 ref = reference64(p, buf.x);
+    const Tensors64 ref = reference64(p, x);
     const char *names[5] = {"lse", "o", "dq", "dk", "dv"};
-    const std::vector<float> *got[5] = {&buf.out.lse, &buf.out.o, &buf.out.dq, &buf.out.dk, &buf.out.dv};
+    const Tensors32 out{buf.lse, buf.o.widened(), buf.dq.widened(), buf.dk.widened(), buf.dv.widened()};
+    const std::vector<float> *got[5] = {&out.lse, &out.o, &out.dq, &out.dk, &out.dv};
     const std::vector<double> *want[5] = {&ref.lse, &ref.o, &ref.dq, &ref.dk, &ref.dv};
     // The textbook's error of each output: the largest over the summation orders (check.h).
     OutputError text[5];
     std::vector<float> worstText[5];
     const int nOrders = std::getenv("ATTN_EMU_ORDERS") ? std::atoi(std::getenv("ATTN_EMU_ORDERS")) : 4;
     for (int k = 0; k < nOrders && k < 4; ++k) {
-      const Tensors32 t = textbook32(p, buf.x, kSumOrders[k]);
+      const Tensors32 t = textbook32(p, x, kSumOrders[k]);
       const std::vector<float> *tb[5] = {&t.lse, &t.o, &t.dq, &t.dk, &t.dv};
       for (int n = 0; n < 5; ++n) {
         const OutputError e = output_error(*tb[n], *want[n]);
@@ -305,12 +376,13 @@ int main(int argc, char **argv) {
     std::string rule = "maxAbs kernel/textbook:", l2 = " | relL2:";
     for (int n = 0; n < nOut; ++n) {
       const OutputError e = output_error(*got[n], *want[n]), t = text[n];
-      const bool rOk = passes_rule(e, t, ref.termScale[n]);
-      const bool lOk = c.sigma != 1 || (e.bad == 0 && e.relL2 < l2Gate[n]);
+      const AttnDtype outDtype = n == 0 ? AttnDtype::kFloat32 : dtype;  // the lse stays float32
+      const bool rOk = passes_rule(e, t, ref.termScale[n], outDtype);
+      const bool lOk = c.sigma != 1 || dtype != AttnDtype::kFloat32 || (e.bad == 0 && e.relL2 < l2Gate[n]);
       ok = ok && rOk && lOk;
       char s[128];
       char fl[48] = "";
-      if (!rOk) std::snprintf(fl, sizeof fl, "!(floor %.1e)", rule_floor(ref.termScale[n]));
+      if (!rOk) std::snprintf(fl, sizeof fl, "!(floor %.1e)", rule_floor(ref.termScale[n], outDtype));
       std::snprintf(s, sizeof s, " %s %.2e/%.2e%s%s", names[n], e.maxAbs, t.maxAbs, fl,
                     e.bad ? (" bad " + std::to_string(e.bad)).c_str() : "");
       rule += s;
@@ -324,8 +396,10 @@ int main(int argc, char **argv) {
         std::printf("  worst %s [%zu]: kernel %.9g textbook %.9g float64 %.9g\n", names[n], i, (*got[n])[i],
                     worstText[n][i], (*want[n])[i]);
       }
-    std::printf("%s %s sigma=%g bh=%d nq=%d nk=%d d=%d dv=%d causal=%d D=%d seed %u | %s%s\n", ok ? "ok  " : "FAIL",
-                ran.c_str(), c.sigma, c.bh, c.nq, c.nk, c.d, c.dv, c.causal, D, seed, rule.c_str(), l2.c_str());
+    const std::string inDtype = dtype == AttnDtype::kFloat32 ? "" : std::string(" ") + dtype_name(dtype);
+    std::printf("%s %s sigma=%g bh=%d nq=%d nk=%d d=%d dv=%d causal=%d D=%d%s seed %u | %s%s\n", ok ? "ok  " : "FAIL",
+                ran.c_str(), c.sigma, c.bh, c.nq, c.nk, c.d, c.dv, c.causal, D, inDtype.c_str(), seed, rule.c_str(),
+                l2.c_str());
     if (std::getenv("ATTN_EMU_DIGEST")) {
       std::vector<const std::vector<float> *> outs(got, got + nOut);
       outs.push_back(&buf.lseLo);
