@@ -18,6 +18,7 @@
 #include "tiled/backward_kernel.cuh"
 #include "tiled/backward_kernel2.cuh"
 #include "tiled/backward_kernel3.cuh"
+#include "tiled/backward_kernel4.cuh"
 #include "tiled/dispatch.cuh"
 
 namespace attn_tiled {
@@ -63,6 +64,25 @@ template <> struct Bwd<3> {
                           t.delta, x.dk, x.dv));
     return launch_tiles(dq, p, p.nq, Q::BQ, Q::NT, Q::bytes, stream, p, x.q, x.k, x.v, x.dO, t.lse, t.lse_lo, t.delta,
                         x.dq);
+  }
+};
+
+template <> struct Bwd<4> {
+  template <int D, class T>
+  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
+    using Tr = Bwd4Traits<D>;
+    const auto *q = static_cast<const uint16_t *>(t.q), *k = static_cast<const uint16_t *>(t.k);
+    const auto *v = static_cast<const uint16_t *>(t.v), *dO = static_cast<const uint16_t *>(t.dO);
+    const bool vecQK = p.d % 8 == 0 && aligned16(q) && aligned16(k);
+    const bool vecV = p.dv % 8 == 0 && aligned16(v) && aligned16(dO);
+    constexpr bool BF16 = attn::dtype_of_v<T> == AttnDtype::kBFloat16;
+    ATTN_TRY(attn_backward_delta(p, t, stream));
+    ATTN_TRY(launch_tiles(backward_dkdv_tiled_kernel4<D, BF16>, p, p.nk, Tr::BK, Tr::NT, Tr::kvBytes, stream, p, q, k, v,
+                          dO, (const float *)t.lse, (const float *)t.lse_lo, (const float *)t.delta,
+                          static_cast<uint16_t *>(t.dk), static_cast<uint16_t *>(t.dv), vecQK, vecV));
+    return launch_tiles(backward_dq_tiled_kernel4<D, BF16>, p, p.nq, Tr::BQ, Tr::NT, Tr::qBytes, stream, p, q, k, v, dO,
+                        (const float *)t.lse, (const float *)t.lse_lo, (const float *)t.delta,
+                        static_cast<uint16_t *>(t.dq), vecQK, vecV);
   }
 };
 

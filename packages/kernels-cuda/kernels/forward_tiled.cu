@@ -22,6 +22,7 @@
 #include "tiled/forward_kernel2.cuh"
 #include "tiled/forward_kernel3.cuh"
 #include "tiled/forward_kernel4.cuh"
+#include "tiled/forward_kernel5.cuh"
 
 namespace attn_tiled {
 
@@ -71,6 +72,18 @@ template <> struct Fwd<4> {
   template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &plan, cudaStream_t stream) {
     return plan.shape == 1 ? run<D, T, 1>(p, t, plan.longScores, stream) : run<D, T, 0>(p, t, plan.longScores, stream);
+  }
+};
+
+template <> struct Fwd<5> {
+  template <int D, class T>
+  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
+    using Tr = Fwd5Traits<D>;
+    const auto *q = static_cast<const uint16_t *>(t.q), *k = static_cast<const uint16_t *>(t.k);
+    const auto *v = static_cast<const uint16_t *>(t.v);
+    const bool vecQK = p.d % 8 == 0 && aligned16(q) && aligned16(k), vecV = p.dv % 8 == 0 && aligned16(v);
+    return launch_tiles(forward_tiled_kernel5<D, attn::dtype_of_v<T> == AttnDtype::kBFloat16>, p, p.nq, Tr::BQ, Tr::NT, Tr::bytes, stream, p, q, k, v,
+                        (const float *)t.lse, (const float *)t.lse_lo, static_cast<uint16_t *>(t.o), vecQK, vecV);
   }
 };
 

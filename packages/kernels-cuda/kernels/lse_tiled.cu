@@ -17,6 +17,7 @@
 #include "tiled/lse_kernel.cuh"
 #include "tiled/lse_kernel2.cuh"
 #include "tiled/lse_kernel3.cuh"
+#include "tiled/lse_kernel4.cuh"
 
 namespace attn_tiled {
 
@@ -55,6 +56,17 @@ template <> struct Lse<3> {
   template <int D, class T>
   static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &plan, cudaStream_t stream) {
     return plan.shape == 1 ? run<D, T, 1>(p, t, plan.longScores, stream) : run<D, T, 0>(p, t, plan.longScores, stream);
+  }
+};
+
+template <> struct Lse<4> {
+  template <int D, class T>
+  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
+    using Tr = Lse4Traits<D>;
+    const auto *q = static_cast<const uint16_t *>(t.q), *k = static_cast<const uint16_t *>(t.k);
+    const bool vec = p.d % 8 == 0 && aligned16(q) && aligned16(k);
+    return launch_tiles(lse_tiled_kernel4<D, attn::dtype_of_v<T> == AttnDtype::kBFloat16>, p, p.nq, Tr::BQ, Tr::NT, Tr::bytes, stream, p, q, k, t.lse,
+                        t.lse_lo, vec);
   }
 };
 

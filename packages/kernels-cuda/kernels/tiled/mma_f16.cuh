@@ -25,6 +25,9 @@ namespace attn_tiled {
 
 constexpr int kPad = 8;
 
+// Whether a pointer allows 16-byte copies (with a row length % 8 == 0, every row of the tensor then does too).
+inline bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
+
 
 #if defined(__CUDA_ARCH__)
 template <bool BF16>
