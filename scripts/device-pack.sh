@@ -9,6 +9,8 @@
 #   attn_cuda.node.xz               the CUDA addon, when built
 #   debs/*.deb                      Vulkan/GL loaders (libvulkan1, glvnd …), fetched once into .cache/device-debs
 #   run.sh                          unpacks all this and runs attn there (see device/run.sh)
+# ATTN_PACK_CHARTS=0 leaves chart rendering out (11 MiB: for a device call whose checkout plus bundle would pass the
+# transfer limit; sweep with --no-report there and render the report here with `attn report`).
 # Runs `pnpm build` first (ATTN_PACK_NO_BUILD=1 skips it); needs a set-up checkout (bash scripts/setup.sh).
 # Then on the GPU machine: bash .device/run.sh [attn args…]
 set -euo pipefail
@@ -75,7 +77,9 @@ fi
 
 canvas=$(cd packages/harness && node -p "require('node:path').dirname(require.resolve('@napi-rs/canvas/package.json'))" 2>/dev/null || true)
 skia=$(cd "${canvas:-.}" && node -p "require.resolve('@napi-rs/canvas-linux-x64-gnu')" 2>/dev/null || true)
-if [ -n "$canvas" ] && [ -n "$skia" ]; then
+if [ "${ATTN_PACK_CHARTS:-1}" = 0 ]; then
+  echo "canvas: left out (ATTN_PACK_CHARTS=0): sweep with --no-report there, then attn report here"
+elif [ -n "$canvas" ] && [ -n "$skia" ]; then
   echo "canvas: $canvas"
   mkdir -p "$out/node_modules/@napi-rs/canvas"
   cp "$canvas"/*.js "$canvas/package.json" "$out/node_modules/@napi-rs/canvas/"

@@ -3,7 +3,6 @@
  * The report describes a chart as plain data (ChartSpec); this module only draws it.
  */
 import { createRequire } from 'node:module';
-import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import type { ChartConfiguration, FontSpec, Plugin } from 'chart.js';
 import { Chart, registerables } from 'chart.js';
 
@@ -17,7 +16,16 @@ export const CHART_FONT = 'AttnChartSans';
 let fontRegistered = false;
 
 /** Registers CHART_FONT's regular and bold faces once; the GPU bundle finds them in node_modules beside attn.mjs. */
-function registerChartFont(): void {
+type Canvas = typeof import('@napi-rs/canvas');
+let canvasModule: Canvas | undefined;
+
+/** @napi-rs/canvas, loaded on the first chart: a run that draws none (--no-report, a slim device bundle) never needs it. */
+async function loadCanvas(): Promise<Canvas> {
+  canvasModule ??= await import('@napi-rs/canvas');
+  return canvasModule;
+}
+
+function registerChartFont({ GlobalFonts }: Canvas): void {
   if (fontRegistered) return;
   const require = createRequire(import.meta.url);
   for (const weight of [400, 700]) {
@@ -191,8 +199,9 @@ export function formatTick(x: number): string {
 export async function renderChart(spec: ChartSpec): Promise<Buffer> {
   const width = spec.width ?? 1100;
   const height = spec.height ?? 650;
-  registerChartFont();
-  const canvas = createCanvas(width, height);
+  const canvasLib = await loadCanvas();
+  registerChartFont(canvasLib);
+  const canvas = canvasLib.createCanvas(width, height);
   const config: ChartConfiguration<'line', { x: number; y: number }[]> = {
     type: 'line',
     data: {
