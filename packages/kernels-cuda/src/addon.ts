@@ -17,6 +17,8 @@ export interface AddonProblem {
   dv: number;
   scale: number;
   causal: boolean;
+  /** storage of q, k, v, dO, o, dq, dk, dv on the device (absent: float32); lse and delta stay float32 */
+  dtype?: Dtype;
 }
 
 export type AddonVariant = 'naive' | 'tiled';
@@ -72,7 +74,10 @@ export interface AddonTimings {
   perStageMs: Partial<Record<AddonStage, number[]>>;
 }
 
-/** The native Session (src/binding/session_wrap.cpp). */
+/**
+ * The native Session (src/binding/session_wrap.cpp). write and read take Float32Array in every dtype: a half
+ * tensor is rounded to the dtype on the host as it is written (to nearest even) and widened exactly as it is read.
+ */
 export interface AddonSession {
   readonly deviceBytes: number;
   /** tiled: what each stage runs for this problem ("lse3 shape0", "bwd1 (bwd3 has no D=256 bucket)"); naive: undefined */

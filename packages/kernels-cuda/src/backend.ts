@@ -2,8 +2,8 @@
  * The CUDA backend: the Backend contract over attn_cuda.node. Usable only where the addon was built (nvcc) and a
  * CUDA device answers; otherwise availability() says which of the two is missing, in one line.
  */
-import type { Backend, BackendInfo, Limits, Problem, Session, Variant, VariantKnob } from '@attn/reference';
-import { BackendError, splitVariant } from '@attn/reference';
+import type { Backend, BackendInfo, Dtype, Limits, Problem, Session, Variant, VariantKnob } from '@attn/reference';
+import { BackendError, DTYPES, splitVariant } from '@attn/reference';
 import type { Addon, AddonDeviceInfo, AddonKernelVersion, AddonLoad, AddonVersionTable } from './addon.js';
 import { loadAddon } from './addon.js';
 import type { CudaCapabilities } from './check.js';
@@ -89,6 +89,7 @@ export class CudaBackend implements Backend {
         sharedMemPerBlockOptinBytes: d.sharedMemPerBlockOptinBytes,
         runtimeVersion: d.runtimeVersion,
         variants: this.variants,
+        dtypes: Object.fromEntries(this.variants.map((v) => [v, this.dtypes(v)])),
         tiledMaxD: addon.tiledMaxD,
         ...(this.table ? { kernelVersions: this.table.versions, knobs: this.table.knobs } : {}),
       },
@@ -111,20 +112,28 @@ export class CudaBackend implements Backend {
     return { maxD: caps.maxD[splitVariant(variant).base] ?? 0, causal: true, maxBufferBytes: caps.totalMemoryBytes ?? 0 };
   }
 
-  /** The variant's base and choice, or the one line saying why it is not one of this backend's. */
-  private parse(variant: Variant): CudaVariant | string {
+  /** The variant's base and choice in `dtype`, or the one line saying why it is not one of this backend's. */
+  private parse(variant: Variant, dtype: Dtype): CudaVariant | string {
     try {
-      return parseCudaVariant(variant, this.table);
+      return parseCudaVariant(variant, this.table, dtype);
     } catch (e) {
       return e instanceof Error ? e.message : String(e);
     }
   }
 
+  /**
+   * The dtypes `variant` takes: naive every one; tiled and tiled@… those in which every version it names takes the
+   * dtype (version 1 of each stage takes all three); none for a variant this build lacks or cannot parse.
+   */
+  dtypes(variant: Variant): readonly Dtype[] {
+    if (!this.variants.includes(splitVariant(variant).base)) return [];
+    return DTYPES.filter((dtype) => typeof this.parse(variant, dtype) !== 'string');
+  }
+
   check(problem: Problem, variant: Variant): string | null {
     if ('reason' in this.load) return this.load.reason;
-    const parsed = this.parse(variant);
+    const parsed = this.parse(variant, problem.dtype);
     if (typeof parsed === 'string') return parsed;
-    if (problem.dtype !== 'float32') return `cuda ${parsed.base} takes float32; ${problem.dtype} kernels are not implemented yet`;
     const p = this.probe();
     return checkProblem(problem, parsed.base, this.capabilities()) ?? ('reason' in p ? p.reason : null);
   }
@@ -132,7 +141,7 @@ export class CudaBackend implements Backend {
   async open(problem: Problem, variant: Variant): Promise<Session> {
     const why = this.check(problem, variant);
     if (why) throw new BackendError(why);
-    const { base, choice } = this.parse(variant) as CudaVariant;
+    const { base, choice } = this.parse(variant, problem.dtype) as CudaVariant;
     const addon = this.addon!;
     let native;
     try {

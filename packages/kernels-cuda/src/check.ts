@@ -2,7 +2,7 @@
  * Whether a problem fits a variant and a device, computed from numbers alone (no allocation, no device call), so it
  * can be tested anywhere. The backend feeds it the addon's limits and the device's memory.
  */
-import type { Problem, Variant } from '@attn/reference';
+import type { Dtype, Problem, Variant } from '@attn/reference';
 import { tensorSize } from '@attn/reference';
 
 export interface CudaCapabilities {
@@ -16,16 +16,23 @@ export interface CudaCapabilities {
 }
 
 const INT32_MAX = 2 ** 31 - 1;
-const TENSORS = ['q', 'k', 'v', 'dO', 'lse', 'o', 'dq', 'dk', 'dv'] as const;
+/** the tensors stored in the problem's dtype; lse (hi and lo) and delta are float32 in every dtype */
+const DTYPE_TENSORS = ['q', 'k', 'v', 'dO', 'o', 'dq', 'dk', 'dv'] as const;
+
+/** Bytes of one element stored in `dtype` on the device. */
+export function elementBytes(dtype: Dtype): number {
+  return dtype === 'float32' ? 4 : 2;
+}
 
 /**
- * Bytes of every tensor of a problem on the device (float32), plus the delta pre-pass vector and lse's low part (the
- * kernels keep lse as a pair of floats: kernels/lse_pair.cuh).
+ * Bytes of every tensor of a problem on the device: q, k, v, dO, o, dq, dk, dv in the problem's dtype (2 bytes an
+ * element in float16 and bfloat16), and in float32 the lse, its low part (the kernels keep lse as a pair of floats:
+ * kernels/lse_pair.cuh) and the delta pre-pass vector.
  */
 export function tensorBytes(problem: Problem): number {
-  let n = 2 * problem.bh * problem.nq; // delta, lse's low part
-  for (const name of TENSORS) n += tensorSize(problem, name);
-  return 4 * n;
+  let n = 0;
+  for (const name of DTYPE_TENSORS) n += tensorSize(problem, name);
+  return elementBytes(problem.dtype) * n + 4 * 3 * problem.bh * problem.nq;
 }
 
 export function gib(bytes: number): string {

@@ -1,6 +1,6 @@
 /** A CUDA Session: the contract's methods over the native one (src/binding/session_wrap.cpp). */
 import type { FloatArray, InputName, KernelStage, OutputName, Problem, Session, StageTimings, TimeOptions, Variant } from '@attn/reference';
-import { tensorSize } from '@attn/reference';
+import { roundTo, tensorSize } from '@attn/reference';
 import type { AddonSession } from './addon.js';
 
 export class CudaSession implements Session {
@@ -22,11 +22,19 @@ export class CudaSession implements Session {
     if (kernels) this.kernels = { lse: kernels.lse, forward: kernels.forward, backward: kernels.backward };
   }
 
+  /**
+   * Float32Array goes to the native session straight from its own memory, which rounds a half tensor to the dtype
+   * (to nearest even: exact for inputs the reference already rounded). Float64Array needs one conversion: in a half
+   * dtype each value is rounded from float64 to the dtype at once (roundTo: rounding through float32 first could round
+   * twice), the lse to float32.
+   */
   async write(tensors: Partial<Record<InputName, FloatArray>>): Promise<void> {
+    const dtype = this.problem.dtype;
     for (const [name, data] of Object.entries(tensors) as [InputName, FloatArray | undefined][]) {
       if (data === undefined) continue;
-      // Float32Array goes to the device straight from its own memory; float64 needs one conversion.
-      this.native.write(name, data instanceof Float32Array ? data : Float32Array.from(data));
+      if (data instanceof Float32Array) this.native.write(name, data);
+      else if (dtype === 'float32' || name === 'lse') this.native.write(name, Float32Array.from(data));
+      else this.native.write(name, Float32Array.from(data, (x) => roundTo(dtype, x)));
     }
   }
 
@@ -38,6 +46,7 @@ export class CudaSession implements Session {
     return this.native.run(stages);
   }
 
+  /** Float32Array in every dtype: a half output widened exactly (an unwritten element reads as poison.ts's pattern). */
   async read<N extends OutputName>(names: readonly N[]): Promise<Record<N, FloatArray>> {
     const out = {} as Record<N, FloatArray>;
     for (const name of names) {

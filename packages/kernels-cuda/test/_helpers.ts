@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AddonVersionTable } from '../src/index.js';
+import type { Addon, AddonChoice, AddonProblem, AddonSession, AddonVariant, AddonVersionTable } from '../src/index.js';
 import { createCudaBackend } from '../src/index.js';
 
 export const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,4 +36,42 @@ export function versionTableFromHeader(): AddonVersionTable {
   if (built.status !== 0) throw new Error(`g++ versions.h: ${built.stderr}`);
   const listed = spawnSync(binary, [], { encoding: 'utf8' });
   return JSON.parse(listed.stdout) as AddonVersionTable;
+}
+
+/** What a stand-in addon's Session was asked to open. */
+export interface Opened {
+  variant: AddonVariant;
+  choice: AddonChoice | undefined;
+  /** the problem's dtype where it is a half one */
+  dtype?: string;
+}
+
+/** An addon whose Session records what it was asked and answers kernels as the native plan would for D = 64. */
+export function fakeAddon(opened: Opened[]): Addon {
+  const table = versionTableFromHeader();
+  class FakeSession implements Partial<AddonSession> {
+    readonly deviceBytes = 1024;
+    readonly kernels?: AddonSession['kernels'];
+    constructor(problem: AddonProblem, variant: AddonVariant, choice?: AddonChoice) {
+      opened.push({ variant, choice, ...(problem.dtype && problem.dtype !== 'float32' ? { dtype: problem.dtype } : {}) });
+      if (variant === 'tiled' && choice) {
+        this.kernels = { lse: `lse${choice.lse} shape1`, forward: `fwd${choice.forward} shape1`, backward: `bwd${choice.backward}` };
+      }
+    }
+    dispose(): void {}
+  }
+  return {
+    built: true,
+    buildId: 'fake',
+    tiledAvailable: true,
+    tiledMaxD: 256,
+    l2Scrub: true,
+    tiledVersions: table,
+    deviceInfo: () => ({
+      name: 'Fake GPU', computeCapability: '9.0', multiprocessors: 132, totalMemoryBytes: 2 ** 36, freeMemoryBytes: 2 ** 36,
+      sharedMemPerBlockOptinBytes: 232448, l2CacheBytes: 2 ** 25, driverVersion: '13.0', runtimeVersion: '13.0', deviceCount: 1,
+    }),
+    scratchBytes: () => 0,
+    Session: FakeSession as unknown as Addon['Session'],
+  };
 }

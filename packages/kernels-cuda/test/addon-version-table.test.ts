@@ -1,6 +1,7 @@
 /**
  * Where nvcc built the addon (no GPU needed): it exports the version table of kernels/tiled/versions.h as it is, and
- * its Session refuses a choice that names a version the table lacks, or a malformed one, before touching a device.
+ * its Session refuses a choice that names a version the table lacks, a version that does not take the problem's dtype,
+ * a malformed choice or dtype, before touching a device.
  */
 import { expect, it } from 'vitest';
 import { makeProblem } from '@attn/reference';
@@ -21,4 +22,11 @@ it.skipIf(!nvccHere() || !GXX_HERE)('the addon exports the version table and ref
   );
   const malformed = { lse: 3, forward: 4, backward: 3, shape: 2, longScores: false } as unknown as AddonChoice;
   expect(() => new addon.Session(p, 'tiled', malformed)).toThrow(/^choice must be \{lse, forward, backward/);
+  // a version that does not take the problem's dtype: refused by the native plan, never run as another version
+  const p16 = makeProblem({ bh: 1, nq: 4, nk: 4, d: 64, dtype: 'float16' });
+  expect(() => new addon.Session(p16, 'tiled', { lse: 1, forward: 4, backward: 1, shape: -1, longScores: false })).toThrow(
+    /^fwd4 takes float32, not float16 \(fwd1: float32, float16, bfloat16\) \(cuda tiled bh=1 nq=4 nk=4 d=64 dv=64 float16\)$/,
+  );
+  const badDtype = { ...p, dtype: 'float8' } as unknown as typeof p;
+  expect(() => new addon.Session(badDtype, 'naive')).toThrow(/^problem\.dtype must be 'float32', 'float16' or 'bfloat16'$/);
 });

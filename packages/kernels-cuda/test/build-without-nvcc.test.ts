@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { makeProblem } from '@attn/reference';
 import { loadAddon } from '../src/addon.js';
 import { CudaBackend } from '../src/backend.js';
 import { BUILD_SCRIPT } from './_helpers.js';
@@ -22,7 +23,7 @@ it('build-addon.mjs exits 0 saying nvcc was not found; availability() names the 
   const backend = new CudaBackend(loadAddon(addonFile));
   expect(await backend.availability()).toBe('CUDA backend not built: nvcc not found');
   expect(backend.variants).toEqual(['naive']);
-  await expect(backend.open({ bh: 1, nq: 1, nk: 1, d: 1, dv: 1, scale: 1, causal: false, dtype: 'float32' }, 'naive')).rejects.toThrow(
+  await expect(backend.open(makeProblem({ bh: 1, nq: 1, d: 1 }), 'naive')).rejects.toThrow(
     'CUDA backend not built: nvcc not found',
   );
 });

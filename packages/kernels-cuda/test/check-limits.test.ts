@@ -41,3 +41,19 @@ it('counts every tensor once, float32 (lse twice: its high and low parts)', () =
   // q, dq: 2*3*7 each; k, dk: 2*5*7; v, dv: 2*5*11; dO, o: 2*3*11; lse (hi, lo), delta: 2*3
   expect(tensorBytes(p)).toBe(4 * (2 * 42 + 2 * 70 + 2 * 110 + 2 * 66 + 3 * 6));
 });
+
+it('counts half-precision tensors at 2 bytes an element, lse (both parts) and delta at 4, and refuses by those bytes', () => {
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    const p = makeProblem({ bh: 2, nq: 3, nk: 5, d: 7, dv: 11, dtype });
+    expect(tensorBytes(p)).toBe(2 * (2 * 42 + 2 * 70 + 2 * 110 + 2 * 66) + 4 * 3 * 6);
+  }
+  // 16 x 65536 x 65536 naive scores stay float32 (256 GiB), the tensors halve
+  const f32 = makeProblem({ bh: 16, nq: 65536, d: 64 });
+  const f16 = makeProblem({ bh: 16, nq: 65536, d: 64, dtype: 'float16' });
+  expect(checkProblem(f16, 'naive', H100)).toBe(`naive scores need 256.00 GiB (+${(tensorBytes(f16) / 2 ** 30).toFixed(2)} GiB tensors), device has 80.00 GiB in all`);
+  expect(tensorBytes(f16)).toBeLessThan(0.51 * tensorBytes(f32));
+  // a tiled problem that fits in float16 but not in float32
+  const big = { bh: 32, nq: 2 ** 20, d: 128 };
+  expect(checkProblem(makeProblem({ ...big, dtype: 'float16' }), 'tiled', H100)).toBeNull();
+  expect(checkProblem(makeProblem(big), 'tiled', H100)).toMatch(/^tensors need [\d.]+ GiB, device has 80.00 GiB in all$/);
+});

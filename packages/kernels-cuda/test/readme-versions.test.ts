@@ -1,6 +1,7 @@
 /**
  * The README's table of kernel versions is the version table of kernels/tiled/versions.h: every row, in order, with
- * its technique, limits, default mark and the report that measured it — and that report is in the repository.
+ * the dtypes it is the default for, the dtypes it takes, its technique, limits and the report that measured it — and
+ * that report is in the repository.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,8 +27,9 @@ describe.skipIf(!GXX_HERE)('README: the kernel versions', () => {
     const token = (stage: string) => Object.entries(STAGE_TOKENS).find(([, s]) => s === stage)![0];
     expect(rows.map((r) => r[0])).toEqual(table.versions.map((v) => `\`${token(v.stage)}${v.version}\``));
     for (const [i, v] of table.versions.entries()) {
-      const [name, isDefault, technique, limits, measured] = rows[i]!;
-      expect(isDefault, name).toBe(v.isDefault ? 'yes' : '');
+      const [name, defaultFor, dtypes, technique, limits, measured] = rows[i]!;
+      expect(defaultFor, name).toBe(v.defaultFor.join(', '));
+      expect(dtypes, name).toBe(v.dtypes.join(', '));
       expect(technique, name).toBe(v.technique);
       expect(limits, name).toBe(v.limits || 'every head dim ≤ 256');
       expect(measured, name).toBe(v.measured || 'not yet measured');

@@ -5,44 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BackendError, describeVersions, makeProblem } from '@attn/reference';
-import type { Addon, AddonChoice, AddonProblem, AddonSession, AddonVariant } from '../src/index.js';
 import { CudaBackend } from '../src/index.js';
-import { GXX_HERE, versionTableFromHeader } from './_helpers.js';
-
-interface Opened {
-  variant: AddonVariant;
-  choice: AddonChoice | undefined;
-}
-
-/** An addon whose Session records what it was asked and answers kernels as the native plan would for D = 64. */
-function fakeAddon(opened: Opened[]): Addon {
-  const table = versionTableFromHeader();
-  class FakeSession implements Partial<AddonSession> {
-    readonly deviceBytes = 1024;
-    readonly kernels?: AddonSession['kernels'];
-    constructor(_problem: AddonProblem, variant: AddonVariant, choice?: AddonChoice) {
-      opened.push({ variant, choice });
-      if (variant === 'tiled' && choice) {
-        this.kernels = { lse: `lse${choice.lse} shape1`, forward: `fwd${choice.forward} shape1`, backward: `bwd${choice.backward}` };
-      }
-    }
-    dispose(): void {}
-  }
-  return {
-    built: true,
-    buildId: 'fake',
-    tiledAvailable: true,
-    tiledMaxD: 256,
-    l2Scrub: true,
-    tiledVersions: table,
-    deviceInfo: () => ({
-      name: 'Fake GPU', computeCapability: '9.0', multiprocessors: 132, totalMemoryBytes: 2 ** 36, freeMemoryBytes: 2 ** 36,
-      sharedMemPerBlockOptinBytes: 232448, l2CacheBytes: 2 ** 25, driverVersion: '13.0', runtimeVersion: '13.0', deviceCount: 1,
-    }),
-    scratchBytes: () => 0,
-    Session: FakeSession as unknown as Addon['Session'],
-  };
-}
+import type { Opened } from './_helpers.js';
+import { fakeAddon, GXX_HERE } from './_helpers.js';
 
 describe.skipIf(!GXX_HERE)('the CUDA backend over a stand-in addon', () => {
   const problem = makeProblem({ bh: 2, nq: 17, nk: 33, d: 64 });
@@ -86,7 +51,12 @@ describe.skipIf(!GXX_HERE)('the CUDA backend over a stand-in addon', () => {
     expect(rows).toEqual(['lse1', 'lse2', 'lse3*', 'forward1', 'forward2', 'forward3', 'forward4*', 'backward1', 'backward2', 'backward3*']);
     expect(backend.knobs!.map((k) => `${k.name}=${k.values.join('|')}`)).toEqual(['shape=0|1', 'scores=short|long']);
     const help = describeVersions('cuda', backend.kernelVersions!, backend.knobs!);
-    expect(help).toContain('  fwd4   (default) operands pre-split in mma fragment order, P kept in registers, masks only on boundary tiles; D = 64, 128 only (fwd1 elsewhere); shape=0|1, scores=short|long');
+    expect(help).toContain(
+      '  fwd4   (default for float32) operands pre-split in mma fragment order, P kept in registers, masks only on boundary tiles; D = 64, 128 only (fwd1 elsewhere); shape=0|1, scores=short|long; dtypes float32',
+    );
+    expect(help).toContain(
+      '  fwd1   (default for float16, bfloat16) SIMT fp32: P = exp(S - lse) parked in shared memory, O in register micro-tiles; dtypes float32, float16, bfloat16',
+    );
     const info = await backend.info();
     expect(info.details?.kernelVersions).toEqual(backend.kernelVersions);
     expect(info.details?.knobs).toEqual(backend.knobs);

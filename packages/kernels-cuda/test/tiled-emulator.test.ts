@@ -4,18 +4,20 @@
  * attention — max |kernel − float64| <= 2 × max |textbook − float64| + 4 float32 ulps of the output's scale, for lse,
  * O, dQ, dK and dV — on the odd shapes of @attn/reference (ODD_SHAPES, causal and not), on shapes of several full
  * tiles, and at every score magnitude (scaled scores with standard deviation 1, 8, 128 and 1024): every row of the
- * version table in every head-dim bucket it has and in both tile shapes, and the naive kernels. Each case line names
- * what ran, and that is the plan the table implies (a version without a kernel for the bucket falls back to version
- * 1 and says so). Dropping lse's low part (the single-float lse the kernels had before) fails the rule at large
- * scores.
+ * version table in every head-dim bucket it has and in both tile shapes, and the naive kernels. In float16 and
+ * bfloat16 (inputs rounded, kernels reading and writing the dtype, the textbook computing in it, the floor 1 ulp of
+ * the dtype) every row that takes the dtype and naive meet the rule on the odd shapes, and a row that does not take it
+ * is refused. Each case line names what ran, and that is the plan the table implies (a version without a kernel for
+ * the bucket falls back to version 1 and says so). Dropping lse's low part (the single-float lse the kernels had
+ * before) fails the rule at large scores.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { KernelStage } from '@attn/reference';
-import { ODD_SHAPES, STAGE_TOKENS } from '@attn/reference';
+import type { Dtype, KernelStage } from '@attn/reference';
+import { DTYPES, ODD_SHAPES, STAGE_TOKENS } from '@attn/reference';
 import type { AddonChoice, AddonVersionTable } from '../src/index.js';
 import { parseCudaVariant } from '../src/index.js';
 import { GXX_HERE, KERNELS_DIR } from './_helpers.js';
@@ -37,8 +39,8 @@ function emuVariant(c: AddonChoice): string {
   return `tiled:lse=${c.lse},fwd=${c.forward},bwd=${c.backward},shape=${c.shape < 0 ? 'auto' : c.shape},scores=${c.longScores ? 'long' : 'short'}`;
 }
 
-function runEmulator(seed: number, suite: string, variant: string, env: Record<string, string> = {}, stdin = '') {
-  const r = spawnSync(binary, [String(seed), suite, variant], { encoding: 'utf8', env: cleanEnv(env), input: stdin });
+function runEmulator(seed: number, suite: string, variant: string, env: Record<string, string> = {}, stdin = '', dtype: Dtype = 'float32') {
+  const r = spawnSync(binary, [String(seed), suite, variant, dtype], { encoding: 'utf8', env: cleanEnv(env), input: stdin });
   const lines = r.stdout.split('\n');
   return {
     status: r.status,
@@ -76,19 +78,19 @@ interface Config {
 }
 
 /**
- * Configs that run every row of the table: tiled@v1 … tiled@vN (each stage its newest version up to N), each in both
- * tile shapes where a version it runs takes the shape knob; a config keeps only the buckets whose plan (lse | fwd |
- * bwd) is new, and skips the backward where that stage's plans all ran before. Not here: scores=long, the named
- * less exact variant (one truncating mma chain per score over d), which fails this rule by design
- * (reports/h100/2026-11-25-v4/versions/long-chains.json); it is launched once below, unjudged.
+ * Configs that run every row of the table that takes `dtype`: tiled@v1 … tiled@vN (each stage its newest version up
+ * to N that takes the dtype), each in both tile shapes where a version it runs takes the shape knob; a config keeps
+ * only the buckets whose plan (lse | fwd | bwd) is new, and skips the backward where that stage's plans all ran
+ * before. Not here: scores=long, the named less exact variant (one truncating mma chain per score over d), which fails
+ * this rule by design (reports/h100/2026-11-25-v4/versions/long-chains.json); it is launched once below, unjudged.
  */
-function configs(table: AddonVersionTable): Config[] {
+function configs(table: AddonVersionTable, dtype: Dtype = 'float32'): Config[] {
   const newest = Math.max(...table.versions.map((v) => v.version));
   const seenPlans = new Set<string>();
   const seenBackward = new Set<string>();
   const out: Config[] = [];
   for (let n = 1; n <= newest; n++) {
-    const base = parseCudaVariant(`tiled@v${n}`, table).choice!;
+    const base = parseCudaVariant(`tiled@v${n}`, table, dtype).choice!;
     const readsShape = STAGES.some((s) => table.versions.find((v) => v.stage === s && v.version === base[s])!.knobs.includes('shape'));
     for (const shape of readsShape ? ([0, 1] as const) : ([0] as const)) {
       const choice: AddonChoice = { ...base, shape };
@@ -128,16 +130,19 @@ describe.skipIf(!GXX_HERE)('CUDA kernels on the CPU emulator (g++)', () => {
     table = JSON.parse(listed.stdout) as AddonVersionTable;
   }, 240_000);
 
-  it('the configs run every row of the table in every bucket it has, in both tile shapes', () => {
+  it('the configs run every row of the table in every bucket and dtype it has, in both tile shapes', () => {
     const ran = new Set<string>();
-    for (const c of configs(table))
-      for (const bucket of c.buckets)
-        for (const stage of STAGES) if (stage !== 'backward' || !c.fwdOnly) ran.add(`${bucket} ${stagePlan(table, stage, c.choice, bucket)}`);
+    for (const dtype of DTYPES)
+      for (const c of configs(table, dtype))
+        for (const bucket of c.buckets)
+          for (const stage of STAGES) if (stage !== 'backward' || !c.fwdOnly) ran.add(`${dtype} ${bucket} ${stagePlan(table, stage, c.choice, bucket)}`);
     for (const v of table.versions)
-      for (const bucket of v.buckets)
-        for (const shape of v.knobs.includes('shape') ? [' shape0', ' shape1'] : ['']) {
-          expect([...ran].some((r) => r.startsWith(`${bucket} ${token(v.stage)}${v.version}${shape}`)), `${token(v.stage)}${v.version}${shape} at D=${bucket}`).toBe(true);
-        }
+      for (const dtype of v.dtypes)
+        for (const bucket of v.buckets)
+          for (const shape of v.knobs.includes('shape') ? [' shape0', ' shape1'] : ['']) {
+            const plan = `${dtype} ${bucket} ${token(v.stage)}${v.version}${shape}`;
+            expect([...ran].some((r) => r.startsWith(plan)), plan).toBe(true);
+          }
   });
 
   // The odd shapes take a fresh seed each run (indexing and mask mistakes show on any input). The scores suite keeps
@@ -181,6 +186,42 @@ describe.skipIf(!GXX_HERE)('CUDA kernels on the CPU emulator (g++)', () => {
       for (const line of r.passed) expect(line).toMatch(/^ok {3}naive sigma=/);
     }
   }, 120_000);
+
+  // Half dtypes: every row that takes the dtype (configs in that dtype) and naive, on the odd shapes (the scores suite
+  // and the long shapes stay float32's: they judge accuracy at large scores, which the half rule's 1-ulp floor and the
+  // dtype's own rounding leave to float32).
+  it('float16 and bfloat16: every version that takes the dtype and naive meet the rule on the odd shapes, the lines naming the dtype', () => {
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      const seed = 1 + Math.floor(Math.random() * 1e6);
+      const runs = configs(table, dtype).map((config) => ({ config, input: oddInput(config.buckets) }));
+      expect(runs.length, dtype).toBeGreaterThan(0);
+      for (const { config, input } of runs) {
+        const env: Record<string, string> = { ATTN_EMU_BUCKETS: config.buckets.join(','), ...(config.fwdOnly ? { ATTN_EMU_STAGES: 'fwd' } : {}) };
+        const r = runEmulator(seed, 'stdin', emuVariant(config.choice), env, input, dtype);
+        const where = `${config.name} in ${dtype} (D = ${config.buckets.join(', ')}), seed ${seed}`;
+        expect(r.failures, `${where}:\n${r.failures.join('\n')}`).toEqual([]);
+        expect(r.status, `${where}: ${r.stdout}${r.stderr}`).toBe(0);
+        expect(r.passed.length, where).toBe(input.split('\n').length);
+        for (const line of r.passed) {
+          const bucket = Number(/ D=(\d+) /.exec(line)![1]);
+          const stages = config.fwdOnly ? STAGES.slice(0, 2) : STAGES;
+          expect(line, where).toContain(`ok   ${stages.map((st) => stagePlan(table, st, config.choice, bucket)).join(' | ')} sigma=`);
+          expect(line, where).toContain(` D=${bucket} ${dtype} seed `);
+        }
+      }
+      const naive = runEmulator(seed, 'stdin', 'naive', {}, oddInput([32, 64, 128, 256]), dtype);
+      expect(naive.failures, `naive in ${dtype}, seed ${seed}:\n${naive.failures.join('\n')}`).toEqual([]);
+      expect(naive.status, naive.stderr).toBe(0);
+      expect(naive.passed.length).toBe(ODD_CASES.length);
+      for (const line of naive.passed) expect(line).toMatch(new RegExp(`^ok {3}naive sigma=.* ${dtype} seed `));
+    }
+  }, 240_000);
+
+  it('a version that does not take the dtype is refused in one line, as the addon refuses it', () => {
+    const r = runEmulator(1234, 'case:1,17,20,64,64,0,1', 'tiled:lse=1,fwd=4,bwd=1', {}, '', 'float16');
+    expect(r.status).toBe(2);
+    expect(r.stdout.trim()).toBe('refused: fwd4 takes float32, not float16 (fwd1: float32, float16, bfloat16)');
+  });
 
   it('several full tiles and a tail (N = 97 … 300): the defaults in both shapes (version 1 at D = 32, 256) and naive', () => {
     // shape 1 only where it differs from shape 0: D = 32 and 256 run version 1 either way

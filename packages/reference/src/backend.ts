@@ -6,6 +6,7 @@
  * a Session keeps its tensors on the device between calls, so inputs are written once and stages run, are timed and
  * are read back as often as the caller likes.
  */
+import type { Dtype } from './dtype.js';
 import type { Problem, TensorName } from './problem.js';
 import type { KernelVersion, VariantKnob } from './variant.js';
 
@@ -131,6 +132,11 @@ export interface Backend {
   readonly kernelVersions?: readonly KernelVersion[];
   /** the knobs a variant choice may set */
   readonly knobs?: readonly VariantKnob[];
+  /**
+   * The storage dtypes (Problem.dtype) a variant takes, e.g. cuda 'tiled@fwd4' → ['float32']; check() refuses the
+   * others in one line. Absent: the backend does not say ahead (check() still refuses what it cannot run).
+   */
+  dtypes?(variant: Variant): readonly Dtype[];
   /** null when usable here; otherwise one line saying why not ("no CUDA device found", "CUDA backend not built: nvcc not found"). */
   availability(): Promise<string | null>;
   info(): Promise<BackendInfo>;

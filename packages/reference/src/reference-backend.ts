@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import type { Backend, BackendInfo, FloatArray, InputName, KernelStage, Limits, OutputName, Session, StageTimings, TimeOptions, Variant } from './backend.js';
 import { BackendError } from './backend.js';
 import { describeProblem } from './describe.js';
+import { DTYPES } from './dtype.js';
 import type { ParallelOptions } from './parallel.js';
 import { closeReferencePool, defaultThreads, sharedFloat64 } from './parallel.js';
 import { poisonArray } from './poison.js';
@@ -186,6 +187,7 @@ export function createReferenceBackend(parallel: ParallelOptions = {}): Backend 
       return { ...LIMITS };
     },
     check,
+    dtypes: (variant: Variant) => (variant === 'exact' ? DTYPES : []),
     async open(problem: Problem, variant: Variant): Promise<Session> {
       const why = check(problem, variant);
       if (why) throw new BackendError(why);

@@ -13,6 +13,7 @@
  * no kernel for a head dim falls back, and says so), and reports what ran in Session.kernels.
  */
 import type { KernelStage } from './backend.js';
+import type { Dtype } from './dtype.js';
 
 export type StageToken = 'lse' | 'fwd' | 'bwd';
 export const STAGE_TOKENS: Readonly<Record<StageToken, KernelStage>> = { lse: 'lse', fwd: 'forward', bwd: 'backward' };
@@ -25,8 +26,12 @@ export interface KernelVersion {
   technique: string;
   /** where it has kernels and what it falls back to elsewhere, one line (absent: every head dim up to the limit) */
   limits?: string;
-  /** the version a plain 'tiled' runs */
+  /** the version a plain 'tiled' runs (for float32 where the row has defaultFor) */
   isDefault?: boolean;
+  /** the storage dtypes it takes (absent: the backend does not say per version) */
+  dtypes?: readonly Dtype[];
+  /** the dtypes for which a plain 'tiled' runs it (absent: isDefault says, for every dtype the backend takes) */
+  defaultFor?: readonly Dtype[];
 }
 
 /** One knob of a backend's variants. */
@@ -107,12 +112,17 @@ export function requestedVersion(stage: KernelStage, choice: VariantChoice, vers
   return (own.find((v) => v.isDefault) ?? own[own.length - 1]!).version;
 }
 
-/** Lines for --help: every version of the table, the defaults marked, then the knobs. */
+/**
+ * Lines for --help: every version of the table, the defaults marked ('(default)', or '(default for float16, …)' where
+ * the row says per dtype), its dtypes where the row says them, then the knobs.
+ */
 export function describeVersions(backend: string, versions: readonly KernelVersion[], knobs: readonly VariantKnob[]): string[] {
   const lines = [`${backend} tiled@… (join with +):`];
   for (const v of versions) {
     const t = (Object.entries(STAGE_TOKENS).find(([, s]) => s === v.stage)?.[0] ?? v.stage) + v.version;
-    lines.push(`  ${t.padEnd(6)} ${v.isDefault ? '(default) ' : ''}${v.technique}${v.limits ? `; ${v.limits}` : ''}`);
+    const mark = v.defaultFor ? (v.defaultFor.length ? `(default for ${v.defaultFor.join(', ')}) ` : '') : v.isDefault ? '(default) ' : '';
+    const dtypes = v.dtypes ? `; dtypes ${v.dtypes.join(', ')}` : '';
+    lines.push(`  ${t.padEnd(6)} ${mark}${v.technique}${v.limits ? `; ${v.limits}` : ''}${dtypes}`);
   }
   for (const k of knobs) lines.push(`  ${`${k.name}=${k.values.length ? k.values.join('|') : 'N'}`.padEnd(6)} ${k.description}`);
   return lines;

@@ -1,5 +1,8 @@
-/** Shared by the tests: float64 inputs, an independent whole-matrix float64 implementation, and max-norm helpers. */
-import type { Problem } from '../src/index.js';
+/**
+ * Shared by the tests: float64 inputs, an independent whole-matrix float64 implementation, max-norm helpers, and a
+ * session whose read-back is tampered with.
+ */
+import type { FloatArray, OutputName, Problem, Session } from '../src/index.js';
 import { Rng, fill, tensorSize } from '../src/index.js';
 
 export interface Float64Inputs {
@@ -112,4 +115,23 @@ export function matrixAttention(p: Problem, x: Float64Inputs): AllOutputs {
     }
   }
   return out;
+}
+
+/** The reference session with its read-back tampered with. */
+export function broken(session: Session, tamper: (out: Partial<Record<OutputName, FloatArray>>) => void): Session {
+  return {
+    get problem() { return session.problem; },
+    get variant() { return session.variant; },
+    get deviceBytes() { return session.deviceBytes; },
+    write: (t) => session.write(t),
+    poison: () => session.poison(),
+    run: (s) => session.run(s),
+    time: (s, o) => session.time(s, o),
+    dispose: () => session.dispose(),
+    read: async (names) => {
+      const out = await session.read(names);
+      tamper(out as Partial<Record<OutputName, FloatArray>>);
+      return out;
+    },
+  };
 }

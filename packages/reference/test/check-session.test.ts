@@ -3,30 +3,12 @@
  * float32 textbook's — one line each.
  */
 import { afterAll, expect, it } from 'vitest';
-import type { FloatArray, OutputName, Session } from '../src/index.js';
+import type { OutputName } from '../src/index.js';
 import { checkSession, createReferenceBackend, makeProblem, poisonArray, randomInputs, textbookOutputs } from '../src/index.js';
+import { broken } from './_helpers.js';
 
 const backend = createReferenceBackend();
 afterAll(() => backend.close());
-
-/** The reference session with its read-back tampered with. */
-function broken(session: Session, tamper: (out: Partial<Record<OutputName, FloatArray>>) => void): Session {
-  return {
-    get problem() { return session.problem; },
-    get variant() { return session.variant; },
-    get deviceBytes() { return session.deviceBytes; },
-    write: (t) => session.write(t),
-    poison: () => session.poison(),
-    run: (s) => session.run(s),
-    time: (s, o) => session.time(s, o),
-    dispose: () => session.dispose(),
-    read: async (names) => {
-      const out = await session.read(names);
-      tamper(out as Partial<Record<OutputName, FloatArray>>);
-      return out;
-    },
-  };
-}
 
 const p = makeProblem({ bh: 2, nq: 33, nk: 20, d: 7, causal: true });
 const seed = 4242;
