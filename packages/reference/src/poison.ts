@@ -3,6 +3,13 @@
  * told apart from a NaN a kernel computed (GPUs write the canonical NaN 0x7fc00000 / 0xffc00000).
  */
 export const POISON_F32_BITS = 0x7fdead00;
+/**
+ * The poison of a float16 output on the device (a quiet NaN; GPUs write the canonical 0x7e00 / 0xfe00). Read back
+ * as float32 by an exact widening (the payload moves up 13 bits) it is POISON_F16_WIDENED_BITS, which countPoisoned
+ * and isPoisoned recognise as well.
+ */
+export const POISON_F16_BITS = 0x7ead;
+export const POISON_F16_WIDENED_BITS = 0x7f800000 | ((POISON_F16_BITS & 0x3ff) << 13);
 /** high 32-bit word of the float64 poison (low word 0) */
 export const POISON_F64_HIGH_BITS = 0x7ffdead0;
 
@@ -19,12 +26,12 @@ export function poisonArray(a: Float32Array | Float64Array): void {
   }
 }
 
-/** Number of elements still holding the poison pattern. */
+/** Number of elements still holding the poison pattern (a float16 output's counts once widened to float32). */
 export function countPoisoned(a: Float32Array | Float64Array): number {
   let n = 0;
   if (a instanceof Float32Array) {
     const bits = new Uint32Array(a.buffer, a.byteOffset, a.length);
-    for (let i = 0; i < bits.length; i++) if (bits[i] === POISON_F32_BITS) n++;
+    for (let i = 0; i < bits.length; i++) if (bits[i] === POISON_F32_BITS || bits[i] === POISON_F16_WIDENED_BITS) n++;
   } else {
     const view = new DataView(a.buffer, a.byteOffset, a.byteLength);
     for (let i = 0; i < a.length; i++) {
@@ -36,7 +43,10 @@ export function countPoisoned(a: Float32Array | Float64Array): number {
 
 /** Whether element i holds the poison pattern. */
 export function isPoisoned(a: Float32Array | Float64Array, i: number): boolean {
-  if (a instanceof Float32Array) return new Uint32Array(a.buffer, a.byteOffset + 4 * i, 1)[0] === POISON_F32_BITS;
+  if (a instanceof Float32Array) {
+    const bits = new Uint32Array(a.buffer, a.byteOffset + 4 * i, 1)[0];
+    return bits === POISON_F32_BITS || bits === POISON_F16_WIDENED_BITS;
+  }
   const view = new DataView(a.buffer, a.byteOffset + 8 * i, 8);
   return view.getUint32(4, true) === POISON_F64_HIGH_BITS && view.getUint32(0, true) === 0;
 }
