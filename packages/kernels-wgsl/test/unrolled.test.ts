@@ -16,7 +16,7 @@ describe.skipIf(skipGpu)('tiled, unrolled', () => {
   });
 
   it('Session.kernels says so', async () => {
-    const s = await backend.open({ bh: 1, nq: 9, nk: 30, d: 8, dv: 8, scale: 1, causal: false }, unrolled(5));
+    const s = await backend.open({ bh: 1, nq: 9, nk: 30, d: 8, dv: 8, scale: 1, causal: false, dtype: 'float32' }, unrolled(5));
     try {
       expect(Object.values(s.kernels!).every((k) => k.endsWith('; unrolled'))).toBe(true);
     } finally {
