@@ -1,13 +1,16 @@
-/** The WGSL backend: Backend contract over one Dawn device per process and robustness setting (src/dawn.ts). */
+/**
+ * The WGSL backend: Backend contract over one Dawn device per process and kind (src/dawn.ts): float32 with the
+ * bounds clamps (the default), without them (robust=off), and float16 (shader-f16, Dawn toggles where the adapter needs them).
+ */
 import type { Backend, BackendInfo, Limits, Problem, Session, Variant } from '@attn/reference';
 import { BackendError, describeProblem, describeVersions, splitVariant, VariantError } from '@attn/reference';
 import { BufferPool, STORAGE_USAGE } from './buffers.js';
-import type { GpuContext, Robustness } from './dawn.js';
-import { dawnOptions, gpuContext, liveContexts, releaseGpu } from './dawn.js';
+import type { AdapterView, DeviceKind, GpuContext, Robustness, Storage } from './dawn.js';
+import { adapterName, contextsByKey, dawnOptions, deviceKey, gpuContext, HALF_TOGGLES, releaseGpu, SHADER_F16 } from './dawn.js';
 import { describeStageKernels } from './describe.js';
 import { scoped } from './errors.js';
 import type { BufferName, TiledLimits, TiledPlan } from './plan.js';
-import { bufferElements, gridFor, scratchElements, stagePlan, tiledPlan } from './plan.js';
+import { bufferBytes, bufferElements, gridFor, scratchElements, stagePlan, tiledPlan, versionsFor } from './plan.js';
 import { WgslSession } from './session.js';
 import type { TiledKernel } from './tiling.js';
 import { TILED_MAX_D } from './tiling.js';
@@ -20,6 +23,11 @@ import { WGSL_KNOBS, WGSL_VERSIONS } from './versions.js';
 export interface WgslBackendOptions {
   /** time with the wall clock even where timestamp-query exists (the fallback path, for tests) */
   wallClock?: boolean;
+  /**
+   * The adapter features the float16 device's choice sees (src/dawn.ts AdapterView): what Dawn reports unless given.
+   * For tests: an adapter that offers shader-f16 only under Dawn's toggles (as NVIDIA's does), or not at all.
+   */
+  adapterFeatures?: AdapterView;
 }
 
 /** WebGPU's default limits: what check() assumes before the adapter is known. */
@@ -34,17 +42,25 @@ type KnownLimits = typeof DEFAULT_LIMITS;
 
 const TENSORS = ['q', 'k', 'v', 'dO', 'lse', 'o', 'dq', 'dk', 'dv'] as const;
 const STAGES = ['lse', 'forward', 'backward'] as const;
+const ROBUSTNESS: readonly Robustness[] = ['on', 'off'];
+
+const storageOf = (problem: Problem): Storage => (problem.dtype === 'float16' ? 'float16' : 'float32');
 
 export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   let known: KnownLimits = DEFAULT_LIMITS;
   let cpuAdapter = false;
-  const pools = new Map<Robustness, BufferPool>();
+  const pools = new Map<string, BufferPool>();
   const sessions = new Set<Session>();
   const choices = new Map<Variant, WgslChoice | string>();
+  /** why the float16 device of a robustness did not open (check() says it once known) */
+  const halfRefusals = new Map<Robustness, string>();
+  const view = options.adapterFeatures;
+  const keyOf = (kind: DeviceKind): string => deviceKey(kind, kind.storage === 'float16' ? view : undefined);
 
-  async function context(robustness: Robustness = 'on'): Promise<GpuContext | string> {
-    const ctx = await gpuContext(robustness);
-    if (typeof ctx !== 'string' && robustness === 'on') {
+  async function context(kind: DeviceKind = { robustness: 'on', storage: 'float32' }): Promise<GpuContext | string> {
+    const ctx = await gpuContext(kind, kind.storage === 'float16' ? view : undefined);
+    if (typeof ctx === 'string' && kind.storage === 'float16') halfRefusals.set(kind.robustness, ctx);
+    if (typeof ctx !== 'string' && kind.robustness === 'on' && kind.storage === 'float32') {
       const l = ctx.device.limits;
       known = {
         maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -60,13 +76,14 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   }
 
   /** The device a variant runs on; the default one first, whose limits check() reads. */
-  async function ready(robustness: Robustness = 'on'): Promise<GpuContext> {
+  async function ready(kind: DeviceKind = { robustness: 'on', storage: 'float32' }): Promise<GpuContext> {
     const main = await context();
     if (typeof main === 'string') throw new BackendError(main);
-    if (robustness === 'on') return main;
-    const off = await context(robustness);
-    if (typeof off === 'string') throw new BackendError(`wgsl robust=off: no device without bounds clamps: ${off}`);
-    return off;
+    if (kind.robustness === 'on' && kind.storage === 'float32') return main;
+    const other = await context(kind);
+    if (typeof other !== 'string') return other;
+    if (kind.storage === 'float16') throw new BackendError(other);
+    throw new BackendError(`wgsl robust=off: no device without bounds clamps: ${other}`);
   }
 
   function choiceOf(variant: Variant): WgslChoice | string {
@@ -100,19 +117,29 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   });
   const perBuffer = (): number => Math.min(known.maxStorageBufferBindingSize, known.maxBufferSize);
 
-  function plan(problem: Problem, c: WgslChoice): TiledPlan | TiledKernel | null {
-    return c.base === 'tiled' ? tiledPlan(problem, c.versions, tileLimits(c.knobs)) : null;
+  /** The tiles of each stage (its version for the problem's dtype: check() refused a version without it), or the kernel no tile of which fits. */
+  function plan(problem: Problem, c: WgslChoice, variant: Variant): TiledPlan | TiledKernel | null {
+    if (c.base !== 'tiled') return null;
+    const versions = versionsFor(c.versions, c.defaulted, problem.dtype, variant);
+    if (typeof versions === 'string') throw new BackendError(versions);
+    return tiledPlan(problem, versions, tileLimits(c.knobs));
   }
 
   function check(problem: Problem, variant: Variant): string | null {
     const c = choiceOf(variant);
     if (typeof c === 'string') return c;
-    if (problem.dtype !== 'float32') return `wgsl ${variant} takes float32; ${problem.dtype} kernels are not implemented yet`;
+    if (problem.dtype === 'bfloat16') return 'wgsl has no bfloat16: WGSL has no bf16 type (wgsl runs float32 and float16)';
+    const halfRefused = problem.dtype === 'float16' ? halfRefusals.get(c.robustness) : undefined;
+    if (halfRefused) return halfRefused;
     const allowed = perBuffer();
     if (c.base === 'tiled' && (problem.d > TILED_MAX_D || problem.dv > TILED_MAX_D)) {
       return `tiled wgsl takes d and dv up to ${TILED_MAX_D}, got d = ${problem.d}, dv = ${problem.dv} (the naive variant takes any d)`;
     }
-    const tiles = plan(problem, c);
+    if (c.base === 'tiled') {
+      const versions = versionsFor(c.versions, c.defaulted, problem.dtype, variant);
+      if (typeof versions === 'string') return versions;
+    }
+    const tiles = plan(problem, c, variant);
     if (c.base === 'tiled') {
       if (typeof tiles === 'string') {
         return `wgsl ${variant}: no ${tiles} tile for d = ${problem.d}, dv = ${problem.dv} fits ${tileLimits(c.knobs).workgroupBytes} bytes of workgroup memory`;
@@ -124,7 +151,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
       }
     }
     for (const name of TENSORS) {
-      const bytes = 4 * bufferElements(problem, name);
+      const bytes = bufferBytes(problem, name, bufferElements(problem, name));
       if (bytes > allowed) return `wgsl needs ${bytes} bytes for ${name}, adapter allows ${allowed} per buffer`;
     }
     for (const stage of STAGES) {
@@ -139,17 +166,19 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
 
   async function open(problem: Problem, variant: Variant): Promise<Session> {
     const c = choiceOf(variant);
-    const ctx = await ready(typeof c === 'string' ? 'on' : c.robustness);
+    const kind: DeviceKind = { robustness: typeof c === 'string' ? 'on' : c.robustness, storage: storageOf(problem) };
+    const ctx = await ready(kind);
     const why = check(problem, variant);
     if (why || typeof c === 'string') throw new BackendError(why ?? String(c));
-    const tiles = plan(problem, c);
+    const tiles = plan(problem, c, variant);
     if (typeof tiles === 'string') throw new BackendError(`wgsl ${variant}: no ${tiles} tile fits`);
-    let pool = pools.get(c.robustness);
-    if (!pool) pools.set(c.robustness, (pool = new BufferPool()));
+    const key = keyOf(kind);
+    let pool = pools.get(key);
+    if (!pool) pools.set(key, (pool = new BufferPool()));
     const elements: [BufferName, number][] = TENSORS.map((n) => [n, bufferElements(problem, n)]);
     for (const [n, e] of Object.entries(scratchElements(problem, c.base))) elements.push([n as BufferName, e]);
     const what = `wgsl ${variant} (${describeProblem(problem)}): allocating buffers`;
-    const storage = await pool.take(ctx, elements.map(([, e]) => 4 * Math.max(1, e)), STORAGE_USAGE, what);
+    const storage = await pool.take(ctx, elements.map(([n, e]) => bufferBytes(problem, n, Math.max(1, e))), STORAGE_USAGE, what);
     const [params] = await pool.take(ctx, [32], GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, what);
     const buffers = new Map<BufferName, GPUBuffer>(elements.map(([n], i) => [n, storage[i]!]));
     buffers.set('params', params!);
@@ -180,15 +209,29 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     const limits = ctx.device.limits;
     const defaults = parseWgslVariant('tiled');
     const tilesFor = (d: number): unknown => {
-      const t = plan({ bh: 1, nq: 1, nk: 1, d, dv: d, scale: 1, causal: false, dtype: 'float32' }, defaults);
-      return typeof t === 'string' || t === null ? `no ${t} tile fits` : Object.fromEntries(STAGES.map((s) => [s, describeStageKernels(t[s], 'on')]));
+      const t = plan({ bh: 1, nq: 1, nk: 1, d, dv: d, scale: 1, causal: false, dtype: 'float32' }, defaults, 'tiled');
+      if (t === null || typeof t === 'string') return `no ${t} tile fits`;
+      return Object.fromEntries(STAGES.map((s) => [s, describeStageKernels(t[s])]));
     };
-    const open = new Set((await liveContexts()).map((c) => c.robustness));
-    const device = (r: Robustness): unknown => ({ dawnOptions: dawnOptions(r), open: open.has(r) });
+    const made = await contextsByKey();
+    // each device kind: its Dawn options, toggles and features once open; why not where it could not open
+    const device = (kind: DeviceKind): unknown => {
+      const c = made.get(keyOf(kind));
+      if (typeof c === 'string') return { open: false, refused: c };
+      if (c) return { open: true, dawnOptions: c.options, toggles: c.toggles, features: c.requiredFeatures };
+      return kind.storage === 'float32'
+        ? { open: false, dawnOptions: dawnOptions(kind.robustness) }
+        : { open: false, dawnOptions: dawnOptions(kind.robustness), toggles: `${HALF_TOGGLES.join(', ')} added where the adapter offers ${SHADER_F16} only with them` };
+    };
+    const devices = Object.fromEntries(
+      (['float32', 'float16'] as const).flatMap((storage) =>
+        ROBUSTNESS.map((robustness) => [`${storage === 'float16' ? 'float16 ' : ''}robust=${robustness}`, device({ robustness, storage })]),
+      ),
+    );
     return {
       backend: 'wgsl',
       version: VERSION,
-      device: a.description || a.device || `${a.vendor} ${a.architecture}`.trim() || 'unknown adapter',
+      device: adapterName(ctx.adapter),
       driver: ctx.driver.source === 'lavapipe' ? `lavapipe (${ctx.driver.icd})` : ctx.driver.source === 'user' ? `Vulkan ICD ${ctx.driver.icd}` : 'system Vulkan loader',
       dtype: 'float32',
       timer: ctx.features.timestamps && !options.wallClock ? 'gpu-timer' : 'wall',
@@ -203,9 +246,10 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
         maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
         maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
         maxBufferSize: limits.maxBufferSize,
-        // Dawn's toggles per device: robust=on (every default run) keeps the bounds clamps; robust=off variants run on
-        // a second device without them (src/dawn.ts)
-        devices: { 'robust=on': device('on'), 'robust=off': device('off') },
+        adapterFeatures: [...ctx.adapter.features].sort(),
+        // Dawn's options, toggles and features per device (src/dawn.ts): robust=on (every default float32 run) keeps
+        // the bounds clamps; robust=off variants run on a device without them; float16 problems on one with shader-f16
+        devices,
         versions: describeVersions('wgsl', WGSL_VERSIONS, WGSL_KNOBS),
         // what a plain 'tiled' picks on this adapter (Session.kernels records it per problem)
         defaults: { rows: tileLimits({}).rows, side: tileLimits({}).maxSide, unroll: tileLimits({}).unroll ? 1 : 0 },

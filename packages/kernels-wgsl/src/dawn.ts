@@ -1,11 +1,18 @@
 /**
  * Loads Dawn: the `webgpu` package, or the dawn.node file named by ATTN_DAWN_NODE (the GPU bundle, which has no
- * node_modules). One GPU object and one device per process and robustness setting: the default device keeps Dawn's
- * bounds clamps; a variant with robust=off runs on a second device, created on first use, whose GPU object was created
- * with the toggles that remove them (Dawn fixes toggles per instance, so they cannot differ within one device).
+ * node_modules). One device per process and kind, created on first use:
  *
- * The object create() returns is held in a module-level map for the device's whole life: if it is collected while a
- * device lives the process dies in native code (the webgpu package keeps no reference to it; seen as futex/mutex asserts).
+ *   float32, robust=on    the default device: Dawn's bounds clamps, no toggles
+ *   float32, robust=off   a variant with robust=off: a GPU object created with the toggles that remove the clamps
+ *   float16, either       a float16 problem: a device with the adapter feature shader-f16. Where the adapter offers it
+ *                         only with Dawn's toggles (NVIDIA's Vulkan driver: allow_unsafe_apis and
+ *                         vulkan_enable_f16_on_nvidia), its GPU object is created with them; elsewhere the same
+ *                         options as the float32 device of that robustness (halfDevicePlan).
+ *
+ * Dawn fixes toggles per GPU object (instance), so devices that differ in toggles come from different GPU objects;
+ * GPU objects are kept per option list. The object create() returns is held in a module-level map for the device's
+ * whole life: if it is collected while a device lives the process dies in native code (the webgpu package keeps no
+ * reference to it; seen as futex/mutex asserts).
  */
 import { createRequire } from 'node:module';
 import type { DriverChoice } from './environment.js';
@@ -24,30 +31,91 @@ export const DAWN_OPTIONS = ['disable-dawn-features=timestamp_quantization'];
  * reference; the clamps cost 2–8 % on the H100 with kernel 5, 1.4–1.9× with kernels 2 and 3 (NOTES.md). Off only
  * on request (tiled@robust=off), and recorded in Session.kernels and info().
  */
-export const UNSAFE_OPTIONS = ['enable-dawn-features=allow_unsafe_apis,disable_robustness'];
+export const UNSAFE_TOGGLES = ['allow_unsafe_apis', 'disable_robustness'];
+
+/** The toggles under which NVIDIA's adapter offers shader-f16 (and chromium-experimental-subgroup-matrix). */
+export const HALF_TOGGLES = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'];
+
+export const SHADER_F16 = 'shader-f16';
+/** requested on the float16 device where offered (recorded; no kernel uses it yet) */
+export const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
 
 export type Robustness = 'on' | 'off';
+/** What the tensors are stored in on that device: float16 needs shader-f16. */
+export type Storage = 'float32' | 'float16';
 
-/** The options the GPU object of that device is created with. */
-export function dawnOptions(robustness: Robustness = 'on'): string[] {
-  return robustness === 'off' ? [...DAWN_OPTIONS, ...UNSAFE_OPTIONS] : DAWN_OPTIONS;
+export interface DeviceKind {
+  robustness: Robustness;
+  storage: Storage;
 }
 
+/** The Dawn options of a GPU object with these toggles enabled (one enable-dawn-features entry: a later one would replace it). */
+export function optionsWith(toggles: readonly string[]): string[] {
+  const unique = [...new Set(toggles)];
+  return unique.length ? [...DAWN_OPTIONS, `enable-dawn-features=${unique.join(',')}`] : [...DAWN_OPTIONS];
+}
+
+/** The options of the float32 device of that robustness (and of the float16 one where no toggles are needed). */
+export function dawnOptions(robustness: Robustness = 'on'): string[] {
+  return optionsWith(robustness === 'off' ? UNSAFE_TOGGLES : []);
+}
+
+/** An adapter as the float16 device's choice sees it. */
+export interface AdapterOffer {
+  /** e.g. 'NVIDIA H200' or 'llvmpipe (LLVM 19.1.7, 256 bits)' */
+  name: string;
+  features: ReadonlySet<string>;
+}
+
+export interface HalfDevicePlan {
+  /** toggles the GPU object needs beyond the robustness's own: none, or HALF_TOGGLES */
+  toggles: readonly string[];
+  /** the features the device requests for float16: shader-f16, and the subgroup matrices where offered */
+  features: readonly string[];
+}
+
+/**
+ * How to get shader-f16 from an adapter: as it is when it offers the feature; else with HALF_TOGGLES when the adapter
+ * under them (`withToggles`, asked only then) offers it; else a one-line refusal naming the adapter.
+ */
+export async function halfDevicePlan(plain: AdapterOffer, withToggles: () => Promise<AdapterOffer | null>): Promise<HalfDevicePlan | string> {
+  const features = (o: AdapterOffer): string[] => [SHADER_F16, ...(o.features.has(SUBGROUP_MATRIX) ? [SUBGROUP_MATRIX] : [])];
+  if (plain.features.has(SHADER_F16)) return { toggles: [], features: features(plain) };
+  const toggled = await withToggles();
+  if (toggled?.features.has(SHADER_F16)) return { toggles: HALF_TOGGLES, features: features(toggled) };
+  return `wgsl float16 needs the adapter feature ${SHADER_F16}, which ${plain.name} does not offer (nor with the Dawn toggles ${HALF_TOGGLES.join(', ')})`;
+}
+
+/**
+ * What the backend takes an adapter to offer: by default what Dawn reports; a backend may narrow it (tests: an adapter
+ * that offers shader-f16 only with toggles, or not at all). `toggles`: those its GPU object was created with.
+ */
+export type AdapterView = (offered: ReadonlySet<string>, toggles: readonly string[]) => ReadonlySet<string>;
+
 export interface GpuContext {
+  kind: DeviceKind;
   robustness: Robustness;
-  /** the options its GPU object was created with (dawnOptions) */
+  /** the options its GPU object was created with (optionsWith) */
   options: readonly string[];
+  /** the toggles among them: robust=off's, the float16 ones where the adapter needed them */
+  toggles: readonly string[];
+  /** the toggles this device has for float16's sake (HALF_TOGGLES or none) */
+  halfToggles: readonly string[];
+  /** every feature the device was created with */
+  requiredFeatures: readonly string[];
   adapter: GPUAdapter;
   device: GPUDevice;
   driver: DriverChoice;
-  features: { timestamps: boolean; subgroups: boolean };
+  features: { timestamps: boolean; subgroups: boolean; f16: boolean; subgroupMatrix: boolean };
   /** rejects when the device is lost, with the reason */
   lost: Promise<never>;
   lostReason: string | undefined;
 }
 
-const gpuHolders = new Map<Robustness, GPU>();
-const contexts = new Map<Robustness, Promise<GpuContext | string>>();
+const gpuHolders = new Map<string, GPU>();
+const contexts = new Map<string, Promise<GpuContext | string>>();
+const viewIds = new WeakMap<AdapterView, number>();
+let views = 0;
 
 async function loadDawn(): Promise<DawnModule> {
   const path = process.env.ATTN_DAWN_NODE;
@@ -55,7 +123,23 @@ async function loadDawn(): Promise<DawnModule> {
   return (await import('webgpu')) as unknown as DawnModule;
 }
 
-async function initialise(robustness: Robustness): Promise<GpuContext | string> {
+export function adapterName(a: GPUAdapter): string {
+  const i = a.info;
+  return i.description || i.device || `${i.vendor} ${i.architecture}`.trim() || 'unknown adapter';
+}
+
+/** A fresh adapter of the GPU object with these options (created on first use and held). */
+async function requestAdapter(dawn: DawnModule, options: string[]): Promise<GPUAdapter | null> {
+  const key = options.join(' ');
+  let gpu = gpuHolders.get(key);
+  if (!gpu) {
+    gpu = dawn.create(options);
+    gpuHolders.set(key, gpu);
+  }
+  return gpu.requestAdapter({ powerPreference: 'high-performance' });
+}
+
+async function initialise(kind: DeviceKind, view: AdapterView | undefined): Promise<GpuContext | string> {
   const driver = prepareVulkanEnvironment();
   let dawn: DawnModule;
   try {
@@ -66,26 +150,43 @@ async function initialise(robustness: Robustness): Promise<GpuContext | string> 
   for (const [key, value] of Object.entries(dawn.globals)) {
     if (!(key in globalThis)) (globalThis as Record<string, unknown>)[key] = value;
   }
-  const options = dawnOptions(robustness);
-  const gpu = dawn.create(options);
-  gpuHolders.set(robustness, gpu);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  const base = kind.robustness === 'off' ? UNSAFE_TOGGLES : [];
+  let toggles: readonly string[] = base;
+  let adapter = await requestAdapter(dawn, optionsWith(toggles));
   if (!adapter) {
     const hint =
       driver.source === 'lavapipe' ? `the CPU adapter at ${driver.icd} did not open`
       : driver.source === 'user' ? `the Vulkan driver in VK_ICD_FILENAMES/VK_DRIVER_FILES (${driver.icd}) gave none`
       : `no GPU adapter and no CPU adapter: run ${FETCH_SCRIPT}`;
-    gpuHolders.delete(robustness);
     return `no WebGPU adapter: ${hint}`;
+  }
+  const offer = (a: GPUAdapter, t: readonly string[]): AdapterOffer => {
+    const offered = new Set<string>(a.features);
+    return { name: adapterName(a), features: view ? view(offered, t) : offered };
+  };
+  let extra: readonly string[] = [];
+  let halfToggles: readonly string[] = [];
+  if (kind.storage === 'float16') {
+    let toggled: GPUAdapter | null = null;
+    const withHalf = [...base, ...HALF_TOGGLES];
+    const plan = await halfDevicePlan(offer(adapter, base), async () => {
+      toggled = await requestAdapter(dawn, optionsWith(withHalf));
+      return toggled ? offer(toggled, withHalf) : null;
+    });
+    if (typeof plan === 'string') return plan;
+    if (plan.toggles.length > 0) {
+      adapter = toggled!;
+      toggles = [...new Set(withHalf)];
+      halfToggles = plan.toggles;
+    }
+    extra = plan.features;
   }
   const timestamps = adapter.features.has('timestamp-query');
   const subgroups = adapter.features.has('subgroups');
-  const requiredFeatures: GPUFeatureName[] = [];
-  if (timestamps) requiredFeatures.push('timestamp-query');
-  if (subgroups) requiredFeatures.push('subgroups' as GPUFeatureName);
+  const requiredFeatures = [...(timestamps ? ['timestamp-query'] : []), ...(subgroups ? ['subgroups'] : []), ...extra];
   const l = adapter.limits;
   const device = await adapter.requestDevice({
-    requiredFeatures,
+    requiredFeatures: requiredFeatures as GPUFeatureName[],
     requiredLimits: {
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
@@ -98,12 +199,16 @@ async function initialise(robustness: Robustness): Promise<GpuContext | string> 
     },
   });
   const ctx: GpuContext = {
-    robustness,
-    options,
+    kind,
+    robustness: kind.robustness,
+    options: optionsWith(toggles),
+    toggles,
+    halfToggles,
+    requiredFeatures,
     adapter,
     device,
     driver,
-    features: { timestamps, subgroups },
+    features: { timestamps, subgroups, f16: extra.includes(SHADER_F16), subgroupMatrix: extra.includes(SUBGROUP_MATRIX) },
     lost: undefined as unknown as Promise<never>,
     lostReason: undefined,
   };
@@ -115,17 +220,38 @@ async function initialise(robustness: Robustness): Promise<GpuContext | string> 
   return ctx;
 }
 
-/** The process's device with that robustness, created on first use; a string says why there is none. */
-export function gpuContext(robustness: Robustness = 'on'): Promise<GpuContext | string> {
-  let context = contexts.get(robustness);
+/** The key of a device kind (a backend with its own AdapterView gets devices of its own). */
+export function deviceKey(kind: DeviceKind, view?: AdapterView): string {
+  let id = '';
+  if (view) {
+    if (!viewIds.has(view)) viewIds.set(view, ++views);
+    id = ` view${viewIds.get(view)}`;
+  }
+  return `${kind.storage} robust=${kind.robustness}${id}`;
+}
+
+const asKind = (k: Robustness | DeviceKind): DeviceKind => (typeof k === 'string' ? { robustness: k, storage: 'float32' } : k);
+
+/** The process's device of that kind (a robustness: its float32 device), created on first use; a string says why there is none. */
+export function gpuContext(kind: Robustness | DeviceKind = 'on', view?: AdapterView): Promise<GpuContext | string> {
+  const k = asKind(kind);
+  const key = deviceKey(k, view);
+  let context = contexts.get(key);
   if (!context) {
-    context = initialise(robustness).catch((e: unknown) => `WebGPU initialisation failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-    contexts.set(robustness, context);
+    context = initialise(k, view).catch((e: unknown) => `WebGPU initialisation failed: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    contexts.set(key, context);
   }
   return context;
 }
 
-/** The devices created so far (for info()). */
+/** What became of each device kind asked for so far, by deviceKey (for info()): the device, or why there is none. */
+export async function contextsByKey(): Promise<Map<string, GpuContext | string>> {
+  const entries = [...contexts.entries()];
+  const settled = await Promise.all(entries.map(([, p]) => p));
+  return new Map(entries.map(([key], i) => [key, settled[i]!]));
+}
+
+/** The devices created so far. */
 export async function liveContexts(): Promise<GpuContext[]> {
   const all = await Promise.all(contexts.values());
   return all.filter((c): c is GpuContext => typeof c !== 'string');
@@ -144,7 +270,7 @@ export async function releaseGpu(): Promise<void> {
   gpuHolders.clear();
 }
 
-/** For tests that check the holder outlives the device. */
+/** For tests that check the holder outlives the device: whether the GPU object of the float32 device of that robustness is held. */
 export function holdsGpu(robustness: Robustness = 'on'): boolean {
-  return gpuHolders.has(robustness);
+  return gpuHolders.has(dawnOptions(robustness).join(' '));
 }

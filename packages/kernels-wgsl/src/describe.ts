@@ -1,5 +1,6 @@
 /** What a stage runs, in one line: Session.kernels and info()'s tiles. */
-import type { Robustness } from './dawn.js';
+import type { GpuContext } from './dawn.js';
+import { SHADER_F16 } from './dawn.js';
 import type { AnyTileConfig, StageKernels } from './plan.js';
 import { STAGE_KERNELS, stageToken } from './versions.js';
 
@@ -10,14 +11,25 @@ export function describeTile(c: AnyTileConfig): string {
 }
 
 /**
- * 'fwd5: 128x64 tile, 16x16 invocations of 8x4', 'fwd3 (fwd5 needs d, dv ≡ 0 mod 4): …', backward naming its two
- * kernels ('bwd5: dkdv … + dq …'), then what changes the compiled code: '; unrolled' (constant loop bounds),
- * '; clamps off' (robust=off).
+ * What the device adds to every kernel's line: '; clamps off' (robust=off), '; float16 (shader-f16)' or, where the
+ * adapter offers shader-f16 only with Dawn toggles, '; float16 (shader-f16, Dawn toggles allow_unsafe_apis, …)'.
  */
-export function describeStageKernels(s: StageKernels, robustness: Robustness): string {
+export function deviceSuffix(ctx: Pick<GpuContext, 'kind' | 'halfToggles'>): string {
+  const clamps = ctx.kind.robustness === 'off' ? '; clamps off' : '';
+  if (ctx.kind.storage !== 'float16') return clamps;
+  const toggles = ctx.halfToggles.length ? `, Dawn toggles ${ctx.halfToggles.join(', ')}` : '';
+  return `${clamps}; float16 (${SHADER_F16}${toggles})`;
+}
+
+/**
+ * 'fwd5: 128x64 tile, 16x16 invocations of 8x4', 'fwd3 (fwd5 needs d, dv ≡ 0 mod 4): …', backward naming its two
+ * kernels ('bwd5: dkdv … + dq …'), then what changes the compiled code: '; unrolled' (constant loop bounds), then the
+ * device's suffix (deviceSuffix: '; clamps off', '; float16 (…)').
+ */
+export function describeStageKernels(s: StageKernels, suffix = ''): string {
   const kernels = STAGE_KERNELS[s.stage];
   const tiles = kernels.map((k) => (kernels.length > 1 ? `${k} ` : '') + describeTile(s.tiles[k]!)).join(' + ');
   const unrolled = kernels.every((k) => s.tiles[k]!.unroll) ? '; unrolled' : '';
   const token = stageToken(s.stage, s.row.version);
-  return `${token}${s.fallback ? ` (${s.fallback})` : ''}: ${tiles}${unrolled}${robustness === 'off' ? '; clamps off' : ''}`;
+  return `${token}${s.fallback ? ` (${s.fallback})` : ''}: ${tiles}${unrolled}${suffix}`;
 }

@@ -1,5 +1,6 @@
 export { createWgslBackend } from './backend.js';
 export type { WgslBackendOptions } from './backend.js';
+export type { AdapterView } from './dawn.js';
 export { prepareVulkanEnvironment, findLavapipeIcd } from './environment.js';
 export { pickTiles, TILED_MAX_D } from './tiling.js';
 export type { TileConfig, TileLimits, TiledKernel } from './tiling.js';

@@ -1,4 +1,4 @@
-/** Compiled pipelines, one per (shader file, entry point, tile config) per device; compile errors name the file. */
+/** Compiled pipelines, one per (shader file, entry point, tile config, storage) per device; compile errors name the file. */
 import type { GpuContext } from './dawn.js';
 import { firstLine, scoped } from './errors.js';
 import type { UnrollChoice } from './shader-source.js';
@@ -6,8 +6,8 @@ import { composeShader } from './shader-source.js';
 
 const cache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
 
-async function compile(ctx: GpuContext, file: string, entry: string, constants: string, label: string, unroll: UnrollChoice): Promise<GPUComputePipeline> {
-  const { code, prefixLines } = composeShader(file, constants, unroll);
+async function compile(ctx: GpuContext, file: string, entry: string, constants: string, label: string, unroll: UnrollChoice, half: boolean): Promise<GPUComputePipeline> {
+  const { code, prefixLines } = composeShader(file, constants, unroll, half);
   const module = ctx.device.createShaderModule({ code, label });
   const info = await module.getCompilationInfo();
   const errors = info.messages.filter((m) => m.type === 'error');
@@ -35,17 +35,18 @@ export function pipeline(
   constants: string,
   tileKey: string,
   unroll: UnrollChoice = { unroll: false, gpu: false },
+  half = false,
 ): Promise<GPUComputePipeline> {
   let perDevice = cache.get(ctx.device);
   if (!perDevice) {
     perDevice = new Map();
     cache.set(ctx.device, perDevice);
   }
-  const key = `${file}#${entry}#${tileKey}`;
+  const key = `${file}#${entry}#${tileKey}${half ? '#f16' : ''}`;
   let p = perDevice.get(key);
   if (!p) {
-    const label = `${file} (entry ${entry}${tileKey ? `, ${tileKey}` : ''})`;
-    p = compile(ctx, file, entry, constants, label, unroll);
+    const label = `${file} (entry ${entry}${tileKey ? `, ${tileKey}` : ''}${half ? ', float16' : ''})`;
+    p = compile(ctx, file, entry, constants, label, unroll, half);
     // a failed compile is not cached, so a fixed shader or a retry compiles again
     p.catch(() => perDevice!.delete(key));
     perDevice.set(key, p);

@@ -2,7 +2,7 @@
  * Which dispatches make each stage of each variant: shader file, entry point, buffers bound, tile config and how
  * many workgroup items (flattened over a 2-D grid by gridFor). Binding numbers are shared by all shaders.
  */
-import type { KernelStage, Problem, TensorName } from '@attn/reference';
+import type { Dtype, KernelStage, Problem, TensorName } from '@attn/reference';
 import { tensorSize } from '@attn/reference';
 import type { UnrollChoice } from './shader-source.js';
 import type { TileConfig, TiledKernel } from './tiling.js';
@@ -10,7 +10,7 @@ import { pickTiles, tileConstants, tileKey } from './tiling.js';
 import type { Tile2Config, Tile2Limits } from './tiling2.js';
 import { pickTiles2, tileConstants2, tileKey2 } from './tiling2.js';
 import type { WgslKernelVersion } from './versions.js';
-import { STAGE_KERNELS, stageToken, versionRow } from './versions.js';
+import { defaultVersion, STAGE_KERNELS, stageToken, versionRow } from './versions.js';
 
 export type BufferName = 'params' | 'q' | 'k' | 'v' | 'dO' | 'lse' | 'o' | 'dq' | 'dk' | 'dv' | 'delta' | 's' | 'ds';
 export const BINDING: Readonly<Record<BufferName, number>> = {
@@ -25,9 +25,22 @@ export type WgslVariant = 'naive' | 'tiled';
  */
 export const LSE_PARTS = 3;
 
-/** Floats of the device buffer that holds a tensor. */
+/** Elements of the device buffer that holds a tensor. */
 export function bufferElements(p: Problem, name: TensorName): number {
   return (name === 'lse' ? LSE_PARTS : 1) * tensorSize(p, name);
+}
+
+/** The buffers stored in the problem's dtype (src/half-shader.ts HALF_TENSORS); lse, D and the scores stay f32. */
+const DTYPE_BUFFERS: readonly BufferName[] = ['q', 'k', 'v', 'dO', 'o', 'dq', 'dk', 'dv'];
+
+/** Whether a buffer holds its elements as float16. */
+export function isHalfBuffer(p: Problem, name: BufferName): boolean {
+  return p.dtype === 'float16' && DTYPE_BUFFERS.includes(name);
+}
+
+/** Bytes of `elements` elements of buffer `name`, rounded up to the 4 bytes a buffer size and a copy take. */
+export function bufferBytes(p: Problem, name: BufferName, elements: number): number {
+  return 4 * Math.ceil(((isHalfBuffer(p, name) ? 2 : 4) * elements) / 4);
 }
 
 /** The 'lse' buffer for an lse the host writes: (lse, a_ref = 0, c = lse) per row, so P = exp(a·scale − lse). */
@@ -58,13 +71,16 @@ export interface Dispatch {
   unroll: UnrollChoice;
   /** workgroup items; the shader maps item = wid.x + wid.y·nwg.x back to (bh, tile) */
   items: number;
+  /** the shader's float16 form (src/half-shader.ts) */
+  half: boolean;
 }
 
 const cdiv = (a: number, b: number): number => Math.ceil(a / b);
 
 function naive(p: Problem, stage: KernelStage): Dispatch[] {
   const block = (rows: number, cols: number): number => p.bh * cdiv(rows, 16) * cdiv(cols, 16);
-  const n = (file: string, entry: string, bindings: BufferName[], items: number): Dispatch => ({ file, entry, bindings, tiles: null, unroll: NO_UNROLL, items });
+  const half = p.dtype === 'float16';
+  const n = (file: string, entry: string, bindings: BufferName[], items: number): Dispatch => ({ file, entry, bindings, tiles: null, unroll: NO_UNROLL, items, half });
   switch (stage) {
     case 'lse':
       return [
@@ -88,7 +104,7 @@ function naive(p: Problem, stage: KernelStage): Dispatch[] {
 }
 
 function delta(p: Problem): Dispatch {
-  return { file: 'backward_delta.wgsl', entry: 'main', bindings: ['params', 'dO', 'o', 'delta'], tiles: null, unroll: NO_UNROLL, items: cdiv(p.bh * p.nq, 64) };
+  return { file: 'backward_delta.wgsl', entry: 'main', bindings: ['params', 'dO', 'o', 'delta'], tiles: null, unroll: NO_UNROLL, items: cdiv(p.bh * p.nq, 64), half: p.dtype === 'float16' };
 }
 
 /** The adapter's limits and the variant's knobs: version 1 reads TileLimits, versions 2–5 the rest of Tile2Limits. */
@@ -115,7 +131,35 @@ function runnable(p: Problem, stage: KernelStage, asked: number): { row: WgslKer
     fallback ??= `${stageToken(stage, asked)} needs d, dv ≡ 0 mod ${row.needs.multipleOf}`;
     row = versionRow(stage, row.needs.fallback);
   }
+  // check() refuses a version without the dtype (versionsFor); the table gives every fallback its version's dtypes
+  if (!row.dtypes.includes(p.dtype)) throw new Error(`${stageToken(stage, row.version)} has no ${p.dtype} kernels (src/versions.ts)`);
   return fallback === undefined ? { row } : { row, fallback };
+}
+
+/**
+ * The version each stage runs for a dtype: the asked one where the variant named it (tiled@fwd2, tiled@v3), else the
+ * dtype's default (versions.ts defaultVersion); or one line saying which version lacks the dtype.
+ */
+export function versionsFor(
+  asked: Readonly<Record<KernelStage, number>>,
+  defaulted: readonly KernelStage[],
+  dtype: Dtype,
+  variant: string,
+): Record<KernelStage, number> | string {
+  const out = { ...asked };
+  for (const stage of ['lse', 'forward', 'backward'] as const) {
+    if (defaulted.includes(stage)) {
+      const v = defaultVersion(stage, dtype);
+      if (v === null) return `wgsl ${variant}: no ${stage} version takes ${dtype}`;
+      out[stage] = v;
+    }
+    const row = versionRow(stage, out[stage]);
+    if (!row.dtypes.includes(dtype)) {
+      const token = `tiled@${stageToken(stage, row.version)}`;
+      return `wgsl ${token} takes ${row.dtypes.join(', ')}, not ${dtype}${variant === token ? '' : ` (asked: ${variant})`}`;
+    }
+  }
+  return out;
 }
 
 function pickFor(kernel: TiledKernel, p: Problem, row: WgslKernelVersion, limits: TiledLimits): AnyTileConfig | null {
@@ -164,7 +208,7 @@ function tiled(p: Problem, s: StageKernels): Dispatch[] {
     const c = s.tiles[kernel]!;
     const file = s.row.files[kernel];
     if (!file) throw new Error(`${stageToken(s.stage, s.row.version)} has no shader for the ${kernel} kernel (src/versions.ts)`);
-    out.push({ file, entry: 'main', bindings: BINDINGS[kernel], tiles: c, unroll: unrollChoice(s.row, c), items: p.bh * cdiv(ITEMS[kernel](p), c.br) });
+    out.push({ file, entry: 'main', bindings: BINDINGS[kernel], tiles: c, unroll: unrollChoice(s.row, c), items: p.bh * cdiv(ITEMS[kernel](p), c.br), half: p.dtype === 'float16' });
   }
   return out;
 }

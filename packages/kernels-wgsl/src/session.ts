@@ -2,13 +2,14 @@
 import type {
   FloatArray, InputName, KernelStage, OutputName, Problem, Session, StageTimings, TimeOptions, Variant,
 } from '@attn/reference';
-import { BackendError, POISON_F32_BITS, describeProblem, tensorSize } from '@attn/reference';
+import { BackendError, POISON_F16_BITS, POISON_F32_BITS, describeProblem, tensorSize } from '@attn/reference';
 import type { GpuContext } from './dawn.js';
 import { scoped, unlessLost } from './errors.js';
 import { pipeline } from './pipelines.js';
-import { describeStageKernels } from './describe.js';
+import { describeStageKernels, deviceSuffix } from './describe.js';
+import { fromHalfBits, toHalfBits } from './half.js';
 import type { BufferName, Dispatch, TiledPlan, WgslVariant } from './plan.js';
-import { BINDING, anyTileConstants, anyTileKey, gridFor, hostLseBuffer, stagePlan } from './plan.js';
+import { BINDING, anyTileConstants, anyTileKey, bufferBytes, gridFor, hostLseBuffer, isHalfBuffer, stagePlan } from './plan.js';
 import { submitAndWait, timeStages } from './timing.js';
 
 const INPUTS: readonly InputName[] = ['q', 'k', 'v', 'dO', 'lse', 'o'];
@@ -36,10 +37,21 @@ export interface SessionParts {
   release(buffers: GPUBuffer[]): void;
 }
 
+/** `h` with one zero appended when its length is odd (so its bytes are a multiple of 4). */
+function padded(h: Uint16Array): Uint16Array {
+  if (h.length % 2 === 0) return h;
+  const out = new Uint16Array(h.length + 1);
+  out.set(h);
+  return out;
+}
+
 export class WgslSession implements Session {
   readonly problem: Problem;
   readonly variant: Variant;
-  /** tiled: what each stage runs for this problem (version, fallback, tiles); absent for naive, one kernel per stage */
+  /**
+   * tiled: what each stage runs for this problem (version, fallback, tiles) and the device's suffix (clamps off,
+   * float16 with its feature and toggles); naive: 'naive' and the suffix where there is one, else absent
+   */
   readonly kernels?: Partial<Record<KernelStage, string>>;
   readonly deviceBytes: number;
   private readonly ctx: GpuContext;
@@ -58,9 +70,12 @@ export class WgslSession implements Session {
     this.variant = parts.variant;
     this.base = parts.base;
     this.plan = parts.plan;
+    const suffix = deviceSuffix(parts.ctx);
     if (parts.plan) {
       const plan = parts.plan;
-      this.kernels = Object.fromEntries(STAGES.map((s) => [s, describeStageKernels(plan[s], parts.ctx.robustness)]));
+      this.kernels = Object.fromEntries(STAGES.map((s) => [s, describeStageKernels(plan[s], suffix)]));
+    } else if (suffix) {
+      this.kernels = Object.fromEntries(STAGES.map((s) => [s, `naive${suffix}`]));
     }
     this.buffers = parts.buffers;
     this.release = parts.release;
@@ -79,9 +94,13 @@ export class WgslSession implements Session {
     return b;
   }
 
+  /**
+   * Tensors of a float16 problem go to the device as float16, rounded to nearest even from their float32 value (the
+   * reference's inputs are already float16 values: exact); lse stays float32.
+   */
   async write(tensors: Partial<Record<InputName, FloatArray>>): Promise<void> {
     this.live('write');
-    const data: [InputName, Float32Array][] = [];
+    const data: [InputName, Float32Array | Uint16Array][] = [];
     for (const [name, array] of Object.entries(tensors) as [string, FloatArray | undefined][]) {
       if (array === undefined) continue;
       if (!(INPUTS as readonly string[]).includes(name)) throw new BackendError(`write: '${name}' is not an input (inputs: ${INPUTS.join(', ')})`);
@@ -91,10 +110,13 @@ export class WgslSession implements Session {
       if (array.length !== size) throw new BackendError(`write: ${input} has ${array.length} elements, ${describeProblem(this.problem)} needs ${size}`);
       // any float32 value is taken, NaN and ±inf included, as a kernel takes it: the caller decides what it accepts
       const f32 = array instanceof Float32Array ? array : Float32Array.from(array);
-      data.push([input, input === 'lse' ? hostLseBuffer(f32) : f32]);
+      if (input === 'lse') data.push([input, hostLseBuffer(f32)]);
+      // a copy is a whole number of 4-byte words: an odd count of float16 values gets a zero pad (the buffer has room)
+      else if (isHalfBuffer(this.problem, input)) data.push([input, padded(toHalfBits(f32))]);
+      else data.push([input, f32]);
     }
     await scoped(this.ctx, `${this.where}: write`, () => {
-      for (const [name, f32] of data) this.ctx.device.queue.writeBuffer(this.buffer(name), 0, f32.buffer, f32.byteOffset, f32.byteLength);
+      for (const [name, a] of data) this.ctx.device.queue.writeBuffer(this.buffer(name), 0, a.buffer, a.byteOffset, a.byteLength);
     });
   }
 
@@ -103,7 +125,8 @@ export class WgslSession implements Session {
     await scoped(this.ctx, `${this.where}: poison`, () => {
       for (const name of OUTPUTS) {
         const b = this.buffer(name);
-        this.ctx.device.queue.writeBuffer(b, 0, new Uint32Array(b.size / 4).fill(POISON_F32_BITS));
+        const fill = isHalfBuffer(this.problem, name) ? new Uint16Array(b.size / 2).fill(POISON_F16_BITS) : new Uint32Array(b.size / 4).fill(POISON_F32_BITS);
+        this.ctx.device.queue.writeBuffer(b, 0, fill);
       }
     });
   }
@@ -124,7 +147,7 @@ export class WgslSession implements Session {
 
   private async prepareDispatch(stage: KernelStage, d: Dispatch): Promise<Prepared> {
     const constants = d.tiles ? anyTileConstants(d.tiles) : '';
-    const pipe = await pipeline(this.ctx, d.file, d.entry, constants, d.tiles ? anyTileKey(d.tiles) : '', d.unroll);
+    const pipe = await pipeline(this.ctx, d.file, d.entry, constants, d.tiles ? anyTileKey(d.tiles) : '', d.unroll, d.half);
     const grid = gridFor(d.items, this.ctx.device.limits.maxComputeWorkgroupsPerDimension);
     if (!grid) throw new BackendError(`${this.where}: ${d.file} needs ${d.items} workgroups, more than the adapter can dispatch`);
     const bindGroup = await scoped(this.ctx, `${this.where}: bind group for ${d.file} ${d.entry} (stage ${stage})`, () =>
@@ -168,20 +191,23 @@ export class WgslSession implements Session {
     return out;
   }
 
+  /** An output as float32: a float16 one widened exactly (its poison to the pattern countPoisoned recognises). */
   private async readOne(name: OutputName): Promise<Float32Array> {
     const what = `${this.where}: read ${name}`;
     const b = this.buffer(name);
     // the tensor is the buffer's first block (lse: the public lse, before a_ref and c)
-    const bytes = 4 * tensorSize(this.problem, name);
+    const size = tensorSize(this.problem, name);
+    const half = isHalfBuffer(this.problem, name);
+    const bytes = bufferBytes(this.problem, name, size);
     const staging = await scoped(this.ctx, what, () =>
       this.ctx.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: what }),
     );
     try {
       await submitAndWait(this.ctx, what, (enc) => enc.copyBufferToBuffer(b, 0, staging, 0, bytes));
       await unlessLost(this.ctx, what, staging.mapAsync(GPUMapMode.READ));
-      const data = new Float32Array(staging.getMappedRange().slice(0));
+      const mapped = staging.getMappedRange().slice(0);
       staging.unmap();
-      return data;
+      return half ? fromHalfBits(new Uint16Array(mapped, 0, size)) : new Float32Array(mapped);
     } finally {
       staging.destroy();
     }

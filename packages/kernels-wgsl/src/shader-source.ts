@@ -1,4 +1,5 @@
-/** Shader text as compiled: generated constants, then common.wgsl, then the stage file. */
+/** Shader text as compiled: generated constants, then common.wgsl, then the stage file (its float16 form: half-shader.ts). */
+import { halfStorage } from './half-shader.js';
 import { SHADER_FILES } from './shaders.generated.js';
 import { u32Constants, unrollMarkedLoops } from './unroll.js';
 
@@ -15,7 +16,8 @@ export function withIncludes(text: string): string {
 
 /**
  * The source of `file` with `constants` (WGSL const declarations, may be empty) in front; with `unroll`, the stage
- * file's loops marked @unroll (and with `gpu`, @unroll-gpu) are expanded (src/unroll.ts; compile errors then point into the expanded text).
+ * file's loops marked @unroll (and with `gpu`, @unroll-gpu) are expanded (src/unroll.ts; compile errors then point
+ * into the expanded text); with `half`, Q, K, V, dO, O, dQ, dK, dV are stored as f16 (src/half-shader.ts).
  */
 export interface UnrollChoice {
   /** expand the loops marked @unroll */
@@ -24,10 +26,17 @@ export interface UnrollChoice {
   gpu: boolean;
 }
 
-export function composeShader(file: string, constants: string, choice: UnrollChoice = { unroll: false, gpu: false }): { code: string; prefixLines: number } {
-  const what = choice.unroll ? ` (loops unrolled: @unroll${choice.gpu ? ', @unroll-gpu' : ''})` : '';
-  const prefix = `// ---- generated constants\n${constants}// ---- common.wgsl\n${shaderFile('common.wgsl')}\n// ---- ${file}${what}\n`;
+export function composeShader(
+  file: string,
+  constants: string,
+  choice: UnrollChoice = { unroll: false, gpu: false },
+  half = false,
+): { code: string; prefixLines: number } {
+  const what = (choice.unroll ? ` (loops unrolled: @unroll${choice.gpu ? ', @unroll-gpu' : ''})` : '') + (half ? ' (float16 storage)' : '');
+  const enable = half ? 'enable f16;\n' : '';
+  const prefix = `${enable}// ---- generated constants\n${constants}// ---- common.wgsl\n${shaderFile('common.wgsl')}\n// ---- ${file}${what}\n`;
   const text = withIncludes(shaderFile(file));
-  const body = choice.unroll ? unrollMarkedLoops(text, u32Constants(constants), choice.gpu) : text;
+  const unrolled = choice.unroll ? unrollMarkedLoops(text, u32Constants(constants), choice.gpu) : text;
+  const body = half ? halfStorage(unrolled) : unrolled;
   return { code: prefix + body, prefixLines: prefix.split('\n').length - 1 };
 }

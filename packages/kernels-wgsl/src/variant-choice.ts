@@ -31,6 +31,8 @@ export interface WgslChoice {
   base: WgslVariant;
   /** the version each stage asks for (before any fallback for the problem's head dims) */
   versions: Record<KernelStage, number>;
+  /** the stages the variant names no version for (neither a stage token nor v<N>): they run their dtype's default */
+  defaulted: KernelStage[];
   knobs: TileKnobs;
   robustness: Robustness;
 }
@@ -52,9 +54,11 @@ export function parseWgslVariant(variant: Variant): WgslChoice {
     if (value !== undefined) knobs[name] = value;
   }
   if (k.unroll !== undefined) knobs.unroll = k.unroll === '1';
+  const stages = ['lse', 'forward', 'backward'] as const;
   return {
     base,
     versions: { lse: version('lse'), forward: version('forward'), backward: version('backward') },
+    defaulted: parsed.all === undefined ? stages.filter((s) => parsed.stages[s] === undefined) : [],
     knobs,
     robustness: k.robust === 'off' ? 'off' : 'on',
   };

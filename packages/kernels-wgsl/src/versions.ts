@@ -4,7 +4,7 @@
  * Backend.kernelVersions / knobs and `attn --help` list it, and the tests run every row. Adding a version is its
  * shader files plus one row per stage (README.md, "Adding a version").
  */
-import type { KernelStage, KernelVersion, VariantKnob } from '@attn/reference';
+import type { Dtype, KernelStage, KernelVersion, VariantKnob } from '@attn/reference';
 import { STAGE_TOKENS } from '@attn/reference';
 import type { TiledKernel } from './tiling.js';
 
@@ -35,6 +35,8 @@ export interface WgslKernelVersion extends KernelVersion {
   needs?: { multipleOf: number; fallback: number };
   /** where it was measured: report folders under reports/ */
   measured: readonly string[];
+  /** the storage dtypes it has kernels for (float16: the float32 shaders' f16 form, src/half-shader.ts) */
+  dtypes: readonly Dtype[];
 }
 
 const V2 = { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' };
@@ -44,6 +46,10 @@ const H100 = 'reports/h100/2026-11-25';
 const H100_WGSL5 = 'reports/h100/2026-11-25-wgsl5';
 const H200 = 'reports/h200/2026-11-29';
 const VEC4 = { multipleOf: 4, fallback: 3 };
+const BOTH: readonly Dtype[] = ['float32', 'float16'];
+// versions 2 and 4 are the steps to 3 and 5 (the same shaders, fewer loops unrolled in the source): their float16
+// forms would add test time and nothing a run needs
+const F32: readonly Dtype[] = ['float32'];
 
 /** What a generation is, shared by its three stage rows. */
 interface Generation {
@@ -58,40 +64,43 @@ interface Generation {
   lseCols?: number;
   needs?: WgslKernelVersion['needs'];
   measured: readonly string[];
+  dtypes: readonly Dtype[];
   isDefault?: true;
 }
 
 const GENERATIONS: readonly Generation[] = [
   {
-    version: 1, files: V1, tiles: 'whole', unrollRegisters: false, unrollChunks: false, fastInterior: false, measured: [H100],
+    version: 1, files: V1, tiles: 'whole', unrollRegisters: false, unrollChunks: false, fastInterior: false, measured: [H100], dtypes: BOTH,
     technique: 'resident tile whole in workgroup memory, transposed rows padded to BC + 1, scalar reads',
   },
   {
-    version: 2, files: V2, tiles: 'chunked', unrollRegisters: false, unrollChunks: false, fastInterior: false, measured: [H100, H100_WGSL5],
+    version: 2, files: V2, tiles: 'chunked', unrollRegisters: false, unrollChunks: false, fastInterior: false, measured: [H100, H100_WGSL5], dtypes: F32,
     technique: 'register tiles RM × RN read as vec4; d in chunks of EC, so workgroup memory does not grow with d',
   },
   {
-    version: 3, files: V2, tiles: 'chunked', unrollRegisters: true, unrollChunks: false, fastInterior: false, measured: [H100_WGSL5],
+    version: 3, files: V2, tiles: 'chunked', unrollRegisters: true, unrollChunks: false, fastInterior: false, measured: [H100_WGSL5], dtypes: BOTH,
     technique: "version 2's shaders with the register loops unrolled in the source (src/unroll.ts)",
   },
   {
-    version: 4, files: V4, tiles: 'chunked', unrollRegisters: true, unrollChunks: false, fastInterior: false, needs: VEC4, measured: [H100_WGSL5],
+    version: 4, files: V4, tiles: 'chunked', unrollRegisters: true, unrollChunks: false, fastInterior: false, needs: VEC4, measured: [H100_WGSL5], dtypes: F32,
     technique: 'chunks loaded as vec4 one chunk ahead into registers (shaders/tiles4.wgsl)',
     limits: 'd, dv ≡ 0 mod 4, else version 3',
   },
   {
     version: 5, files: V4, tiles: 'chunked', unrollRegisters: true, unrollChunks: true, fastInterior: true, needs: VEC4, lseCols: 8,
-    measured: [H100_WGSL5, H200], isDefault: true,
+    measured: [H100_WGSL5, H200], dtypes: BOTH, isDefault: true,
     technique: "version 4's shaders with the GEMM loops over a chunk unrolled in the source (GPUs), no per-score masks in interior tiles",
     limits: 'd, dv ≡ 0 mod 4, else version 3',
   },
 ];
 
 function row(g: Generation, stage: KernelStage): WgslKernelVersion {
-  const { files, lseCols, ...rest } = g;
+  const { files, lseCols, limits, ...rest } = g;
   const lse = stage === 'lse' && lseCols !== undefined;
+  const all = [limits, g.dtypes.length === 1 ? `${g.dtypes[0]} only` : undefined].filter((x) => x !== undefined).join('; ');
   return {
     ...rest,
+    ...(all ? { limits: all } : {}),
     stage,
     technique: lse ? `${g.technique}; ${lseCols} keys per invocation` : g.technique,
     files: Object.fromEntries(STAGE_KERNELS[stage].map((k) => [k, files[k]])),
@@ -114,6 +123,16 @@ export function versionRow(stage: KernelStage, version: number): WgslKernelVersi
   const r = WGSL_VERSIONS.find((v) => v.stage === stage && v.version === version);
   if (!r) throw new Error(`no WGSL kernel version ${stageToken(stage, version)}`);
   return r;
+}
+
+/**
+ * The version a plain 'tiled' runs in a stage for a dtype: the default row where it takes the dtype, else the newest
+ * that does; null where none does.
+ */
+export function defaultVersion(stage: KernelStage, dtype: Dtype, rows: readonly WgslKernelVersion[] = WGSL_VERSIONS): number | null {
+  const taking = rows.filter((v) => v.stage === stage && v.dtypes.includes(dtype));
+  const chosen = taking.find((v) => v.isDefault) ?? taking.reduce<WgslKernelVersion | null>((a, v) => (a && a.version > v.version ? a : v), null);
+  return chosen?.version ?? null;
 }
 
 /**

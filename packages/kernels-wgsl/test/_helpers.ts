@@ -2,7 +2,7 @@
  * Shared by the tests: one backend per test file (one device per worker process), and the skip rule — a missing
  * adapter skips with its reason, except under CI where the tests run and fail.
  */
-import type { Backend, L2Mode, Pipeline, Problem, ProblemInit, Variant } from '@attn/reference';
+import type { Backend, Dtype, L2Mode, Pipeline, Problem, ProblemInit, Variant } from '@attn/reference';
 import { checkSession, freshSeed, makeProblem, randomInputs, SMALL_ODD_SHAPES } from '@attn/reference';
 import { expect } from 'vitest';
 import { createWgslBackend } from '../src/index.js';
@@ -37,16 +37,19 @@ export interface Case {
 
 /** The label of a problem in test names: 'bh=1 nq=17 nk=64 d=40 dv=40 causal'. */
 export function shapeName(p: Problem): string {
-  return `bh=${p.bh} nq=${p.nq} nk=${p.nk} d=${p.d} dv=${p.dv}${p.causal ? ' causal' : ''}`;
+  return `bh=${p.bh} nq=${p.nq} nk=${p.nk} d=${p.d} dv=${p.dv}${p.causal ? ' causal' : ''}${p.dtype === 'float32' ? '' : ` ${p.dtype}`}`;
 }
 
-/** Every shape causal and not, under each variant (default: naive and tiled); shapes default to SMALL_ODD_SHAPES. */
-export function cases(shapes: readonly ProblemInit[] = SMALL_ODD_SHAPES, variants: readonly Variant[] = VARIANTS): Case[] {
+/**
+ * Every shape causal and not, under each variant (default: naive and tiled), in `dtype`; shapes default to
+ * SMALL_ODD_SHAPES.
+ */
+export function cases(shapes: readonly ProblemInit[] = SMALL_ODD_SHAPES, variants: readonly Variant[] = VARIANTS, dtype: Dtype = 'float32'): Case[] {
   const out: Case[] = [];
   for (const { bh, nq, nk, d, dv } of shapes) {
     for (const causal of [false, true]) {
       for (const variant of variants) {
-        const p = makeProblem({ bh, nq, nk, d, ...(dv === undefined ? {} : { dv }), causal });
+        const p = makeProblem({ bh, nq, nk, d, ...(dv === undefined ? {} : { dv }), causal, dtype });
         out.push({ name: `${variant} ${shapeName(p)}`, problem: p, variant });
       }
     }
@@ -54,10 +57,13 @@ export function cases(shapes: readonly ProblemInit[] = SMALL_ODD_SHAPES, variant
   return out;
 }
 
-/** Opens a session of `variant`, checks `pipeline` on every shape causal and not (fresh seed each), disposes. */
-export async function checkShapes(b: Backend, variant: Variant, shapes: readonly ProblemInit[], pipeline: Pipeline): Promise<string[]> {
+/**
+ * Opens a session of `variant`, checks `pipeline` on every shape causal and not (fresh seed each) in `dtype` (the
+ * accuracy rule against the textbook in that dtype), disposes.
+ */
+export async function checkShapes(b: Backend, variant: Variant, shapes: readonly ProblemInit[], pipeline: Pipeline, dtype: Dtype = 'float32'): Promise<string[]> {
   const failures: string[] = [];
-  for (const c of cases(shapes, [variant])) {
+  for (const c of cases(shapes, [variant], dtype)) {
     const s = await b.open(c.problem, variant);
     try {
       const seed = freshSeed();

@@ -9,8 +9,12 @@ const backend = createWgslBackend();
 const p = makeProblem({ bh: 1, nq: 5, nk: 7, d: 8 });
 
 describe('parseWgslVariant', () => {
-  it('tiled runs version 5 in every stage, clamps on, the adapter default knobs', () => {
-    expect(parseWgslVariant('tiled')).toEqual({ base: 'tiled', versions: { lse: 5, forward: 5, backward: 5 }, knobs: {}, robustness: 'on' });
+  it('tiled runs version 5 in every stage (each stage its dtype\'s default), clamps on, the adapter default knobs', () => {
+    expect(parseWgslVariant('tiled')).toEqual({
+      base: 'tiled', versions: { lse: 5, forward: 5, backward: 5 }, defaulted: ['lse', 'forward', 'backward'], knobs: {}, robustness: 'on',
+    });
+    expect(parseWgslVariant('tiled@fwd3+rows=4').defaulted).toEqual(['lse', 'backward']);
+    expect(parseWgslVariant('tiled@v3').defaulted).toEqual([]);
     expect(parseWgslVariant('naive').base).toBe('naive');
   });
 
@@ -63,7 +67,8 @@ describe('the backend lists its versions and knobs', () => {
       for (let n = 1; n <= 5; n++) expect(lines.some((l) => l.startsWith(`  ${token}${n} `)), `${token}${n}`).toBe(true);
       expect(lines.find((l) => l.startsWith(`  ${token}5 `))).toMatch(/\(default\)/);
     }
-    expect(lines).toContain(`  ${'fwd4'.padEnd(6)} chunks loaded as vec4 one chunk ahead into registers (shaders/tiles4.wgsl); d, dv ≡ 0 mod 4, else version 3`);
+    expect(lines).toContain(`  ${'fwd4'.padEnd(6)} chunks loaded as vec4 one chunk ahead into registers (shaders/tiles4.wgsl); d, dv ≡ 0 mod 4, else version 3; float32 only`);
+    expect(lines.find((l) => l.startsWith('  fwd5 '))).not.toMatch(/float32 only/);
     expect(lines.at(-1)).toMatch(/^  robust=on\|off Dawn's bounds clamps/);
   });
 

@@ -1,6 +1,7 @@
 // The version table (src/versions.ts) is whole: every stage has versions 1 to 5 and one default, every row names an
-// embedded shader for each of its stage's kernels, a fallback is a version of the same stage that needs nothing, the
-// plan compiles what the row says, and the README's table lists every row. No adapter needed.
+// embedded shader for each of its stage's kernels, a fallback is a version of the same stage that needs nothing and
+// takes every dtype its version takes, the plan compiles what the row says (in the problem's dtype), and the README's
+// table lists every row with its dtypes. No adapter needed.
 import { readFileSync } from 'node:fs';
 import { makeProblem } from '@attn/reference';
 import { describe, expect, it } from 'vitest';
@@ -17,10 +18,13 @@ describe('the version table', () => {
     const rows = WGSL_VERSIONS.filter((v) => v.stage === stage);
     expect(rows.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
     expect(rows.filter((v) => v.isDefault).map((v) => v.version)).toEqual([5]);
+    expect(rows.filter((v) => v.dtypes.includes('float16')).map((v) => v.version)).toEqual([1, 3, 5]);
     for (const row of rows) {
       expect(Object.keys(row.files).sort()).toEqual([...STAGE_KERNELS[stage]].sort());
       for (const file of Object.values(row.files)) expect(SHADER_FILES[file!], file).toBeDefined();
       if (row.needs) expect(versionRow(stage, row.needs.fallback).needs).toBeUndefined();
+      if (row.needs) for (const dtype of row.dtypes) expect(versionRow(stage, row.needs.fallback).dtypes).toContain(dtype);
+      expect(row.dtypes).toContain('float32');
       expect(row.measured.length).toBeGreaterThan(0);
     }
   });
@@ -33,6 +37,13 @@ describe('the version table', () => {
       const dispatches = stagePlan(makeProblem({ bh: 1, nq: 40, nk: 30, d: 16 }), 'tiled', row.stage, plan).filter((d) => d.tiles);
       expect(dispatches.map((d) => d.file)).toEqual(STAGE_KERNELS[row.stage].map((k) => row.files[k]));
       for (const d of dispatches) expect(d.unroll).toEqual({ unroll: row.unrollRegisters, gpu: row.unrollChunks });
+      expect(dispatches.every((d) => !d.half)).toBe(true);
+      if (row.dtypes.includes('float16')) {
+        const p16 = makeProblem({ bh: 1, nq: 40, nk: 30, d: 16, dtype: 'float16' });
+        const plan16 = tiledPlan(p16, asked, LIMITS);
+        if (typeof plan16 === 'string') throw new Error(`no ${plan16} tile`);
+        expect(stagePlan(p16, 'tiled', row.stage, plan16).every((d) => d.half)).toBe(true);
+      }
       const odd = tiledPlan(makeProblem({ bh: 1, nq: 40, nk: 30, d: 6 }), asked, LIMITS);
       if (typeof odd === 'string') throw new Error(`no ${odd} tile`);
       expect(odd[row.stage].row.version).toBe(row.needs ? row.needs.fallback : row.version);
@@ -52,7 +63,7 @@ describe('the version table', () => {
     expect((v4.forward.tiles.forward as { fastInterior: boolean }).fastInterior).toBe(false);
   });
 
-  it('README.md has a row for every version, with where it was measured', () => {
+  it('README.md has a row for every version, with its dtypes and where it was measured', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const section = readme.split('\n## Versions of the tiled kernels\n')[1]?.split('\n#')[0] ?? '';
     for (const row of WGSL_VERSIONS) {
@@ -60,6 +71,7 @@ describe('the version table', () => {
       const line = section.split('\n').find((l) => l.startsWith('|') && token.test(l));
       expect(line, stageToken(row.stage, row.version)).toBeDefined();
       for (const report of row.measured) expect(line).toContain(report);
+      expect(line!.split('|').map((c) => c.trim())).toContain(row.dtypes.join(', '));
     }
   });
 });

@@ -29,7 +29,7 @@ export function poisonArray(a: Float32Array | Float64Array): void {
   }
 }
 
-/** Number of elements still holding the poison pattern. */
+/** Number of elements still holding the poison pattern (a float16 output's counts once widened to float32). */
 export function countPoisoned(a: Float32Array | Float64Array): number {
   let n = 0;
   if (a instanceof Float32Array) {

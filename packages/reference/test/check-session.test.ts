@@ -3,8 +3,8 @@
  * float32 textbook's — one line each.
  */
 import { afterAll, expect, it } from 'vitest';
-import type { OutputName } from '../src/index.js';
-import { checkSession, createReferenceBackend, makeProblem, poisonArray, randomInputs, textbookOutputs } from '../src/index.js';
+import type { FloatArray, OutputName, Session } from '../src/index.js';
+import { checkSession, createReferenceBackend, makeProblem, poisonArray, randomInputs, roundTo, textbookOutputs } from '../src/index.js';
 import { broken } from './_helpers.js';
 
 const backend = createReferenceBackend();
@@ -55,4 +55,21 @@ it('at large score magnitudes the fixed tolerance gives way to the rule: the tex
   expect(r.errors.dq!.relL2).toBeGreaterThan(1e-4); // over the N(0,1) tolerance …
   expect(r.failures).toEqual([]); // … and within the rule
   expect(r.rule!.passed).toBe(true);
+});
+
+it('in float16 the rule is the gate: the exact answer stored in float16 passes, one 1 % off fails', async () => {
+  const h = makeProblem({ bh: 2, nq: 40, nk: 33, d: 24, causal: true, dtype: 'float16' });
+  const stored = (scale: number) => (out: Partial<Record<OutputName, FloatArray>>) => {
+    for (const name of ['o', 'dq', 'dk', 'dv'] as const) {
+      const a = out[name];
+      if (a) a.forEach((v, i) => (a[i] = roundTo('float16', v * scale)));
+    }
+  };
+  const exact = await checkSession(broken(await backend.open(h, 'exact'), stored(1)), { pipeline: 'bwd', seed });
+  expect(exact.errors.o!.relL2).toBeGreaterThan(1e-5); // over the float32 tolerance …
+  expect(exact.failures).toEqual([]); // … and within the rule
+  const off = await checkSession(broken(await backend.open(h, 'exact'), stored(1.01)), { pipeline: 'bwd', seed });
+  expect(off.failures.length).toBeGreaterThan(0);
+  expect(off.failures.every((f) => !f.includes('tolerance'))).toBe(true);
+  expect(off.rule!.passed).toBe(false);
 });
