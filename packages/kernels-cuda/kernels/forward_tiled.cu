@@ -76,14 +76,23 @@ template <> struct Fwd<4> {
 };
 
 template <> struct Fwd<5> {
-  template <int D, class T>
-  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
-    using Tr = Fwd5Traits<D>;
+  template <int D>
+  static int automatic_shape(const AttnProblem &p) { return shape_for<Fwd5Traits<D, 0>>(p); }
+
+  template <int D, int CFG, class T>
+  static cudaError_t run(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
+    using Tr = Fwd5Traits<D, CFG>;
     const auto *q = static_cast<const uint16_t *>(t.q), *k = static_cast<const uint16_t *>(t.k);
     const auto *v = static_cast<const uint16_t *>(t.v);
     const bool vecQK = p.d % 8 == 0 && aligned16(q) && aligned16(k), vecV = p.dv % 8 == 0 && aligned16(v);
-    return launch_tiles(forward_tiled_kernel5<D, attn::dtype_of_v<T> == AttnDtype::kBFloat16>, p, p.nq, Tr::BQ, Tr::NT, Tr::bytes, stream, p, q, k, v,
-                        (const float *)t.lse, (const float *)t.lse_lo, static_cast<uint16_t *>(t.o), vecQK, vecV);
+    return launch_tiles(forward_tiled_kernel5<D, CFG, attn::dtype_of_v<T> == AttnDtype::kBFloat16>, p, p.nq, Tr::BQ,
+                        Tr::NT, Tr::bytes, stream, p, q, k, v, (const float *)t.lse, (const float *)t.lse_lo,
+                        static_cast<uint16_t *>(t.o), vecQK, vecV);
+  }
+
+  template <int D, class T>
+  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &plan, cudaStream_t stream) {
+    return plan.shape == 1 ? run<D, 1, T>(p, t, stream) : run<D, 0, T>(p, t, stream);
   }
 };
 

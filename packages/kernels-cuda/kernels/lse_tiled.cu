@@ -60,13 +60,21 @@ template <> struct Lse<3> {
 };
 
 template <> struct Lse<4> {
-  template <int D, class T>
-  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
-    using Tr = Lse4Traits<D>;
+  template <int D>
+  static int automatic_shape(const AttnProblem &p) { return shape_for<Lse4Traits<D, 0>>(p); }
+
+  template <int D, int CFG, class T>
+  static cudaError_t run(const AttnProblem &p, const AttnTensors &t, cudaStream_t stream) {
+    using Tr = Lse4Traits<D, CFG>;
     const auto *q = static_cast<const uint16_t *>(t.q), *k = static_cast<const uint16_t *>(t.k);
     const bool vec = p.d % 8 == 0 && aligned16(q) && aligned16(k);
-    return launch_tiles(lse_tiled_kernel4<D, attn::dtype_of_v<T> == AttnDtype::kBFloat16>, p, p.nq, Tr::BQ, Tr::NT, Tr::bytes, stream, p, q, k, t.lse,
-                        t.lse_lo, vec);
+    return launch_tiles(lse_tiled_kernel4<D, CFG, attn::dtype_of_v<T> == AttnDtype::kBFloat16>, p, p.nq, Tr::BQ, Tr::NT,
+                        Tr::bytes, stream, p, q, k, t.lse, t.lse_lo, vec);
+  }
+
+  template <int D, class T>
+  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &plan, cudaStream_t stream) {
+    return plan.shape == 1 ? run<D, 1, T>(p, t, stream) : run<D, 0, T>(p, t, stream);
   }
 };
 

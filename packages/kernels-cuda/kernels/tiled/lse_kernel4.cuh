@@ -2,9 +2,10 @@
 // with the scores on the tensor cores (mma.sync m16n8k16, half operands, float32 accumulation; tiled/mma_f16.cuh),
 // as forward version 5 without the P V product.
 //
-// One block of W = 4 warps per (bh, BQ = 64 query rows); warp w owns rows 16w..16w+15: Q's A fragments in registers
-// (ldmatrix, once), key tiles of BK rows double-buffered by cp.async, S = Q Kᵀ per tile, then the running (max, sum)
-// of each row in the 4 lanes that hold its C fragments (a 4-lane butterfly per tile). The lse pair (lse_pair.cuh):
+// One block of W = 4 warps per (bh, BQ = 16 MT W query rows); warp w owns MT m-tiles of 16 rows: key tiles of BK rows
+// double-buffered by cp.async, S = Q Kᵀ per tile (MT = 1: Q's A fragments in registers, loaded once; MT = 2: read from
+// shared memory per k step, each K fragment feeding two chains), then the running (max, sum) of each row in the 4
+// lanes that hold its C fragments (a 4-lane butterfly per tile). Shapes as forward 5 (shape 0 = MT 2, 1 = MT 1). The lse pair (lse_pair.cuh):
 // m = the max of fl(S_raw·scale), l += exp2((S_raw·scale - m)·log2e) with S_raw·scale - m one fmaf, the same S_raw
 // as forward 5 and backward 4 compute (the same mma chain over d). Rows that see no key get (-inf, 0) exactly.
 // Limits: D in {64, 128} (d <= D); any N, Nq != Nk, causal or not.
@@ -15,20 +16,21 @@
 
 namespace attn_tiled {
 
-template <int D> struct Lse4Traits {
-  static constexpr int kWarps = 4, BQ = 16 * kWarps, BK = 64, NT = 32 * kWarps, LD = D + kPad;
-  static constexpr int kMinBlocks = D == 64 ? 4 : 3;
+template <int D, int CFG = 0> struct Lse4Traits {
+  static constexpr int MT = CFG == 0 ? 2 : 1;
+  static constexpr int kWarps = 4, BQ = 16 * MT * kWarps, BK = 64, NT = 32 * kWarps, LD = D + kPad;
+  static constexpr int kMinBlocks = MT == 2 ? 2 : D == 64 ? 4 : 3;
   static constexpr size_t qElems = (size_t)BQ * LD, kElems = (size_t)BK * LD;
   static constexpr size_t bytes = (qElems + 2 * kElems) * sizeof(uint16_t);  // sQ, sK[2]
   static_assert(kMinBlocks * (bytes + 1024) <= 228 * 1024, "lse v4: kMinBlocks blocks do not fit one SM");
 };
 
-template <int D, bool BF16>
-__global__ void __launch_bounds__(Lse4Traits<D>::NT, Lse4Traits<D>::kMinBlocks)
+template <int D, int CFG, bool BF16>
+__global__ void __launch_bounds__(Lse4Traits<D, CFG>::NT, Lse4Traits<D, CFG>::kMinBlocks)
     lse_tiled_kernel4(AttnProblem p, const uint16_t *__restrict__ q, const uint16_t *__restrict__ k,
                       float *__restrict__ lse, float *__restrict__ lse_lo, bool vec) {
-  using T = Lse4Traits<D>;
-  constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, LD = T::LD;
+  using T = Lse4Traits<D, CFG>;
+  constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, LD = T::LD, MT = T::MT;
   extern __shared__ float smem[];
   uint16_t *sQ = reinterpret_cast<uint16_t *>(smem);
   uint16_t *sK = sQ + T::qElems;  // [2][BK][LD]
@@ -48,64 +50,76 @@ __global__ void __launch_bounds__(Lse4Traits<D>::NT, Lse4Traits<D>::kMinBlocks)
   if (nK > 0) load_tile_h<BK, D, NT>(sK, LD, k, 0, p.nk, p.d, vec);
   cp_async_commit();
 
-  int rowEnd[2];
-  float mx[2], l[2];  // running max (natural units) and sum of exp(x - max) of rows g and g + 8
+  // Rows of m-tile m, half h: q0 + (warp MT + m) 16 + g + 8h.
+  const int row0 = warp * MT * 16;
+  int rowEnd[MT][2];
+  float mx[MT][2], l[MT][2];  // running max (natural units) and sum of exp(x - max) of those rows
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const int r = q0 + warp * 16 + g + 8 * h;
-    rowEnd[h] = r < p.nq ? key_end(p, r + 1) : 0;
-    mx[h] = -INFINITY;
-    l[h] = 0.f;
-  }
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = q0 + row0 + 16 * m + g + 8 * h;
+      rowEnd[m][h] = r < p.nq ? key_end(p, r + 1) : 0;
+      mx[m][h] = -INFINITY;
+      l[m][h] = 0.f;
+    }
 
-  uint32_t qa[D / 16][4];
+  uint32_t qa[MT == 1 ? D / 16 : 1][4];  // MT = 1: Q's A fragments, kept
   for (int it = 0; it < nK; ++it) {
     const int k0 = it * BK, buf = it % 2;
     cp_async_wait_all();
     __syncthreads();  // tile it (and Q, first time) ready; every warp is done with tile it - 1's buffer
-    if (it == 0) ldsm_rows<D>(qa, sQ, LD, warp * 16);
+    if constexpr (MT == 1)
+      if (it == 0) ldsm_rows<D>(qa, sQ, LD, row0);
     if (it + 1 < nK) {
       load_tile_h<BK, D, NT>(sK + (1 - buf) * T::kElems, LD, k, k0 + BK, p.nk, p.d, vec);
       cp_async_commit();
     }
 
-    float s[BK / 8][4];
-    warp_scores_h<D, BK, BF16>(s, qa, sK + buf * T::kElems, LD);
+    float s[MT][BK / 8][4];
+    if constexpr (MT == 1)
+      warp_scores_h<D, BK, BF16>(s[0], qa, sK + buf * T::kElems, LD);
+    else
+      warp_scores_mt<D, BK, MT, BF16>(s, sQ, row0, sK + buf * T::kElems, LD);
 
     // as lse version 3: the max in natural units (fl(S_raw · scale)), exp2 only inside
     const bool full = k0 + BK <= kFull;
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float tmax = -INFINITY;
+    for (int m = 0; m < MT; ++m)
 #pragma unroll
-      for (int j = 0; j < BK / 8; ++j)
+      for (int h = 0; h < 2; ++h) {
+        float tmax = -INFINITY;
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const float x = __fmul_rn(s[j][2 * h + e], p.scale);
-          tmax = fmaxf(tmax, full || k0 + j * 8 + 2 * t + e < rowEnd[h] ? x : -INFINITY);
-        }
-      const float mNew = fmaxf(mx[h], group_max<4>(tmax));
-      const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: never -inf - -inf
-      float tsum = 0.f;
+        for (int j = 0; j < BK / 8; ++j)
 #pragma unroll
-      for (int j = 0; j < BK / 8; ++j)
+          for (int e = 0; e < 2; ++e) {
+            const float x = __fmul_rn(s[m][j][2 * h + e], p.scale);
+            tmax = fmaxf(tmax, full || k0 + j * 8 + 2 * t + e < rowEnd[m][h] ? x : -INFINITY);
+          }
+        const float mNew = fmaxf(mx[m][h], group_max<4>(tmax));
+        const float mRef = mNew == -INFINITY ? 0.f : mNew;  // finite reference: never -inf - -inf
+        float tsum = 0.f;
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const float pe = exp2_score(s[j][2 * h + e], p.scale, mRef);
-          tsum += full || k0 + j * 8 + 2 * t + e < rowEnd[h] ? pe : 0.f;
-        }
-      l[h] = l[h] * exp2_ftz((mx[h] - mRef) * kLog2e) + group_sum<4>(tsum);
-      mx[h] = mNew;
-    }
+        for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const float pe = exp2_score(s[m][j][2 * h + e], p.scale, mRef);
+            tsum += full || k0 + j * 8 + 2 * t + e < rowEnd[m][h] ? pe : 0.f;
+          }
+        l[m][h] = l[m][h] * exp2_ftz((mx[m][h] - mRef) * kLog2e) + group_sum<4>(tsum);
+        mx[m][h] = mNew;
+      }
   }
   cp_async_wait_all();  // nK = 0: the Q copy is still in flight
 
   if (t == 0) {
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int r = q0 + warp * 16 + g + 8 * h;
-      if (r < p.nq) lse_pair(mx[h], logf(l[h]), lse[(size_t)b * p.nq + r], lse_lo[(size_t)b * p.nq + r]);
-    }
+    for (int m = 0; m < MT; ++m)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = q0 + row0 + 16 * m + g + 8 * h;
+        if (r < p.nq) lse_pair(mx[m][h], logf(l[m][h]), lse[(size_t)b * p.nq + r], lse_lo[(size_t)b * p.nq + r]);
+      }
   }
 }
 

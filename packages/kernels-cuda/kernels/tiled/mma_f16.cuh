@@ -183,4 +183,53 @@ __device__ __forceinline__ void ldsm_rows(uint32_t (&a)[D / 16][4], const uint16
   for (int ks = 0; ks < D / 16; ++ks) ldsm_a(a[ks], s, ld, row0, ks * 16);
 }
 
+// S[m] (16 x BK each) for MT m-tiles of 16 rows (row0 + 16m ..) of the padded tile sX, times rows 0..BK-1 of sY, over D
+// columns, with X's A fragments read from shared memory per k step: each B fragment feeds MT mma chains (MT = 2 halves
+// the shared-memory reads per mma, the taller tile shape of lse4 and fwd5).
+template <int D, int BK, int MT, bool BF16>
+__device__ __forceinline__ void warp_scores_mt(float (&s)[MT][BK / 8][4], const uint16_t *sX, int row0,
+                                               const uint16_t *sY, int ld) {
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int j = 0; j < BK / 8; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) s[m][j][e] = 0.f;
+#pragma unroll
+  for (int ks = 0; ks < D / 16; ++ks) {
+    uint32_t a[MT][4];
+#pragma unroll
+    for (int m = 0; m < MT; ++m) ldsm_a(a[m], sX, ld, row0 + 16 * m, ks * 16);
+#pragma unroll
+    for (int j = 0; j < BK / 8; j += 2) {
+      uint32_t b[4];
+      ldsm_b_nk(b, sY, ld, j * 8, ks * 16);
+#pragma unroll
+      for (int m = 0; m < MT; ++m) {
+        mma_h<BF16>(s[m][j], a[m], {b[0], b[1]});
+        mma_h<BF16>(s[m][j + 1], a[m], {b[2], b[3]});
+      }
+    }
+  }
+}
+
+// acc[m] += A[m] (K columns, A fragments a[m][kk]) times the padded tile sY (K x N row-major), for MT m-tiles sharing
+// every B fragment.
+template <int K, int N, int MT, bool BF16>
+__device__ __forceinline__ void warp_acc_mt(float (&acc)[MT][N / 8][4], const uint32_t (&a)[MT][K / 16][4],
+                                            const uint16_t *sY, int ld) {
+#pragma unroll
+  for (int kk = 0; kk < K / 16; ++kk)
+#pragma unroll
+    for (int n = 0; n < N / 8; n += 2) {
+      uint32_t b[4];
+      ldsm_b_kn(b, sY, ld, kk * 16, n * 8);
+#pragma unroll
+      for (int m = 0; m < MT; ++m) {
+        mma_h<BF16>(acc[m][n], a[m][kk], {b[0], b[1]});
+        mma_h<BF16>(acc[m][n + 1], a[m][kk], {b[2], b[3]});
+      }
+    }
+}
+
 }  // namespace attn_tiled

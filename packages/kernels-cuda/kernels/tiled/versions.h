@@ -50,7 +50,7 @@ inline constexpr TiledVersion kTiledVersions[] = {
     {Stage::kLse, 3, "operands pre-split in mma fragment order, one chain per score, masks only on boundary tiles",
      kD64 | kD128, kF32, kShapeKnob | kScoresKnob, kF32, "reports/h200/2026-11-29"},
     {Stage::kLse, 4, "float16/bfloat16 on tensor cores (mma.sync m16n8k16, f32 accumulate), ldmatrix, cp.async double buffering",
-     kD64 | kD128, kF16 | kBF16, 0, kF16 | kBF16, "reports/h200/2026-11-29-half"},
+     kD64 | kD128, kF16 | kBF16, kShapeKnob, kF16 | kBF16, "reports/h200/2026-11-29-half"},
     {Stage::kForward, 1, "SIMT fp32: P = exp(S - lse) parked in shared memory, O in register micro-tiles",
      kAllBuckets, kAllDtypes, 0, 0, "reports/h100/2026-11-25/versions/v-attn_cuda_tiled_kernel-1.json"},
     {Stage::kForward, 2, "tensor cores (mma.sync 3xTF32, short chains), 4 warps x 16 query rows",
@@ -60,7 +60,7 @@ inline constexpr TiledVersion kTiledVersions[] = {
     {Stage::kForward, 4, "operands pre-split in mma fragment order, P kept in registers, masks only on boundary tiles",
      kD64 | kD128, kF32, kShapeKnob | kScoresKnob, kF32, "reports/h200/2026-11-29"},
     {Stage::kForward, 5, "float16/bfloat16 on tensor cores (mma.sync m16n8k16), P rounded to half in registers, ldmatrix.trans for V",
-     kD64 | kD128, kF16 | kBF16, 0, kF16 | kBF16, "reports/h200/2026-11-29-half"},
+     kD64 | kD128, kF16 | kBF16, kShapeKnob, kF16 | kBF16, "reports/h200/2026-11-29-half"},
     {Stage::kBackward, 1, "SIMT fp32: dK/dV pass then dQ pass, P and dS recomputed per tile in shared memory",
      kAllBuckets, kAllDtypes, 0, 0, "reports/h100/2026-11-25-v4/versions/time-bwd1.json"},
     {Stage::kBackward, 2, "the two passes of version 1 on tensor cores (mma.sync 3xTF32, short chains)",
@@ -81,7 +81,7 @@ struct VariantKnob {
 
 inline constexpr VariantKnob kVariantKnobs[] = {
     {"shape", {"0", "1"}, kShapeKnob,
-     "tile shape of lse3 and fwd4: 0 = the taller query tiles (faster on long sequences), 1 = half as tall; default "
+     "tile shape of lse3, fwd4, lse4 and fwd5: 0 = the taller query tiles (faster on long sequences), 1 = half as tall; default "
      "automatic: 1 when shape 0's grid fills at most half the block slots of the SMs"},
     {"scores", {"short", "long"}, kScoresKnob,
      "score products of lse3, fwd4 and bwd3: short mma chains (default) or one chain over d (faster, and fails the "
