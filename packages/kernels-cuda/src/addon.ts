@@ -59,7 +59,8 @@ export interface AddonVersionTable {
 
 /**
  * What a tiled session runs (AttnTiledChoice in kernels/tiled/versions.h): a version per stage (0: the table's
- * default), the lse3 / fwd4 tile shape (-1: automatic), and whether score products are one long mma chain.
+ * default), the tile shape of the versions with the shape knob (lse3, fwd4, lse4, fwd5; -1: automatic), and whether
+ * score products are one long mma chain.
  */
 export interface AddonChoice {
   lse: number;

@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Dtype, KernelStage } from '@attn/reference';
+import { STAGE_TOKENS } from '@attn/reference';
 import type { Addon, AddonChoice, AddonProblem, AddonSession, AddonVariant, AddonVersionTable } from '../src/index.js';
 import { createCudaBackend } from '../src/index.js';
 
@@ -37,6 +39,39 @@ export function versionTableFromHeader(): AddonVersionTable {
   const listed = spawnSync(binary, [], { encoding: 'utf8' });
   return JSON.parse(listed.stdout) as AddonVersionTable;
 }
+
+export const STAGES: readonly KernelStage[] = ['lse', 'forward', 'backward'];
+
+/** 'lse' | 'fwd' | 'bwd': a stage's token in version names (fwd4) and variants (tiled@fwd4). */
+export const stageToken = (stage: KernelStage): string => Object.entries(STAGE_TOKENS).find(([, s]) => s === stage)![0];
+
+/** The version a plain 'tiled' runs for each stage in `dtype`: the table's row whose defaultFor names the dtype. */
+export function tableDefaults(table: AddonVersionTable, dtype: Dtype): Record<KernelStage, number> {
+  const of = (stage: KernelStage) => table.versions.find((v) => v.stage === stage && v.defaultFor.includes(dtype))!.version;
+  return { lse: of('lse'), forward: of('forward'), backward: of('backward') };
+}
+
+/**
+ * The versions of `stage` that take `dtype`, as a dtype refusal names them, from the table:
+ * "fwd1: float32, float16, bfloat16; fwd5: float16, bfloat16".
+ */
+export function takersOf(table: AddonVersionTable, stage: KernelStage, dtype: Dtype): string {
+  return table.versions
+    .filter((v) => v.stage === stage && v.dtypes.includes(dtype))
+    .map((v) => `${stageToken(stage)}${v.version}: ${v.dtypes.join(', ')}`)
+    .join('; ');
+}
+
+/** "lse1…lse4, fwd1…fwd5, bwd1…bwd4": the stage versions of the table as an unknown-version refusal lists them. */
+export function versionRanges(table: AddonVersionTable): string {
+  return STAGES.map((stage) => {
+    const vs = table.versions.filter((v) => v.stage === stage).map((v) => v.version);
+    return `${stageToken(stage)}${Math.min(...vs)}…${stageToken(stage)}${Math.max(...vs)}`;
+  }).join(', ');
+}
+
+/** `text` as a RegExp source matching it literally. */
+export const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** What a stand-in addon's Session was asked to open. */
 export interface Opened {

@@ -7,10 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { BackendError, describeVersions, makeProblem } from '@attn/reference';
 import { CudaBackend } from '../src/index.js';
 import type { Opened } from './_helpers.js';
-import { fakeAddon, GXX_HERE } from './_helpers.js';
+import { fakeAddon, GXX_HERE, STAGES, tableDefaults, versionRanges, versionTableFromHeader } from './_helpers.js';
 
 describe.skipIf(!GXX_HERE)('the CUDA backend over a stand-in addon', () => {
   const problem = makeProblem({ bh: 2, nq: 17, nk: 33, d: 64 });
+  const table = versionTableFromHeader();
 
   it('passes the parsed choice to the native Session and exposes what it runs as Session.kernels', async () => {
     const opened: Opened[] = [];
@@ -33,7 +34,7 @@ describe.skipIf(!GXX_HERE)('the CUDA backend over a stand-in addon', () => {
   it('refuses a bad choice in check() with one line, and in open() with a BackendError before any allocation', async () => {
     const opened: Opened[] = [];
     const backend = new CudaBackend({ addon: fakeAddon(opened), path: 'fake.node' });
-    expect(backend.check(problem, 'tiled@fwd9')).toMatch(/^cuda: no kernel version 'fwd9' \(lse1…lse3, fwd1…fwd4, bwd1…bwd3, v<N>, shape=0\|1, scores=short\|long\)$/);
+    expect(backend.check(problem, 'tiled@fwd9')).toBe(`cuda: no kernel version 'fwd9' (${versionRanges(table)}, v<N>, shape=0|1, scores=short|long)`);
     expect(backend.check(problem, 'naive@v1')).toMatch(/^cuda naive takes no kernel choice/);
     expect(backend.check(problem, 'flash')).toMatch(/^cuda has no 'flash' variant in this build \(variants: naive, tiled\)$/);
     expect(backend.check(problem, 'tiled@lse2+fwd1+bwd1')).toBeNull();
@@ -47,15 +48,20 @@ describe.skipIf(!GXX_HERE)('the CUDA backend over a stand-in addon', () => {
 
   it('publishes the version table: kernelVersions, knobs, the help lines, and info()', async () => {
     const backend = new CudaBackend({ addon: fakeAddon([]), path: 'fake.node' });
-    const rows = backend.kernelVersions!.map((v) => `${v.stage}${v.version}${v.isDefault ? '*' : ''}`);
-    expect(rows).toEqual(['lse1', 'lse2', 'lse3*', 'forward1', 'forward2', 'forward3', 'forward4*', 'backward1', 'backward2', 'backward3*']);
+    expect(backend.kernelVersions).toEqual(table.versions);
+    // isDefault marks float32's default of each stage, and only those
+    const marked = backend.kernelVersions!.filter((v) => v.isDefault).map((v) => `${v.stage}${v.version}`);
+    expect(marked).toEqual(STAGES.map((stage) => `${stage}${tableDefaults(table, 'float32')[stage]}`));
     expect(backend.knobs!.map((k) => `${k.name}=${k.values.join('|')}`)).toEqual(['shape=0|1', 'scores=short|long']);
     const help = describeVersions('cuda', backend.kernelVersions!, backend.knobs!);
     expect(help).toContain(
       '  fwd4   (default for float32) operands pre-split in mma fragment order, P kept in registers, masks only on boundary tiles; D = 64, 128 only (fwd1 elsewhere); shape=0|1, scores=short|long; dtypes float32',
     );
+    // a row that is no dtype's default has no mark
+    expect(help).toContain('  fwd1   SIMT fp32: P = exp(S - lse) parked in shared memory, O in register micro-tiles; dtypes float32, float16, bfloat16');
+    const half = backend.kernelVersions!.find((v) => v.stage === 'forward' && v.defaultFor.includes('float16'))!;
     expect(help).toContain(
-      '  fwd1   (default for float16, bfloat16) SIMT fp32: P = exp(S - lse) parked in shared memory, O in register micro-tiles; dtypes float32, float16, bfloat16',
+      `  ${`fwd${half.version}`.padEnd(6)} (default for ${half.defaultFor.join(', ')}) ${half.technique}; ${half.limits}; dtypes ${half.dtypes.join(', ')}`,
     );
     const info = await backend.info();
     expect(info.details?.kernelVersions).toEqual(backend.kernelVersions);

@@ -6,8 +6,9 @@
  * tiles, and at every score magnitude (scaled scores with standard deviation 1, 8, 128 and 1024): every row of the
  * version table in every head-dim bucket it has and in both tile shapes, and the naive kernels. In float16 and
  * bfloat16 (inputs rounded, kernels reading and writing the dtype, the textbook computing in it, the floor 1 ulp of
- * the dtype) every row that takes the dtype and naive meet the rule on the odd shapes, and a row that does not take it
- * is refused. Each case line names what ran, and that is the plan the table implies (a version without a kernel for
+ * the dtype) every row that takes the dtype and naive meet the rule on the odd shapes, the dtype's defaults also on the
+ * several-tile shapes, plain tiled runs the dtype's defaults where they have a kernel (version 1 elsewhere), and a row
+ * that does not take the dtype is refused. Each case line names what ran, and that is the plan the table implies (a version without a kernel for
  * the bucket falls back to version 1 and says so). Dropping lse's low part (the single-float lse the kernels had
  * before) fails the rule at large scores.
  */
@@ -17,15 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dtype, KernelStage } from '@attn/reference';
-import { DTYPES, ODD_SHAPES, STAGE_TOKENS } from '@attn/reference';
+import { DTYPES, ODD_SHAPES } from '@attn/reference';
 import type { AddonChoice, AddonVersionTable } from '../src/index.js';
 import { parseCudaVariant } from '../src/index.js';
-import { GXX_HERE, KERNELS_DIR } from './_helpers.js';
+import { GXX_HERE, KERNELS_DIR, STAGES, stageToken as token, tableDefaults, takersOf } from './_helpers.js';
 
 const emuDir = join(KERNELS_DIR, 'tiled', 'emu');
 const binary = join(mkdtempSync(join(tmpdir(), 'attn-emu-')), 'attn_emu');
-const STAGES: readonly KernelStage[] = ['lse', 'forward', 'backward'];
-const token = (stage: KernelStage): string => Object.entries(STAGE_TOKENS).find(([, s]) => s === stage)![0];
 
 /** The environment without emulator switches of the caller's own: each run sets exactly its own. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -109,6 +108,9 @@ function configs(table: AddonVersionTable, dtype: Dtype = 'float32'): Config[] {
   }
   return out;
 }
+
+/** The cases of the emulator's tiles suite (emu.cpp tile_cases: four shapes, causal and not) per head-dim bucket. */
+const TILE_CASES_PER_BUCKET: Record<number, number> = { 32: 0, 64: 4, 128: 2, 256: 2 };
 
 /** ODD_SHAPES, causal and not, as the emulator's stdin lines "bh nq nk d dv causal". */
 const ODD_CASES = ODD_SHAPES.flatMap((s) => [0, 1].map((causal) => ({ ...s, dv: s.dv ?? s.d, causal })));
@@ -220,7 +222,12 @@ describe.skipIf(!GXX_HERE)('CUDA kernels on the CPU emulator (g++)', () => {
   it('a version that does not take the dtype is refused in one line, as the addon refuses it', () => {
     const r = runEmulator(1234, 'case:1,17,20,64,64,0,1', 'tiled:lse=1,fwd=4,bwd=1', {}, '', 'float16');
     expect(r.status).toBe(2);
-    expect(r.stdout.trim()).toBe('refused: fwd4 takes float32, not float16 (fwd1: float32, float16, bfloat16)');
+    expect(r.stdout.trim()).toBe(`refused: fwd4 takes float32, not float16 (${takersOf(table, 'forward', 'float16')})`);
+    // and a half-only version in float32
+    const halfOnly = table.versions.find((v) => v.stage === 'forward' && !v.dtypes.includes('float32'))!;
+    const r32 = runEmulator(1234, 'case:1,17,20,64,64,0,1', `tiled:lse=1,fwd=${halfOnly.version},bwd=1`);
+    expect(r32.status).toBe(2);
+    expect(r32.stdout.trim()).toBe(`refused: fwd${halfOnly.version} takes ${halfOnly.dtypes.join(', ')}, not float32 (${takersOf(table, 'forward', 'float32')})`);
   });
 
   it('several full tiles and a tail (N = 97 … 300): the defaults in both shapes (version 1 at D = 32, 256) and naive', () => {
@@ -234,6 +241,48 @@ describe.skipIf(!GXX_HERE)('CUDA kernels on the CPU emulator (g++)', () => {
       expect(r.passed.length, variant).toBe(cases);
     }
   }, 120_000);
+
+  it("several full tiles and a tail in half dtypes: each dtype's defaults where they have kernels, one shape per dtype", () => {
+    // float16 in shape 0, bfloat16 in shape 1: both shapes and both dtypes once (each run ≈ 2 s on 2 cores)
+    for (const [dtype, shape] of [['float16', 0], ['bfloat16', 1]] as const) {
+      const choice: AddonChoice = { ...tableDefaults(table, dtype), shape, longScores: false };
+      const buckets = [32, 64, 128, 256].filter((b) => STAGES.some((st) => table.versions.find((v) => v.stage === st && v.version === choice[st])!.buckets.includes(b)));
+      expect(buckets.length, dtype).toBeGreaterThan(0);
+      const seed = 1 + Math.floor(Math.random() * 1e6);
+      const r = runEmulator(seed, 'tiles', `tiled:shape=${shape}`, { ATTN_EMU_BUCKETS: buckets.join(',') }, '', dtype);
+      const where = `tiled:shape=${shape} in ${dtype} (D = ${buckets.join(', ')}), seed ${seed}`;
+      expect(r.failures, `${where}:\n${r.failures.join('\n')}`).toEqual([]);
+      expect(r.status, `${where}: ${r.stderr}`).toBe(0);
+      expect(r.passed.length, where).toBe(buckets.reduce((n, b) => n + TILE_CASES_PER_BUCKET[b]!, 0));
+      for (const line of r.passed) {
+        const bucket = Number(/ D=(\d+) /.exec(line)![1]);
+        expect(line, where).toContain(`ok   ${STAGES.map((st) => stagePlan(table, st, choice, bucket)).join(' | ')} sigma=`);
+        expect(line, where).toContain(` ${dtype} seed `);
+      }
+    }
+  }, 60_000);
+
+  it("plain tiled in a half dtype runs the dtype's defaults where they have a kernel and version 1 at other buckets", () => {
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      const defaults = tableDefaults(table, dtype);
+      // one case per bucket, each a grid far under half the SMs' block slots (automatic shape 1), and 133 x 1 query
+      // (shape 0)
+      const cases: [string, number, 0 | 1][] = [
+        ['1,17,129,24,20,0,1', 32, 1],
+        ['2,17,33,64,64,1,1', 64, 1],
+        ['1,17,17,128,128,0,1', 128, 1],
+        ['1,33,40,200,256,1,1', 256, 1],
+        ['133,1,9,64,64,0,1', 64, 0],
+      ];
+      for (const [c, bucket, shape] of cases) {
+        const r = runEmulator(1234, `case:${c}`, 'tiled', {}, '', dtype);
+        const plan = STAGES.map((st) => stagePlan(table, st, { ...defaults, shape, longScores: false }, bucket)).join(' | ');
+        expect(r.failures, `${c} in ${dtype}:\n${r.stdout}`).toEqual([]);
+        expect(r.passed[0], `${c} in ${dtype}`).toContain(`ok   ${plan} sigma=`);
+        expect(r.passed[0], `${c} in ${dtype}`).toContain(` D=${bucket} ${dtype} seed `);
+      }
+    }
+  }, 60_000);
 
   it('plain tiled picks the shape by the grid and says where a bucket falls back to version 1', () => {
     // 2 x 17 queries: a grid far under half the 132 SMs' block slots -> shape 1; 133 x 1 query -> shape 0
