@@ -1,29 +1,34 @@
 // Times each stage of the naive and tiled WGSL kernels on this machine's adapter (timestamp queries) and prints a
 // markdown table with the two numbers per shape that bound it: FLOPs (FlashAttention's convention) and the minimum
 // bytes a stage must move (its inputs read once, its outputs written once). Used for NOTES.md.
-//   node scripts/measure.mjs [--variants V,V,…] [bh,n,d[,causal]] ...   (after `pnpm build`; default: the lavapipe shapes)
+//   node scripts/measure.mjs [--dtype float16] [--variants V,V,…] [bh,n,d[,causal]] ...   (after `pnpm build`;
+//   default: float32, the lavapipe shapes)
 // --variants: time only the tiled variants given (e.g. tiled@v1,tiled@v5+side=8; README.md has the vocabulary), with
-// the tiles each ran (Session.kernels).
+// the tiles each ran (Session.kernels). --dtype: the storage dtype of Q, K, V, dO, O, dQ, dK, dV (lse stays float32).
 import { createWgslBackend } from '../dist/index.js';
 import { flops, makeProblem, randomInputs } from '@attn/reference';
 
-const F = 4;
 function minBytes(p, stage) {
+  const F = p.dtype === 'float16' ? 2 : 4; // lse stays 4 bytes
   const q = p.bh * p.nq * p.d, k = p.bh * p.nk * p.d, v = p.bh * p.nk * p.dv, o = p.bh * p.nq * p.dv, l = p.bh * p.nq;
-  if (stage === 'lse') return F * (q + k + l);
-  if (stage === 'forward') return F * (q + k + v + l + o);
-  return F * (q + k + v + o + o + l + q + k + v); // reads Q K V O dO lse, writes dQ dK dV
+  if (stage === 'lse') return F * (q + k) + 4 * l;
+  if (stage === 'forward') return F * (q + k + v + o) + 4 * l;
+  return F * (q + k + v + o + o + q + k + v) + 4 * l; // reads Q K V O dO lse, writes dQ dK dV
 }
 
 const STAGES = ['lse', 'forward', 'backward'];
 const args = process.argv.slice(2);
-const at = args.indexOf('--variants');
-const variants = at >= 0 ? (args.splice(at, 2)[1] ?? '').split(',').filter(Boolean) : [];
-const shapes = args.filter((a) => !a.startsWith('--')).map((s) => s.split(',')).map(([bh, n, d, c]) => ({ bh: +bh, nq: +n, d: +d, causal: c === 'causal' }));
-if (shapes.length === 0) shapes.push({ bh: 2, nq: 256, d: 64, causal: false }, { bh: 2, nq: 256, d: 64, causal: true }, { bh: 1, nq: 512, d: 128, causal: false });
+const option = (name) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? args.splice(at, 2)[1] ?? '' : undefined;
+};
+const variants = (option('--variants') ?? '').split(',').filter(Boolean);
+const dtype = option('--dtype') ?? 'float32';
+const shapes = args.filter((a) => !a.startsWith('--')).map((s) => s.split(',')).map(([bh, n, d, c]) => ({ bh: +bh, nq: +n, d: +d, causal: c === 'causal', dtype }));
+if (shapes.length === 0) shapes.push({ bh: 2, nq: 256, d: 64, causal: false, dtype }, { bh: 2, nq: 256, d: 64, causal: true, dtype }, { bh: 1, nq: 512, d: 128, causal: false, dtype });
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const label = (p) => `bh=${p.bh} n=${p.nq} d=${p.d}${p.causal ? ' causal' : ''}`;
+const label = (p) => `bh=${p.bh} n=${p.nq} d=${p.d}${p.causal ? ' causal' : ''}${p.dtype === 'float32' ? '' : ` ${p.dtype}`}`;
 
 async function stageMs(backend, p, variant) {
   const why = backend.check(p, variant);
