@@ -1,7 +1,9 @@
 /**
  * The yardstick is a genuine float32 attention: its error against float64 is float32-sized (not zero, not float64
  * noise) at N(0,1) inputs, and grows with the score magnitude as a plain float32 attention's does — the sizes an H200
- * run measured for one on BH 2, N 160, d 128, causal, Q and K 12·N(0,1) (score std 144): O 7.7e-7, dQ 1.2e-5.
+ * run measured for one on BH 2, N 160, d 128, causal, Q and K 12·N(0,1) (score std 144): O 7.7e-7, dQ 1.2e-5. Over
+ * 300 seeds on that shape (this machine, 2026-11-29) the textbook's O is 7.6e-7 … 7.9e-6 off (median 3.6e-6) and its dQ
+ * 8.1e-6 … 9.1e-5 (median 3.0e-5): near-tied rows set the spread, so the bounds leave a factor 2.5 on each side.
  */
 import { expect, test } from 'vitest';
 import type { OutputName } from '../src/index.js';
@@ -25,12 +27,12 @@ test('at N(0,1) inputs the textbook carries float32 rounding: every output off b
   }
 });
 
-test('at score std 144 its error grows like a plain float32 attention: O near 1e-6, dQ near 1e-5', async () => {
+test('at score std 144 its error grows like a plain float32 attention: O near 1e-6 … 1e-5, dQ near 1e-5 … 1e-4', async () => {
   const seed = freshSeed();
   const e = await textbookRelL2(144, seed);
   expect(e.o, `seed ${seed}`).toBeGreaterThan(2e-7);
-  expect(e.o, `seed ${seed}`).toBeLessThan(6e-6);
+  expect(e.o, `seed ${seed}`).toBeLessThan(2e-5);
   expect(e.dq, `seed ${seed}`).toBeGreaterThan(3e-6);
-  expect(e.dq, `seed ${seed}`).toBeLessThan(8e-5);
+  expect(e.dq, `seed ${seed}`).toBeLessThan(2.5e-4);
   expect(e.lse, `seed ${seed}`).toBeLessThan(1e-6);
 });
