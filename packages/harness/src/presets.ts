@@ -73,7 +73,7 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   },
   gpu: {
     name: 'gpu',
-    description: 'a real GPU: N 128 … 16384, d 32 … 256, BH 16 (the issue 6/7 targets: N 1024 … 16384, d 64/128, causal and not)',
+    description: 'a real GPU: N 128 … 16384, d 32 … 256, BH 16 (the shapes of the speed targets: N 1024 … 16384, d 64/128, causal and not)',
     backends: ['cuda', 'wgsl'],
     variants: ALL_VARIANTS,
     pipelines: ALL_PIPELINES,

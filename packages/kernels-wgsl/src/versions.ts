@@ -97,10 +97,9 @@ const GENERATIONS: readonly Generation[] = [
 function row(g: Generation, stage: KernelStage): WgslKernelVersion {
   const { files, lseCols, limits, ...rest } = g;
   const lse = stage === 'lse' && lseCols !== undefined;
-  const all = [limits, g.dtypes.length === 1 ? `${g.dtypes[0]} only` : undefined].filter((x) => x !== undefined).join('; ');
   return {
     ...rest,
-    ...(all ? { limits: all } : {}),
+    ...(limits ? { limits } : {}),
     stage,
     technique: lse ? `${g.technique}; ${lseCols} keys per invocation` : g.technique,
     files: Object.fromEntries(STAGE_KERNELS[stage].map((k) => [k, files[k]])),

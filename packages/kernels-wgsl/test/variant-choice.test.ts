@@ -67,8 +67,8 @@ describe('the backend lists its versions and knobs', () => {
       for (let n = 1; n <= 5; n++) expect(lines.some((l) => l.startsWith(`  ${token}${n} `)), `${token}${n}`).toBe(true);
       expect(lines.find((l) => l.startsWith(`  ${token}5 `))).toMatch(/\(default\)/);
     }
-    expect(lines).toContain(`  ${'fwd4'.padEnd(6)} chunks loaded as vec4 one chunk ahead into registers (shaders/tiles4.wgsl); d, dv ≡ 0 mod 4, else version 3; float32 only`);
-    expect(lines.find((l) => l.startsWith('  fwd5 '))).not.toMatch(/float32 only/);
+    expect(lines).toContain(`  ${'fwd4'.padEnd(6)} chunks loaded as vec4 one chunk ahead into registers (shaders/tiles4.wgsl); d, dv ≡ 0 mod 4, else version 3; dtypes float32`);
+    expect(lines.find((l) => l.startsWith('  fwd5 '))).toMatch(/; dtypes float32, float16$/);
     expect(lines.at(-1)).toMatch(/^  robust=on\|off Dawn's bounds clamps/);
   });
 
