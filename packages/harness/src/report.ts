@@ -158,7 +158,8 @@ export function chartSpecs(results: Results): Chart[] {
         for (const [ci, name] of names.entries()) {
           for (const causal of [false, true]) {
             const pts = rows.filter((r) => seriesName(r) === name && r.causal === causal).map((r) => ({ x: r.nq, y: r.tflops! }));
-            if (pts.length) series.push({ label: `${name}${causal ? ' causal' : ''}`, points: dedupeX(pts), dashed: causal, colorIndex: ci });
+            // black is the yardstick's alone
+            if (pts.length) series.push({ label: `${name}${causal ? ' causal' : ''}`, points: dedupeX(pts), dashed: causal, colorIndex: ci >= TEXTBOOK_COLOR ? ci + 1 : ci });
           }
         }
         if (!series.length) continue;
@@ -184,7 +185,8 @@ export function chartSpecs(results: Results): Chart[] {
         for (const [ci, name] of names.entries()) {
           for (const causal of [false, true]) {
             const pts = rows.filter((r) => seriesName(r) === name && r.causal === causal).map((r) => ({ x: r.nq, y: Math.max(worstRelL2(r)!, 1e-12) }));
-            if (pts.length) series.push({ label: `${name}${causal ? ' causal' : ''}`, points: dedupeX(pts), dashed: causal, colorIndex: ci });
+            // black is the yardstick's alone
+            if (pts.length) series.push({ label: `${name}${causal ? ' causal' : ''}`, points: dedupeX(pts), dashed: causal, colorIndex: ci >= TEXTBOOK_COLOR ? ci + 1 : ci });
           }
         }
         const textbook = rows.filter((r) => !r.causal && textbookRelL2(r) !== null).map((r) => ({ x: r.nq, y: Math.max(textbookRelL2(r)!, 1e-12) }));

@@ -53,6 +53,6 @@ it('refuses a float64 value that overflows float32', (ctx) => {
   expect(r.code).toBe(2);
   // Dawn may print its own warnings on stderr; ours is the one 'attn:' line
   expect(r.stderr.split('\n').filter((line) => line.startsWith('attn:'))).toEqual([
-    'attn: Q has 1 non-finite value after conversion to float32 (first at [1,4,7]: Infinity); pass --allow-nonfinite to run anyway',
+    'attn: Q has 1 non-finite value after rounding to float32 (first at [1,4,7]: Infinity); pass --allow-nonfinite to run anyway',
   ]);
 });

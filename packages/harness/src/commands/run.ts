@@ -28,8 +28,9 @@ export const help = `Usage: attn run --backend NAME --stage STAGE --q Q.npy --k 
 
 Runs one pipeline of one backend on the given inputs and writes its outputs into DIR as .npy files.
 
-Inputs are float32 or float64 .npy files, C order, either 3-D [BH, N, d] or 4-D [B, H, N, d] (BH = B·H):
-  Q [BH, Nq, d], K [BH, Nk, d], V [BH, Nk, dv], dO [BH, Nq, dv]. GPU backends get float32 (float64 is converted).
+Inputs are float16, float32 or float64 .npy files, C order, either 3-D [BH, N, d] or 4-D [B, H, N, d] (BH = B·H):
+  Q [BH, Nq, d], K [BH, Nk, d], V [BH, Nk, dv], dO [BH, Nq, dv]. Their values are rounded to --dtype; GPU backends
+  store them in it (float64 files are converted).
 
 Options:
   --backend NAME     reference | cuda | wgsl                                       (required)
@@ -45,7 +46,7 @@ Options:
   --scale S          score scale (default 1/sqrt(d))
   --dtype D          float32 | float16 | bfloat16: storage of Q, K, V, dO and the outputs (lse stays float32);
                      inputs are rounded to it, to nearest even. bfloat16 has no NumPy dtype: it takes float16,
-                     float32 or float64 files and rounds them. Outputs are written as float32 (an exact widening)
+                     float32 or float64 files and rounds them. Half outputs are written as float32 (an exact widening)
   --variant V        naive | tiled | tiled@CHOICE | exact (default: the backend's first variant; versions below)
   --allow-nonfinite  run even when an input holds NaN or Inf; the outputs are then not checked for NaN/Inf (a NaN
                      reaches what depends on it and, in the tiled GPU kernels' block products, 0 × NaN reaches
@@ -175,14 +176,17 @@ function asDtype(data: FloatArray, dtype: 'float32' | 'float64'): FloatArray {
   return data;
 }
 
-/** Refuses NaN/Inf in an input (exit 2); true when every element is finite. */
-function checkFinite(label: InputLabel, data: FloatArray, shape: readonly number[], converted: boolean, allow: boolean): boolean {
+/** Refuses NaN/Inf in an input (exit 2); true when every element is finite. `converted`: the dtype it was rounded to. */
+function checkFinite(label: InputLabel, data: FloatArray, shape: readonly number[], converted: Dtype | null, allow: boolean): boolean {
   const bad = scanNonFinite(data, shape);
   if (!bad) return true;
   if (allow) return false;
-  const where = converted ? 'after conversion to float32' : '';
+  const where = converted === null ? '' : `after rounding to ${converted}${converted === 'float32' ? '' : ` (largest finite ${MAX_FINITE[converted]})`}`;
   throw new UsageError(`${describeNonFinite(label, bad, where)}; pass --allow-nonfinite to run anyway`);
 }
+
+/** The largest finite value of each half dtype (beyond it a value is stored as Inf). */
+const MAX_FINITE: Readonly<Record<Exclude<Dtype, 'float32'>, string>> = { float16: '65504', bfloat16: '3.39e38' };
 
 /** Anything beyond this rounds to Inf in float32. */
 const F32_OVERFLOW = 2 ** 128;
@@ -275,7 +279,7 @@ export async function main(argv: string[]): Promise<number> {
   const labels = { q: 'Q', k: 'K', v: 'V', dO: 'dO' } as const;
   let inputsFinite = true;
   for (const name of present) {
-    inputsFinite = checkFinite(labels[name], inputs[name]!.data, inputs[name]!.shape, false, options.allowNonfinite) && inputsFinite;
+    inputsFinite = checkFinite(labels[name], inputs[name]!.data, inputs[name]!.shape, null, options.allowNonfinite) && inputsFinite;
   }
 
   const backend = await openBackend(options.backend);
@@ -287,7 +291,7 @@ export async function main(argv: string[]): Promise<number> {
     // the problem's storage dtype (values beyond its range become Inf here), then what the backend takes
     const stored = problem.dtype === 'float32' ? t.data : roundArray(problem.dtype, Float32Array.from(t.data));
     const data = asDtype(stored, info.dtype);
-    if (data !== t.data) inputsFinite = checkFinite(labels[name], data, t.shape, true, options.allowNonfinite) && inputsFinite;
+    if (data !== t.data) inputsFinite = checkFinite(labels[name], data, t.shape, problem.dtype === 'float32' ? 'float32' : problem.dtype, options.allowNonfinite) && inputsFinite;
     tensors[name] = data;
   }
   if (inputsFinite && info.dtype === 'float32') {
@@ -311,8 +315,12 @@ export async function main(argv: string[]): Promise<number> {
     await session.dispose();
   }
 
+  const arithmetic =
+    problem.dtype === 'float32' || info.dtype === 'float64'
+      ? `computes in ${info.dtype}`
+      : `stores ${problem.dtype}, largest finite ${MAX_FINITE[problem.dtype]}; computes in float32`;
   const lines = [
-    `backend  ${backend.name} ${variant} (${info.dtype}) on ${info.device}`,
+    `backend  ${backend.name} ${variant} (${arithmetic}) on ${info.device}`,
     `problem  BH=${problem.bh} Nq=${problem.nq} Nk=${problem.nk} d=${problem.d} dv=${problem.dv} ` +
       `scale=${problem.scale.toPrecision(6)}${problem.causal ? ' causal' : ''}${problem.dtype !== 'float32' ? ` ${problem.dtype}` : ''}`,
     `stages   ${stages.join(' -> ')} in ${ms.toFixed(2)} ms (wall clock, one cold run; use attn sweep for timings)`,
@@ -333,7 +341,7 @@ export async function main(argv: string[]): Promise<number> {
   // one line for every fault of the outputs
   const faults: string[] = [];
   if (unwritten.length > 0) faults.push(`${backend.name} ${variant} left output elements unwritten (${unwritten.join('; ')})`);
-  if (nonFinite.length > 0) faults.push(`${nonFinite.join('; ')}; the inputs were finite (${backend.name} ${variant} computes in ${info.dtype})`);
+  if (nonFinite.length > 0) faults.push(`${nonFinite.join('; ')}; the inputs were finite (${backend.name} ${variant} ${arithmetic})`);
   if (faults.length > 0) {
     console.error(`attn: ${faults.join('; ')}`);
     return 1;
