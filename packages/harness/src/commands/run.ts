@@ -294,10 +294,11 @@ export async function main(argv: string[]): Promise<number> {
     if (data !== t.data) inputsFinite = checkFinite(labels[name], data, t.shape, problem.dtype === 'float32' ? 'float32' : problem.dtype, options.allowNonfinite) && inputsFinite;
     tensors[name] = data;
   }
+  // what the backend refuses outright (a dtype, d, memory) first, then what float32 arithmetic cannot represent
+  refuseUnfit(backend, variant, problem);
   if (inputsFinite && info.dtype === 'float32') {
     refuseUnrepresentable(problem, tensors.q!, tensors.k!, `${backend.name} ${variant}`, outputShape(problem, shapes.lead, 'lse'));
   }
-  refuseUnfit(backend, variant, problem);
 
   const stages = PIPELINE_STAGES[options.stage];
   const names = outputsOf(stages);
