@@ -160,22 +160,6 @@ __device__ __forceinline__ void warp_scores_h(float (&s)[BK / 8][4], const uint3
     }
 }
 
-// acc (16 x N, C fragments acc[n] for columns n*8..) += A (16 x K, A fragments a[kk] of k step kk) times rows 0..K-1 of
-// the padded tile sY (K x N row-major): O += P V, dV += Pᵀ dO, dK += dSᵀ Q, dQ += dS K.
-template <int K, int N, bool BF16>
-__device__ __forceinline__ void warp_acc_h(float (&acc)[N / 8][4], const uint32_t (&a)[K / 16][4], const uint16_t *sY,
-                                           int ld) {
-#pragma unroll
-  for (int kk = 0; kk < K / 16; ++kk)
-#pragma unroll
-    for (int n = 0; n < N / 8; n += 2) {
-      uint32_t b[4];
-      ldsm_b_kn(b, sY, ld, kk * 16, n * 8);
-      mma_h<BF16>(acc[n], a[kk], {b[0], b[1]});
-      mma_h<BF16>(acc[n + 1], a[kk], {b[2], b[3]});
-    }
-}
-
 // This warp's 16 rows (row0..) of the padded tile s as A fragments, D/16 k steps.
 template <int D>
 __device__ __forceinline__ void ldsm_rows(uint32_t (&a)[D / 16][4], const uint16_t *s, int ld, int row0) {
@@ -230,6 +214,15 @@ __device__ __forceinline__ void warp_acc_mt(float (&acc)[MT][N / 8][4], const ui
         mma_h<BF16>(acc[m][n + 1], a[m][kk], {b[2], b[3]});
       }
     }
+}
+
+// acc (16 x N, C fragments acc[n] for columns n*8..) += A (16 x K, A fragments a[kk] of k step kk) times rows 0..K-1 of
+// the padded tile sY (K x N row-major): dV += Pᵀ dO, dK += dSᵀ Q, dQ += dS K — warp_acc_mt with one m-tile.
+template <int K, int N, bool BF16>
+__device__ __forceinline__ void warp_acc_h(float (&acc)[N / 8][4], const uint32_t (&a)[K / 16][4], const uint16_t *sY,
+                                           int ld) {
+  warp_acc_mt<K, N, 1, BF16>(reinterpret_cast<float (&)[1][N / 8][4]>(acc),
+                             reinterpret_cast<const uint32_t (&)[1][K / 16][4]>(a), sY, ld);
 }
 
 }  // namespace attn_tiled

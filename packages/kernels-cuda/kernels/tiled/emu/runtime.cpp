@@ -260,6 +260,28 @@ float tc_sum(float c, const float *a, const float *b) {
 // Per warp, double-buffered by generation parity: every lane's fragments, then every lane's result.
 float mmaA[2][kMaxWarps][32][4], mmaB[2][kMaxWarps][32][2], mmaC[2][kMaxWarps][32][4], mmaD[2][kMaxWarps][32][4];
 
+// D = C + A·B for every lane of warp w: A 16 x K, B K x 8 unpacked from the lanes' fragments, C and D in fragment
+// order (c0 (g, 2t), c1 (g, 2t+1), c2 (g+8, 2t), c3 (g+8, 2t+1)) — the accumulation model of both mma shapes.
+template <int K>
+void mma_accumulate(int par, int w, const float (&A)[16][K], const float (&B)[K][8]) {
+  for (int l = 0; l < 32; ++l) {
+    const int g = l / 4, tt = l % 4;
+    for (int e = 0; e < 4; ++e) {
+      const int r = g + (e >= 2 ? 8 : 0), col = 2 * tt + (e & 1);
+      float bc[K];
+      for (int kk = 0; kk < K; ++kk) bc[kk] = B[kk][col];
+      const float c = mmaC[par][w][l][e];
+      if (mma_trunc()) {
+        mmaD[par][w][l][e] = tc_sum<K>(c, A[r], bc);
+      } else {
+        float sum = c;
+        for (int kk = 0; kk < K; ++kk) sum += A[r][kk] * bc[kk];
+        mmaD[par][w][l][e] = sum;
+      }
+    }
+  }
+}
+
 void mma_warp(int par, int w) {
   float A[16][8], B[8][8];
   for (int l = 0; l < 32; ++l) {
@@ -268,22 +290,7 @@ void mma_warp(int par, int w) {
     A[g][tt] = a[0], A[g + 8][tt] = a[1], A[g][tt + 4] = a[2], A[g + 8][tt + 4] = a[3];
     B[tt][g] = b[0], B[tt + 4][g] = b[1];
   }
-  for (int l = 0; l < 32; ++l) {
-    const int g = l / 4, tt = l % 4;
-    for (int e = 0; e < 4; ++e) {
-      const int r = g + (e >= 2 ? 8 : 0), col = 2 * tt + (e & 1);
-      float bc[8];
-      for (int kk = 0; kk < 8; ++kk) bc[kk] = B[kk][col];
-      const float c = mmaC[par][w][l][e];
-      if (mma_trunc()) {
-        mmaD[par][w][l][e] = tc_sum(c, A[r], bc);
-      } else {
-        float sum = c;
-        for (int kk = 0; kk < 8; ++kk) sum += A[r][kk] * bc[kk];
-        mmaD[par][w][l][e] = sum;
-      }
-    }
-  }
+  mma_accumulate<8>(par, w, A, B);
 }
 
 // ---- cp.async: each thread's copies are held back until its cp_async_wait_all, so a read of a tile before the wait
@@ -385,7 +392,8 @@ void emu_run_grid(unsigned grid, unsigned block, size_t smemBytes, const std::fu
 }
 
 // ---- mma.sync m16n8k16 (f16, bf16 operands; f32 accumulate), ldmatrix, cvt.rn to halves ---------------------------
-// The same accumulation model as the tf32 mma (tc_sum: 16 exact products and c aligned to the largest, truncated).
+// The same accumulation model as the tf32 mma (mma_accumulate, tc_sum: 16 exact products and c aligned to the largest,
+// truncated).
 namespace {
 
 float half_bits_to_float(uint16_t h, bool bf16) {
@@ -429,22 +437,7 @@ void mma_h_warp(int par, int w, bool bf16) {
     }
     for (int i = 0; i < 2; ++i) B[2 * tt + i * 8][g] = lo(b[i]), B[2 * tt + i * 8 + 1][g] = hi(b[i]);
   }
-  for (int l = 0; l < 32; ++l) {
-    const int g = l / 4, tt = l % 4;
-    for (int e = 0; e < 4; ++e) {
-      const int r = g + (e >= 2 ? 8 : 0), col = 2 * tt + (e & 1);
-      float bc[16];
-      for (int kk = 0; kk < 16; ++kk) bc[kk] = B[kk][col];
-      const float c = mmaC[par][w][l][e];
-      if (mma_trunc()) {
-        mmaD[par][w][l][e] = tc_sum<16>(c, A[r], bc);
-      } else {
-        float sum = c;
-        for (int kk = 0; kk < 16; ++kk) sum += A[r][kk] * bc[kk];
-        mmaD[par][w][l][e] = sum;
-      }
-    }
-  }
+  mma_accumulate<16>(par, w, A, B);
 }
 
 // Lane l gave row l % 8 of matrix l / 8; each lane gets, per matrix, the two halves of row lane / 4 at columns
