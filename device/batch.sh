@@ -12,8 +12,9 @@
 #                                      compute-sanitizer (TOOLS: memcheck,racecheck,synccheck,initcheck) on
 #                                      `attn run --backend cuda --variant VARIANT --stage STAGE` for every SHAPE
 #                                      (BHxNQxNKxD, suffix c for causal: 2x129x1x128, 1x129x129x61c) on fresh inputs
-#   profile NAME VARIANT STAGE SHAPE [ncu flags…]
+#   profile NAME VARIANT STAGE SHAPE [ncu flags…] [-- attn run flags…]
 #                                      Nsight Compute (--clock-control none) of one `attn run` → NAME.log
+#                                      (e.g. `-- --dtype float16`)
 #   sass NAME                          registers, spills and shared memory of every kernel in the addon (cuobjdump)
 # Environment: ATTN_BUNDLE (default .device) picks the bundle, e.g. an older one packed for a same-run comparison;
 # ATTN_STEP_SECONDS bounds each sweep. Exit status: non-zero when any step failed.
@@ -103,16 +104,20 @@ step_sanitize() { # NAME TOOLS VARIANT STAGE SHAPE…
   grep -E '^== ' "$log" | paste - - | sed 's/^== //'
 }
 
-step_profile() { # NAME VARIANT STAGE SHAPE [ncu flags…]
+step_profile() { # NAME VARIANT STAGE SHAPE [ncu flags…] [-- attn run flags…]
   local name=$1 variant=$2 stage=$3 shape=$4
   shift 4
+  local ncu_flags=() run_flags=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do ncu_flags+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && run_flags=("$@")
+  [ ${#ncu_flags[@]} -eq 0 ] && ncu_flags=(--section=SpeedOfLight)
   read -r bh nq nk d causal <<< "$(parse_shape "$shape")"
   local dir=/tmp/prof-$shape
   inputs "$dir" "$bh" "$nq" "$nk" "$d" 31
   # shellcheck disable=SC2046
-  ncu --clock-control none --target-processes all "${@:---section=SpeedOfLight}" \
+  ncu --clock-control none --target-processes all "${ncu_flags[@]}" \
     bash "$bundle/run.sh" run --backend cuda --variant "$variant" --stage "$stage" $causal $(run_args "$dir" "$stage") \
-    --out "$dir/out" > "$out/$name.log" 2>&1 || status=1
+    "${run_flags[@]}" --out "$dir/out" > "$out/$name.log" 2>&1 || status=1
   grep -E '^\s+(Duration|Compute \(SM\) Throughput|Memory Throughput|Registers Per Thread|Achieved Occupancy)|^  [a-z_]+.*\(' "$out/$name.log" | head -40
 }
 
