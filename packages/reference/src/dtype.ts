@@ -32,12 +32,46 @@ function roundToEven(x: number, ulp: number): number {
   return r * ulp;
 }
 
+const bits32 = new Float32Array(1);
+const word32 = new Uint32Array(bits32.buffer);
+const HALF_OVERFLOW = 0x477ff000; // 65520 = 65504 + half an ulp: from here float16 rounds to ±Infinity
+const HALF_MIN_NORMAL = 0x38800000; // 2^-14
+
+/**
+ * A float32 value stored in a half dtype by its bits (the hot path: inputs, the textbook's products): the dropped
+ * mantissa bits rounded to nearest even by the carry trick; float16 subnormals (a fixed ulp of 2^-24) by roundToEven.
+ */
+function roundFloat32Bits(dtype: 'float16' | 'bfloat16', x: number): number {
+  bits32[0] = x;
+  const b = word32[0]!;
+  const abs = b & 0x7fffffff;
+  if (abs >= 0x7f800000) return x; // ±Infinity, NaN
+  const sign = b & 0x80000000;
+  let r: number;
+  if (dtype === 'bfloat16') {
+    r = (abs + 0x7fff + ((abs >>> 16) & 1)) & 0xffff0000; // a carry past the largest finite value gives Infinity
+  } else if (abs >= HALF_OVERFLOW) {
+    return sign ? -Infinity : Infinity;
+  } else if (abs < HALF_MIN_NORMAL) {
+    return roundToEven(x, 2 ** -24);
+  } else {
+    r = (abs + 0xfff + ((abs >>> 13) & 1)) & 0xffffe000;
+  }
+  word32[0] = (sign | r) >>> 0;
+  return bits32[0]!;
+}
+
 /**
  * x stored in `dtype`, round to nearest, ties to even (IEEE 754's default, what a conversion on the GPU does);
  * beyond the largest finite value (by half an ulp or more) ±Infinity, NaN stays NaN. float32: Math.fround.
  */
 export function roundTo(dtype: Dtype, x: number): number {
   if (dtype === 'float32') return Math.fround(x);
+  return Math.fround(x) === x ? roundFloat32Bits(dtype, x) : roundNumber(dtype, x);
+}
+
+/** roundTo for any float64 number, by arithmetic on its exponent (the path of values that are not float32). */
+export function roundNumber(dtype: Exclude<Dtype, 'float32'>, x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
   const { mantissa, minExp, max } = FORMATS[dtype];
   const exp = Math.max(Math.floor(Math.log2(Math.abs(x))), minExp);

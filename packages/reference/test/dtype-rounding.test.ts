@@ -4,6 +4,7 @@
  * float32 (add 0x7fff plus the lowest kept bit, truncate).
  */
 import { expect, test } from 'vitest';
+import { roundNumber } from '../src/dtype.js';
 import { Rng, roundTo, ulpOf } from '../src/index.js';
 
 /** The value of a float16 bit pattern. */
@@ -47,5 +48,20 @@ test('bfloat16 rounding equals the bit-level round-to-nearest-even of a float32'
     u32[0] = (((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) << 16) >>> 0;
     const want = f32[0]!;
     expect(roundTo('bfloat16', x), `bits ${bits.toString(16)}`).toBe(want);
+  }
+});
+
+test('a float32 value rounds by its bits exactly as any float64 number does by arithmetic', () => {
+  const rng = new Rng(12);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    for (let i = 0; i < 200_000; i++) {
+      // every exponent (subnormals and near-overflow included), random mantissa and sign
+      u32[0] = rng.nextUint32();
+      const x = f32[0]!;
+      if (Number.isNaN(x)) continue;
+      expect(roundTo(dtype, x), `${dtype} bits ${u32[0]!.toString(16)}`).toBe(roundNumber(dtype, x));
+    }
   }
 });
