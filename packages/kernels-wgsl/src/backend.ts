@@ -2,7 +2,7 @@
  * The WGSL backend: Backend contract over one Dawn device per process and kind (src/dawn.ts): float32 with the
  * bounds clamps (the default), without them (robust=off), and float16 (shader-f16, Dawn toggles where the adapter needs them).
  */
-import type { Backend, BackendInfo, Limits, Problem, Session, Variant } from '@attn/reference';
+import type { Backend, BackendInfo, Dtype, Limits, Problem, Session, Variant } from '@attn/reference';
 import { BackendError, describeProblem, describeVersions, splitVariant, VariantError } from '@attn/reference';
 import { BufferPool, STORAGE_USAGE } from './buffers.js';
 import type { AdapterView, DeviceKind, GpuContext, Robustness, Storage } from './dawn.js';
@@ -123,6 +123,14 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     const versions = versionsFor(c.versions, c.defaulted, problem.dtype, variant);
     if (typeof versions === 'string') throw new BackendError(versions);
     return tiledPlan(problem, versions, tileLimits(c.knobs));
+  }
+
+  /** naive: float32 and float16; tiled@…: those every stage's version (defaults per dtype) takes. No adapter needed. */
+  function dtypes(variant: Variant): readonly Dtype[] {
+    const c = choiceOf(variant);
+    if (typeof c === 'string') return [];
+    const storages: readonly Dtype[] = ['float32', 'float16'];
+    return c.base === 'tiled' ? storages.filter((t) => typeof versionsFor(c.versions, c.defaulted, t, variant) !== 'string') : storages;
   }
 
   function check(problem: Problem, variant: Variant): string | null {
@@ -275,6 +283,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
         maxBufferBytes: perBuffer(),
       };
     },
+    dtypes,
     check,
     open,
     async close() {

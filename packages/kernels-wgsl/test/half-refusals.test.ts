@@ -23,6 +23,14 @@ describe('refused without a device', () => {
     }
   });
 
+  it('dtypes(variant) names what each variant takes, as check() decides it', () => {
+    expect(backend.dtypes!('naive')).toEqual(['float32', 'float16']);
+    expect(backend.dtypes!('tiled')).toEqual(['float32', 'float16']);
+    expect(backend.dtypes!('tiled@fwd2')).toEqual(['float32']);
+    expect(backend.dtypes!('tiled@v4')).toEqual(['float32']);
+    expect(backend.dtypes!('tiled@v5')).toEqual(['float32', 'float16']);
+  });
+
   it('a version without float16 kernels, named or through v<N>; float32 takes it', () => {
     expect(backend.check(half, 'tiled@fwd2')).toBe('wgsl tiled@fwd2 takes float32, not float16');
     expect(backend.check(half, 'tiled@bwd4+rows=4')).toBe('wgsl tiled@bwd4 takes float32, not float16 (asked: tiled@bwd4+rows=4)');

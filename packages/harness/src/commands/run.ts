@@ -210,17 +210,18 @@ const OUTPUT_LABELS: Readonly<Record<OutputName, string>> = { lse: 'lse', o: 'O'
 // ---------------------------------------------------------------------------------------------------------------
 // backend
 
-async function openBackend(name: BackendName): Promise<Backend> {
-  let backend: Backend;
+async function load(name: BackendName): Promise<Backend> {
   try {
-    backend = await loadBackend(name);
+    return await loadBackend(name);
   } catch (e) {
     const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
     throw new BackendError(`backend '${name}' could not be loaded: ${why}`);
   }
+}
+
+async function refuseUnavailable(backend: Backend): Promise<void> {
   const unavailable = await backend.availability();
-  if (unavailable !== null) throw new BackendError(`backend '${name}' is not available: ${unavailable}`);
-  return backend;
+  if (unavailable !== null) throw new BackendError(`backend '${backend.name}' is not available: ${unavailable}`);
 }
 
 function pickVariant(backend: Backend, asked: Variant | undefined): Variant {
@@ -230,6 +231,16 @@ function pickVariant(backend: Backend, asked: Variant | undefined): Variant {
     throw new UsageError(`backend '${backend.name}' has no variant '${variant}' (it has: ${backend.variants.join(', ')})`);
   }
   return variant;
+}
+
+/**
+ * A dtype the variant has no kernels for, refused before the backend opens its device (a WebGPU device on a CPU
+ * adapter prints its own warnings on opening), in the backend's words where it has them.
+ */
+function refuseDtype(backend: Backend, variant: Variant, problem: Problem): void {
+  const takes = backend.dtypes?.(variant);
+  if (takes === undefined || takes.includes(problem.dtype)) return;
+  throw new BackendError(backend.check(problem, variant) ?? `${backend.name} ${variant} takes ${takes.join(', ')}, not ${problem.dtype}`);
 }
 
 /** Limits first (one clear line about d or causal), then the backend's own check (memory, buffer sizes). */
@@ -282,8 +293,10 @@ export async function main(argv: string[]): Promise<number> {
     inputsFinite = checkFinite(labels[name], inputs[name]!.data, inputs[name]!.shape, null, options.allowNonfinite) && inputsFinite;
   }
 
-  const backend = await openBackend(options.backend);
+  const backend = await load(options.backend);
   const variant = pickVariant(backend, options.variant);
+  refuseDtype(backend, variant, problem);
+  await refuseUnavailable(backend);
   const info = await backend.info();
   const tensors: Partial<Record<'q' | 'k' | 'v' | 'dO', FloatArray>> = {};
   for (const name of present) {
