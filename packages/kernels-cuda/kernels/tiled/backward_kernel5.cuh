@@ -3,9 +3,10 @@
 // for their products, dK *= scale and dQ *= scale at the end; deterministic, no atomics) re-tiled so that each B
 // fragment read from shared memory by ldmatrix feeds MT = 2 or 4 mmas instead of one.
 //
-// dK/dV pass: one block of 2·P warps per (bh, BK = 128 keys), P warp pairs; pair p owns keys 16·MT·p .. +16·MT-1
-//   (D = 128: P = 4 pairs, MT = 2, BQ = 64 queries per step, 8 warps; D = 64: P = 2, MT = 4, BQ = 32, 4 warps).
-//   In a pair the "P warp" (warps 0..P-1) owns dV and the "dS warp" (warps P..2P-1) owns dK of the pair's keys over
+// dK/dV pass: one block of 2·NP warps per (bh, BK = 128 keys), NP warp pairs; pair p owns keys 16·MT·p .. +16·MT-1
+//   (D = 128: NP = 4, MT = 2, 8 warps, 1 block per SM; D = 64: NP = 2, MT = 4, 4 warps, 2 blocks per SM; BQ = 32
+//   queries per step; BQ = 64 at D = 128 spills past 255 registers).
+//   In a pair the "P warp" (warps 0..NP-1) owns dV and the "dS warp" (warps NP..2NP-1) owns dK of the pair's keys over
 //   all D columns (float32 C fragments, MT·D/2 registers per thread), so the accumulators of both take one warp's
 //   registers each and every product of a step has MT m-tiles per B fragment. Per query tile (Q, dO, lse, lse_lo,
 //   delta of tile it+1 copied by cp.async while tile it is used; causal: from the first tile that sees the block):
@@ -16,8 +17,8 @@
 //              dS warp dSᵀ = Pᵀ ∘ (dPᵀ - delta) with Pᵀ read back from sP in the same fragment layout (float32, as in
 //              bwd4), dK += dSᵀ Q (dSᵀ rounded to half, B: Q, ldmatrix.trans).
 //   Both phases give the two warps of a pair the same mma count, so the barrier costs little. At the end dK *= scale.
-//   Shared-memory bytes per (key, query) at D = 128: 47 (bwd4: 80): Q and dO are read twice per warp per step, but
-//   for 32 keys instead of 16, K / V A fragments once per 64 queries instead of 32; the sP round trip adds 8.
+//   Shared-memory bytes per (key, query), operands + sP round trip + cp.async fill: D = 128 48 + 8 + 4 (bwd4: 88),
+//   D = 64 16 + 8 + 2 (bwd4: 39): each Q / dO B fragment feeds MT m-tiles instead of one.
 // dQ pass: one block of W warps per (bh, 16·MT·W queries); warp w owns 16·MT queries with Q and dO as A fragments in
 //   registers and dQ's accumulators; per key tile of BKS rows (K, V double-buffered by cp.async):
 //     S = Q Kᵀ, dP = dO Vᵀ, dS = P ∘ (dP - delta), dQ += dS K; at the end dQ *= scale.
@@ -26,10 +27,9 @@
 // delta_i = dO_i · O_i comes from the pre-pass (backward_delta.cu). Masks only on tiles that straddle the causal
 // diagonal or the ends of the keys or queries. Limits: D in {64, 128} (d, dv <= D; columns past d / dv are zero in
 // shared memory); any N, Nq != Nk, causal or not.
-// Numerics against bwd4: the same roundings (P and dS to half from the same float32 values, each score one mma chain
-// over D in k-step order, dK/dV/dQ one mma chain over the queries / keys); the accumulation order over the queries
-// (keys) is the same tile order, only the tile width differs at D = 64 in the dK/dV pass (BQ 32 instead of 64) and in
-// the dQ pass at D = 64 (none: BKS 32 vs 64 changes chain boundaries only between tiles, not the order).
+// Numerics: bwd4's, operation for operation — P and dS rounded to half from the same float32 values, each score one
+// mma chain over D in k-step order, dK / dV / dQ one mma chain over the queries (keys) in the same order (the step
+// widths differ, the order of the 16-wide k steps does not); the emulator's outputs are bit-identical to bwd4's.
 #pragma once
 #include "common.cuh"
 #include "exp2_score.cuh"
