@@ -5,13 +5,17 @@
 //   once:     the Q tile -> shared memory (cp.async); with MT = 1 this warp's A fragments then live in registers
 //             (ldmatrix), with MT = 2 they are read from shared memory per k step (registers hold two O tiles).
 //   per key tile of BK rows, double-buffered: tile it+1's K and V are copied (cp.async) while tile it is used;
-//             S = Q Kᵀ (B fragments by ldmatrix from K's rows, each feeding MT chains), P = exp2((S·scale - lse)·log2e -
-//             lse_lo·log2e) in float32 (masks only on tiles that straddle the causal diagonal or the end of the keys),
-//             P rounded to the storage type straight from its C fragments into A fragments, O += P V (B fragments by
-//             ldmatrix.trans from V's rows) into float32 accumulators that live across the whole key loop.
+//             in chunks of KC keys (MT = 2: 16 at D = 64, 32 at D = 128; MT = 1: the whole tile), so that only one
+//             chunk's scores are live: S = Q Kᵀ (B fragments by ldmatrix from K's rows, each feeding MT chains),
+//             P = exp2((S·scale - lse)·log2e - lse_lo·log2e) in float32 (masks only on tiles that straddle the causal
+//             diagonal or the end of the keys), P rounded to the storage type straight from its C fragments into A
+//             fragments, O += P V (B fragments by ldmatrix.trans from V's rows) into float32 accumulators that live
+//             across the whole key loop. Chunking changes no result: every S chain and the order of O's mmas are
+//             those of one pass over the tile.
 //   end:      O rounded once to the storage type.
 // Two shapes (the shape knob): 0 = MT 2 (BQ 128, half the shared-memory reads per mma), 1 = MT 1 (BQ 64: twice the
-// blocks, for grids that leave SMs idle); automatic as for fwd4 (tiled/dispatch.cuh tile_config).
+// blocks, for grids that leave SMs idle); automatic as for fwd4 (tiled/dispatch.cuh tile_config). Registers (ptxas -v,
+// sm_90, no spill): D 64: 168 (shape 0) and 160 (shape 1), 3 blocks per SM; D 128: 253 and 209, 2 blocks.
 // The S chain is D/16 mmas per score; O's chain runs over all keys (its truncation, ~2^-24 per mma, is far under a
 // half ulp). Limits: D in {64, 128} (d, dv <= D); any N, Nq != Nk, causal or not; 16-byte copies where d (dv) % 8 == 0
 // and the tensor is 16-byte aligned, else 2-byte loads.
@@ -25,7 +29,11 @@ namespace attn_tiled {
 template <int D, int CFG = 0> struct Fwd5Traits {
   static constexpr int MT = CFG == 0 ? 2 : 1;
   static constexpr int kWarps = 4, BQ = 16 * MT * kWarps, BK = 64, NT = 32 * kWarps, LD = D + kPad;
-  static constexpr int kMinBlocks = D == 64 && MT == 1 ? 3 : 2;
+  // Keys per S -> P -> O += P V chunk, and how many chunks the compiler may overlap: the widest that leaves no spill
+  // (ptxas -v: MT 2 at D 64 fits 3 blocks per SM in 168 registers, D 128 fits 253 with the chunks kept apart).
+  static constexpr int KC = MT == 1 ? BK : D == 64 ? BK / 4 : BK / 2;
+  static constexpr int kChunkUnroll = D == 64 ? BK / KC : 1;
+  static constexpr int kMinBlocks = D == 64 ? 3 : 2;
   static constexpr size_t qElems = (size_t)BQ * LD, kvElems = (size_t)BK * LD;
   static constexpr size_t bytes = (qElems + 4 * kvElems) * sizeof(uint16_t);  // sQ, sK[2], sV[2]
   static_assert(kMinBlocks * (bytes + 1024) <= 228 * 1024, "forward v5: kMinBlocks blocks do not fit one SM");
@@ -37,7 +45,7 @@ __global__ void __launch_bounds__(Fwd5Traits<D, CFG>::NT, Fwd5Traits<D, CFG>::kM
                           const uint16_t *__restrict__ v, const float *__restrict__ lse,
                           const float *__restrict__ lse_lo, uint16_t *__restrict__ o, bool vecQK, bool vecV) {
   using T = Fwd5Traits<D, CFG>;
-  constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, LD = T::LD, MT = T::MT;
+  constexpr int BQ = T::BQ, BK = T::BK, NT = T::NT, LD = T::LD, MT = T::MT, KC = T::KC;
   extern __shared__ float smem[];
   uint16_t *sQ = reinterpret_cast<uint16_t *>(smem);
   uint16_t *sK = sQ + T::qElems;         // [2][BK][LD]
@@ -101,38 +109,44 @@ __global__ void __launch_bounds__(Fwd5Traits<D, CFG>::NT, Fwd5Traits<D, CFG>::kM
     }
     const uint16_t *tK = sK + buf * T::kvElems, *tV = sV + buf * T::kvElems;
 
-    float s[MT][BK / 8][4];
-    if constexpr (MT == 1)
-      warp_scores_h<D, BK, BF16>(s[0], qa, tK, LD);
-    else
-      warp_scores_mt<D, BK, MT, BF16>(s, sQ, row0, tK, LD);
+    // The tile in chunks of KC keys, each S -> P -> O += P V before the next (fewer live scores; the same mma chains in
+    // the same order as one pass over the tile).
+    const bool full = k0 + BK <= kFull;
+#pragma unroll(T::kChunkUnroll)
+    for (int kc = 0; kc < BK; kc += KC) {
+      float s[MT][KC / 8][4];
+      if constexpr (MT == 1)
+        warp_scores_h<D, KC, BF16>(s[0], qa, tK + kc * LD, LD);
+      else
+        warp_scores_mt<D, KC, MT, BF16>(s, sQ, row0, tK + kc * LD, LD);
 
-    if (k0 + BK <= kFull) {
+      if (full) {
+#pragma unroll
+        for (int m = 0; m < MT; ++m)
+#pragma unroll
+          for (int j = 0; j < KC / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) s[m][j][e] = exp2_score(s[m][j][e], p.scale, hi[m][e / 2], lo2[m][e / 2]);
+      } else {
+#pragma unroll
+        for (int m = 0; m < MT; ++m)
+#pragma unroll
+          for (int j = 0; j < KC / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const int key = k0 + kc + j * 8 + 2 * t + (e & 1);
+              const float pe = exp2_score(s[m][j][e], p.scale, hi[m][e / 2], lo2[m][e / 2]);
+              s[m][j][e] = key < rowEnd[m][e / 2] ? pe : 0.f;
+            }
+      }
+
+      uint32_t pa[MT][KC / 16][4];
 #pragma unroll
       for (int m = 0; m < MT; ++m)
 #pragma unroll
-        for (int j = 0; j < BK / 8; ++j)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) s[m][j][e] = exp2_score(s[m][j][e], p.scale, hi[m][e / 2], lo2[m][e / 2]);
-    } else {
-#pragma unroll
-      for (int m = 0; m < MT; ++m)
-#pragma unroll
-        for (int j = 0; j < BK / 8; ++j)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int key = k0 + j * 8 + 2 * t + (e & 1);
-            const float pe = exp2_score(s[m][j][e], p.scale, hi[m][e / 2], lo2[m][e / 2]);
-            s[m][j][e] = key < rowEnd[m][e / 2] ? pe : 0.f;
-          }
+        for (int kk = 0; kk < KC / 16; ++kk) a_frag_from_c<BF16>(pa[m][kk], s[m][2 * kk], s[m][2 * kk + 1]);
+      warp_acc_mt<KC, D, MT, BF16>(acc, pa, tV + kc * LD, LD);
     }
-
-    uint32_t pa[MT][BK / 16][4];
-#pragma unroll
-    for (int m = 0; m < MT; ++m)
-#pragma unroll
-      for (int kk = 0; kk < BK / 16; ++kk) a_frag_from_c<BF16>(pa[m][kk], s[m][2 * kk], s[m][2 * kk + 1]);
-    warp_acc_mt<BK, D, MT, BF16>(acc, pa, tV, LD);
   }
   cp_async_wait_all();  // nK = 0: the Q copy is still in flight
 

@@ -121,6 +121,24 @@ template <int R, int C, int NT>
 __device__ __forceinline__ void load_tile_h(uint16_t *s, int ld, const uint16_t *__restrict__ g, int row0, int nrows,
                                             int gcols, bool vec) {
   static_assert(C % 8 == 0, "C must be a multiple of 8");
+  constexpr int kChunks = C / 8;  // 16-byte chunks per row
+  if constexpr ((R * kChunks) % NT == 0 && NT % kChunks == 0) {
+    if (vec) {
+      // The loop below with its trip count known (blockDim.x = NT): thread x copies chunk x % kChunks of rows
+      // x / kChunks + i NT / kChunks, the same copies, with the offsets stepped instead of divided per chunk.
+      const int c = threadIdx.x % kChunks * 8, r0 = threadIdx.x / kChunks;
+      const bool colIn = c < gcols;
+      const size_t step = (size_t)(NT / kChunks) * gcols;
+      size_t off = (size_t)(row0 + r0) * gcols + c;
+#pragma unroll
+      for (int i = 0; i < R * kChunks / NT; ++i, off += step) {
+        const int r = r0 + i * (NT / kChunks);
+        const int bytes = row0 + r < nrows && colIn ? 16 : 0;
+        cp_async16(s + r * ld + c, bytes ? g + off : g, bytes);
+      }
+      return;
+    }
+  }
   if (vec) {
     for (int idx = threadIdx.x; idx < R * C / 8; idx += NT) {
       const int r = idx / (C / 8), c = idx % (C / 8) * 8, gr = row0 + r;
