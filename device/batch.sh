@@ -8,7 +8,7 @@
 #   info NAME                          nvidia-smi, nvcc, torch, and what the bundle sees (attn sweep's backends)
 #   sweep NAME [attn sweep flags…]     `attn sweep … --out /tmp/NAME` (results.json, report.md, charts) → NAME.tgz;
 #                                      stopped with Ctrl-C after ATTN_STEP_SECONDS (default 540): what finished stays
-#   sanitize NAME TOOLS VARIANT STAGE SHAPE…
+#   sanitize NAME TOOLS VARIANT STAGE SHAPE… [-- attn run flags…]
 #                                      compute-sanitizer (TOOLS: memcheck,racecheck,synccheck,initcheck) on
 #                                      `attn run --backend cuda --variant VARIANT --stage STAGE` for every SHAPE
 #                                      (BHxNQxNKxD, suffix c for causal: 2x129x1x128, 1x129x129x61c) on fresh inputs
@@ -81,9 +81,13 @@ run_args() { # DIR STAGE → attn run input flags
   [ "$stage" = bwd ] && echo "--do $dir/dO.npy"
 }
 
-step_sanitize() { # NAME TOOLS VARIANT STAGE SHAPE…
+step_sanitize() { # NAME TOOLS VARIANT STAGE SHAPE… [-- attn run flags…]
   local name=$1 tools=$2 variant=$3 stage=$4 shape tool rc seed=29
   shift 4
+  local shapes=() run_flags=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do shapes+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && run_flags=("$@")
+  set -- "${shapes[@]}"
   local log="$out/$name.log"
   : > "$log"
   for shape in "$@"; do
@@ -95,7 +99,7 @@ step_sanitize() { # NAME TOOLS VARIANT STAGE SHAPE…
       # shellcheck disable=SC2046
       timeout "${ATTN_SANITIZE_SECONDS:-90}" compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 20 \
         bash "$bundle/run.sh" run --backend cuda --variant "$variant" --stage "$stage" $causal $(run_args "$dir" "$stage") \
-        --out "$dir/out" >> "$log" 2>&1
+        "${run_flags[@]}" --out "$dir/out" >> "$log" 2>&1
       rc=$?
       echo "== exit $rc" >> "$log"
       [ $rc -ne 0 ] && status=1
