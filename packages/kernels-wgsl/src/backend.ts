@@ -12,7 +12,7 @@ import { scoped } from './errors.js';
 import type { BufferName, TiledLimits, TiledPlan } from './plan.js';
 import { bufferBytes, bufferElements, gridFor, scratchElements, stagePlan, tiledPlan, usesMatrices, versionsFor } from './plan.js';
 import type { MatrixDevice } from './sgmat.js';
-import { EMULATED } from './sgmat.js';
+import { describeConfig, EMULATED } from './sgmat.js';
 import { WgslSession } from './session.js';
 import type { TiledKernel } from './tiling.js';
 import { TILED_MAX_D } from './tiling.js';
@@ -244,16 +244,24 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     const device = (kind: DeviceKind): unknown => {
       const c = made.get(keyOf(kind));
       if (typeof c === 'string') return { open: false, refused: c };
-      if (c) return { open: true, dawnOptions: c.options, toggles: c.toggles, features: c.requiredFeatures };
+      if (c) {
+        const matrix = c.matrix ? { matrixConfig: describeConfig(c.matrix.config), subgroupSize: c.matrix.subgroupSize } : {};
+        return { open: true, dawnOptions: c.options, toggles: c.toggles, features: c.requiredFeatures, ...matrix };
+      }
       return kind.storage === 'float32'
         ? { open: false, dawnOptions: dawnOptions(kind.robustness) }
         : { open: false, dawnOptions: dawnOptions(kind.robustness), toggles: `${HALF_TOGGLES.join(', ')} added where the adapter offers ${SHADER_F16} only with them` };
     };
-    const devices = Object.fromEntries(
-      (['float32', 'float16'] as const).flatMap((storage) =>
+    const devices = Object.fromEntries([
+      ...(['float32', 'float16'] as const).flatMap((storage) =>
         ROBUSTNESS.map((robustness) => [`${storage === 'float16' ? 'float16 ' : ''}robust=${robustness}`, device({ robustness, storage })]),
       ),
-    );
+      // tiled version 6's device (subgroup matrices): its configuration and subgroup size once open, else why not
+      ...ROBUSTNESS.filter((robustness) => made.has(keyOf({ robustness, storage: 'float16', matrices: true }))).map((robustness) => [
+        `float16+matrices robust=${robustness}`,
+        device({ robustness, storage: 'float16', matrices: true }),
+      ]),
+    ]);
     return {
       backend: 'wgsl',
       version: VERSION,

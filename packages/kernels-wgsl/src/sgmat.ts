@@ -169,6 +169,15 @@ function lseParts(threads: number, br: number, bc: number): number {
   return parts;
 }
 
+/**
+ * Result-matrix columns per pass of the epilogue, which stores the accumulators (BR rows) through sf with row stride
+ * OCN·N + 4; 0 when sf cannot hold even one column of blocks (such a tile is not picked).
+ */
+function epilogueColumns(s: Shape): number {
+  const sf = matrixArrays(s).sf!.length;
+  return Math.min(Math.max(s.dp, s.dvp) / s.c.N, Math.floor((sf / s.br - PAD32) / s.c.N));
+}
+
 /** Result matrices a subgroup keeps across the streamed loop. */
 function accumulatorsOf(s: Shape): number {
   const { M, N } = s.c;
@@ -209,7 +218,7 @@ export function pickMatrixTiles(kernel: TiledKernel, d: number, dv: number, limi
       const shape: Shape = { kernel, w, br, bc, dp, dvp, c, sg };
       const bytes = matrixBytes(shape);
       const accumulators = accumulatorsOf(shape);
-      if (bytes > limits.workgroupBytes || accumulators > budget) continue;
+      if (bytes > limits.workgroupBytes || accumulators > budget || (kernel !== 'lse' && epilogueColumns(shape) < 1)) continue;
       candidates.push({ matrix: true, version, kernel, d, dv, device: limits.device, w, br, bc, dp, dvp, bytes, accumulators, unroll: limits.unroll ?? true });
     }
   }
@@ -262,10 +271,8 @@ export function matrixConstants(t: MatrixTileConfig): string {
   const shape: Shape = { kernel: t.kernel, w: t.w, br: t.br, bc: t.bc, dp: t.dp, dvp: t.dvp, c: t.device.config, sg };
   const arrays = matrixArrays(shape);
   const parts = lseParts(threads, t.br, t.bc);
-  // the accumulators' columns per pass of the epilogue through sf (rows: BR), and the f32 row stride there
-  const rowsOut = t.br;
-  const colsOut = Math.max(t.dp, t.dvp) / N;
-  const ocn = Math.max(1, Math.min(colsOut, Math.floor((arrays.sf!.length / rowsOut - PAD32) / N)));
+  // the accumulators' columns per pass of the epilogue through sf (rows: BR; the picker keeps it ≥ 1 but for lse)
+  const ocn = Math.max(1, epilogueColumns(shape));
   const vq = t.d % 4 === 0 ? 4 : 1;
   const vv = t.dv % 4 === 0 ? 4 : 1;
   const u32s: [string, number][] = [
