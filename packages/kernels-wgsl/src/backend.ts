@@ -10,7 +10,9 @@ import { adapterName, contextsByKey, dawnOptions, deviceKey, gpuContext, HALF_TO
 import { describeStageKernels } from './describe.js';
 import { scoped } from './errors.js';
 import type { BufferName, TiledLimits, TiledPlan } from './plan.js';
-import { bufferBytes, bufferElements, gridFor, scratchElements, stagePlan, tiledPlan, versionsFor } from './plan.js';
+import { bufferBytes, bufferElements, gridFor, scratchElements, stagePlan, tiledPlan, usesMatrices, versionsFor } from './plan.js';
+import type { MatrixDevice } from './sgmat.js';
+import { describeConfig, EMULATED } from './sgmat.js';
 import { WgslSession } from './session.js';
 import type { TiledKernel } from './tiling.js';
 import { TILED_MAX_D } from './tiling.js';
@@ -28,6 +30,11 @@ export interface WgslBackendOptions {
    * For tests: an adapter that offers shader-f16 only under Dawn's toggles (as NVIDIA's does), or not at all.
    */
   adapterFeatures?: AdapterView;
+  /**
+   * Tests only: run tiled version 6 with its subgroup-matrix builtins emulated in plain WGSL (src/sgmat.ts) on the
+   * float16 device, on adapters without the feature; Session.kernels says 'emulated'. Never for timing.
+   */
+  emulateSubgroupMatrix?: boolean;
 }
 
 /** WebGPU's default limits: what check() assumes before the adapter is known. */
@@ -54,12 +61,16 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   const choices = new Map<Variant, WgslChoice | string>();
   /** why the float16 device of a robustness did not open (check() says it once known) */
   const halfRefusals = new Map<Robustness, string>();
+  /** why the subgroup-matrix device of a robustness did not open, or what it offers (availability() asks for 'on') */
+  const matrixDevices = new Map<Robustness, Omit<MatrixDevice, 'majorness' | 'emulated'> | string>();
+  const emulate = options.emulateSubgroupMatrix === true;
   const view = options.adapterFeatures;
   const keyOf = (kind: DeviceKind): string => deviceKey(kind, kind.storage === 'float16' ? view : undefined);
 
   async function context(kind: DeviceKind = { robustness: 'on', storage: 'float32' }): Promise<GpuContext | string> {
     const ctx = await gpuContext(kind, kind.storage === 'float16' ? view : undefined);
-    if (typeof ctx === 'string' && kind.storage === 'float16') halfRefusals.set(kind.robustness, ctx);
+    if (kind.matrices) matrixDevices.set(kind.robustness, typeof ctx === 'string' ? ctx : ctx.matrix!);
+    else if (typeof ctx === 'string' && kind.storage === 'float16') halfRefusals.set(kind.robustness, ctx);
     if (typeof ctx !== 'string' && kind.robustness === 'on' && kind.storage === 'float32') {
       const l = ctx.device.limits;
       known = {
@@ -100,8 +111,16 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     return c;
   }
 
+  /** Version 6's matrix device for a robustness: emulated, known (the device opened), or not yet known. */
+  const matrixFor = (robustness: Robustness, knobs: TileKnobs): MatrixDevice | undefined => {
+    if (emulate) return { ...EMULATED, majorness: knobs.majorness ?? 'template' };
+    const m = matrixDevices.get(robustness);
+    return m === undefined || typeof m === 'string' ? undefined : { ...m, emulated: false, majorness: knobs.majorness ?? 'template' };
+  };
+
   /** The adapter's limits with the variant's knobs; the defaults differ between GPUs and CPU adapters (NOTES.md). */
-  const tileLimits = (knobs: TileKnobs): TiledLimits => ({
+  const tileLimits = (knobs: TileKnobs, matrix?: MatrixDevice): TiledLimits => ({
+    ...(matrix ? { matrix } : {}),
     // 8 rows per invocation measured 1.1–1.5× faster than 4 on the H100 (NOTES.md, kernel 2 outcome); lavapipe keeps 4
     rows: knobs.rows ?? (cpuAdapter ? 4 : 8),
     ...(knobs.cols === undefined ? {} : { cols: knobs.cols }),
@@ -122,7 +141,7 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     if (c.base !== 'tiled') return null;
     const versions = versionsFor(c.versions, c.defaulted, problem.dtype, variant);
     if (typeof versions === 'string') throw new BackendError(versions);
-    return tiledPlan(problem, versions, tileLimits(c.knobs));
+    return tiledPlan(problem, versions, tileLimits(c.knobs, matrixFor(c.robustness, c.knobs)));
   }
 
   /** naive: float32 and float16; tiled@…: those every stage's version (defaults per dtype) takes. No adapter needed. */
@@ -148,6 +167,10 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
       if (typeof versions === 'string') return versions;
     }
     const tiles = plan(problem, c, variant);
+    if (c.base === 'tiled' && tiles !== null && typeof tiles !== 'string' && usesMatrices(tiles) && !emulate) {
+      const m = matrixDevices.get(c.robustness);
+      if (typeof m === 'string') return `${m} (asked: ${variant})`;
+    }
     if (c.base === 'tiled') {
       if (typeof tiles === 'string') {
         return `wgsl ${variant}: no ${tiles} tile for d = ${problem.d}, dv = ${problem.dv} fits ${tileLimits(c.knobs).workgroupBytes} bytes of workgroup memory`;
@@ -175,6 +198,9 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
   async function open(problem: Problem, variant: Variant): Promise<Session> {
     const c = choiceOf(variant);
     const kind: DeviceKind = { robustness: typeof c === 'string' ? 'on' : c.robustness, storage: storageOf(problem) };
+    // version 6 runs on a device of its own, with the subgroup-matrix feature (emulated: the float16 device)
+    const first = typeof c === 'string' || problem.dtype !== 'float16' ? null : plan(problem, c, variant);
+    if (first && typeof first !== 'string' && usesMatrices(first) && !emulate) kind.matrices = true;
     const ctx = await ready(kind);
     const why = check(problem, variant);
     if (why || typeof c === 'string') throw new BackendError(why ?? String(c));
@@ -226,16 +252,24 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     const device = (kind: DeviceKind): unknown => {
       const c = made.get(keyOf(kind));
       if (typeof c === 'string') return { open: false, refused: c };
-      if (c) return { open: true, dawnOptions: c.options, toggles: c.toggles, features: c.requiredFeatures };
+      if (c) {
+        const matrix = c.matrix ? { matrixConfig: describeConfig(c.matrix.config), subgroupSize: c.matrix.subgroupSize } : {};
+        return { open: true, dawnOptions: c.options, toggles: c.toggles, features: c.requiredFeatures, ...matrix };
+      }
       return kind.storage === 'float32'
         ? { open: false, dawnOptions: dawnOptions(kind.robustness) }
         : { open: false, dawnOptions: dawnOptions(kind.robustness), toggles: `${HALF_TOGGLES.join(', ')} added where the adapter offers ${SHADER_F16} only with them` };
     };
-    const devices = Object.fromEntries(
-      (['float32', 'float16'] as const).flatMap((storage) =>
+    const devices = Object.fromEntries([
+      ...(['float32', 'float16'] as const).flatMap((storage) =>
         ROBUSTNESS.map((robustness) => [`${storage === 'float16' ? 'float16 ' : ''}robust=${robustness}`, device({ robustness, storage })]),
       ),
-    );
+      // tiled version 6's device (subgroup matrices): its configuration and subgroup size once open, else why not
+      ...ROBUSTNESS.filter((robustness) => made.has(keyOf({ robustness, storage: 'float16', matrices: true }))).map((robustness) => [
+        `float16+matrices robust=${robustness}`,
+        device({ robustness, storage: 'float16', matrices: true }),
+      ]),
+    ]);
     return {
       backend: 'wgsl',
       version: VERSION,
@@ -273,7 +307,10 @@ export function createWgslBackend(options: WgslBackendOptions = {}): Backend {
     knobs: WGSL_KNOBS,
     async availability() {
       const ctx = await context();
-      return typeof ctx === 'string' ? ctx : null;
+      if (typeof ctx === 'string') return ctx;
+      // version 6's device, so check() can refuse it in one line where the adapter has no subgroup matrices
+      if (!emulate && !matrixDevices.has('on')) await context({ robustness: 'on', storage: 'float16', matrices: true });
+      return null;
     },
     info,
     limits(variant: Variant): Limits {

@@ -8,6 +8,8 @@
  *                         only with Dawn's toggles (NVIDIA's Vulkan driver: allow_unsafe_apis and
  *                         vulkan_enable_f16_on_nvidia), its GPU object is created with them; elsewhere the same
  *                         options as the float32 device of that robustness (halfDevicePlan).
+ *   float16 + matrices    a variant that runs tiled version 6: as float16, with chromium-experimental-subgroup-matrix
+ *                         and subgroups too (asked for only then), and the adapter's matrix configurations read.
  *
  * Dawn fixes toggles per GPU object (instance), so devices that differ in toggles come from different GPU objects;
  * GPU objects are kept per option list. The object create() returns is held in a module-level map for the device's
@@ -16,6 +18,8 @@
  */
 import { createRequire } from 'node:module';
 import type { DriverChoice } from './environment.js';
+import type { MatrixConfig } from './sgmat.js';
+import { pickMatrixConfig } from './sgmat.js';
 import { FETCH_SCRIPT, prepareVulkanEnvironment } from './environment.js';
 
 interface DawnModule {
@@ -37,8 +41,9 @@ export const UNSAFE_TOGGLES = ['allow_unsafe_apis', 'disable_robustness'];
 export const HALF_TOGGLES = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'];
 
 export const SHADER_F16 = 'shader-f16';
-/** requested on the float16 device where offered (recorded; no kernel uses it yet) */
+/** requested, with shader-f16 and subgroups, only on the device of a variant that runs tiled version 6 */
 export const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
+export const SUBGROUPS = 'subgroups';
 
 export type Robustness = 'on' | 'off';
 /** What the tensors are stored in on that device: float16 needs shader-f16. */
@@ -47,6 +52,8 @@ export type Storage = 'float32' | 'float16';
 export interface DeviceKind {
   robustness: Robustness;
   storage: Storage;
+  /** float16 only: the subgroup matrices of tiled version 6 */
+  matrices?: boolean;
 }
 
 /** The Dawn options of a GPU object with these toggles enabled (one enable-dawn-features entry: a later one would replace it). */
@@ -70,20 +77,44 @@ export interface AdapterOffer {
 export interface HalfDevicePlan {
   /** toggles the GPU object needs beyond the robustness's own: none, or HALF_TOGGLES */
   toggles: readonly string[];
-  /** the features the device requests for float16: shader-f16, and the subgroup matrices where offered */
+  /** the features the device requests for float16: shader-f16; with matrices, subgroups and the subgroup matrices */
   features: readonly string[];
 }
 
 /**
- * How to get shader-f16 from an adapter: as it is when it offers the feature; else with HALF_TOGGLES when the adapter
- * under them (`withToggles`, asked only then) offers it; else a one-line refusal naming the adapter.
+ * How to get shader-f16 (with `matrices`, also subgroups and chromium-experimental-subgroup-matrix) from an adapter:
+ * as it is when it offers them; else with HALF_TOGGLES when the adapter under them (`withToggles`, asked only then)
+ * offers them; else a one-line refusal naming the adapter and the missing feature.
  */
-export async function halfDevicePlan(plain: AdapterOffer, withToggles: () => Promise<AdapterOffer | null>): Promise<HalfDevicePlan | string> {
-  const features = (o: AdapterOffer): string[] => [SHADER_F16, ...(o.features.has(SUBGROUP_MATRIX) ? [SUBGROUP_MATRIX] : [])];
-  if (plain.features.has(SHADER_F16)) return { toggles: [], features: features(plain) };
+export async function halfDevicePlan(plain: AdapterOffer, withToggles: () => Promise<AdapterOffer | null>, matrices = false): Promise<HalfDevicePlan | string> {
+  const wanted = matrices ? [SHADER_F16, SUBGROUPS, SUBGROUP_MATRIX] : [SHADER_F16];
+  const offers = (o: AdapterOffer | null): boolean => o !== null && wanted.every((f) => o.features.has(f));
+  if (offers(plain)) return { toggles: [], features: wanted };
   const toggled = await withToggles();
-  if (toggled?.features.has(SHADER_F16)) return { toggles: HALF_TOGGLES, features: features(toggled) };
-  return `wgsl float16 needs the adapter feature ${SHADER_F16}, which ${plain.name} does not offer (nor with the Dawn toggles ${HALF_TOGGLES.join(', ')})`;
+  if (offers(toggled)) return { toggles: HALF_TOGGLES, features: wanted };
+  const missing = wanted.find((f) => !plain.features.has(f) && !toggled?.features.has(f)) ?? wanted.find((f) => !toggled?.features.has(f))!;
+  const who = missing === SHADER_F16 ? 'wgsl float16' : 'wgsl tiled version 6 (subgroup matrices)';
+  return `${who} needs the adapter feature ${missing}, which ${plain.name} does not offer (nor with the Dawn toggles ${HALF_TOGGLES.join(', ')})`;
+}
+
+/** The subgroup matrices a matrix device runs with: the picked configuration and the (fixed) subgroup size. */
+export interface MatrixOffer {
+  config: MatrixConfig;
+  subgroupSize: number;
+}
+
+/**
+ * The matrix configuration and subgroup size from an adapter's info (subgroupMatrixConfigs, subgroupMin/MaxSize), or
+ * one line why version 6 cannot run there: no f16 → f32 configuration, or a subgroup size that varies (the shaders
+ * take W = invocations / size subgroups, each with its own rows).
+ */
+export function matrixOffer(info: { subgroupMatrixConfigs?: readonly MatrixConfig[]; subgroupMinSize?: number; subgroupMaxSize?: number }, adapter: string): MatrixOffer | string {
+  const config = pickMatrixConfig(info.subgroupMatrixConfigs ?? []);
+  if (typeof config === 'string') return `wgsl tiled version 6 on ${adapter}: ${config}`;
+  const min = info.subgroupMinSize ?? 0;
+  const max = info.subgroupMaxSize ?? 0;
+  if (min !== max || max === 0) return `wgsl tiled version 6 needs one subgroup size, ${adapter} has ${min} to ${max}`;
+  return { config, subgroupSize: max };
 }
 
 /**
@@ -107,6 +138,8 @@ export interface GpuContext {
   device: GPUDevice;
   driver: DriverChoice;
   features: { timestamps: boolean; subgroups: boolean; f16: boolean; subgroupMatrix: boolean };
+  /** a matrix device (kind.matrices): the configuration and subgroup size version 6 compiles for */
+  matrix?: MatrixOffer;
   /** rejects when the device is lost, with the reason */
   lost: Promise<never>;
   lostReason: string | undefined;
@@ -169,10 +202,14 @@ async function initialise(kind: DeviceKind, view: AdapterView | undefined): Prom
   if (kind.storage === 'float16') {
     let toggled: GPUAdapter | null = null;
     const withHalf = [...base, ...HALF_TOGGLES];
-    const plan = await halfDevicePlan(offer(adapter, base), async () => {
-      toggled = await requestAdapter(dawn, optionsWith(withHalf));
-      return toggled ? offer(toggled, withHalf) : null;
-    });
+    const plan = await halfDevicePlan(
+      offer(adapter, base),
+      async () => {
+        toggled = await requestAdapter(dawn, optionsWith(withHalf));
+        return toggled ? offer(toggled, withHalf) : null;
+      },
+      kind.matrices === true,
+    );
     if (typeof plan === 'string') return plan;
     if (plan.toggles.length > 0) {
       adapter = toggled!;
@@ -181,9 +218,15 @@ async function initialise(kind: DeviceKind, view: AdapterView | undefined): Prom
     }
     extra = plan.features;
   }
+  let matrix: MatrixOffer | undefined;
+  if (kind.matrices) {
+    const m = matrixOffer(adapter.info as unknown as Parameters<typeof matrixOffer>[0], adapterName(adapter));
+    if (typeof m === 'string') return m;
+    matrix = m;
+  }
   const timestamps = adapter.features.has('timestamp-query');
-  const subgroups = adapter.features.has('subgroups');
-  const requiredFeatures = [...(timestamps ? ['timestamp-query'] : []), ...(subgroups ? ['subgroups'] : []), ...extra];
+  const subgroups = adapter.features.has(SUBGROUPS);
+  const requiredFeatures = [...new Set([...(timestamps ? ['timestamp-query'] : []), ...(subgroups ? [SUBGROUPS] : []), ...extra])];
   const l = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: requiredFeatures as GPUFeatureName[],
@@ -209,6 +252,7 @@ async function initialise(kind: DeviceKind, view: AdapterView | undefined): Prom
     device,
     driver,
     features: { timestamps, subgroups, f16: extra.includes(SHADER_F16), subgroupMatrix: extra.includes(SUBGROUP_MATRIX) },
+    ...(matrix ? { matrix } : {}),
     lost: undefined as unknown as Promise<never>,
     lostReason: undefined,
   };
@@ -227,7 +271,7 @@ export function deviceKey(kind: DeviceKind, view?: AdapterView): string {
     if (!viewIds.has(view)) viewIds.set(view, ++views);
     id = ` view${viewIds.get(view)}`;
   }
-  return `${kind.storage} robust=${kind.robustness}${id}`;
+  return `${kind.storage}${kind.matrices ? '+matrices' : ''} robust=${kind.robustness}${id}`;
 }
 
 const asKind = (k: Robustness | DeviceKind): DeviceKind => (typeof k === 'string' ? { robustness: k, storage: 'float32' } : k);

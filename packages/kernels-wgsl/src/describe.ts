@@ -1,11 +1,14 @@
 /** What a stage runs, in one line: Session.kernels and info()'s tiles. */
 import type { GpuContext } from './dawn.js';
-import { SHADER_F16 } from './dawn.js';
+import { SHADER_F16, SUBGROUP_MATRIX } from './dawn.js';
 import type { AnyTileConfig, StageKernels } from './plan.js';
+import { isMatrixTile } from './plan.js';
+import { describeMatrixTile } from './sgmat.js';
 import { STAGE_KERNELS, stageToken } from './versions.js';
 
 /** '128x64 tile, 16x16 invocations of 8x4' (version 1, which has no register-tile constants: without 'of …'). */
 export function describeTile(c: AnyTileConfig): string {
+  if (isMatrixTile(c)) return describeMatrixTile(c);
   const each = 'version' in c ? ` of ${c.rm}x${c.rn}` : '';
   return `${c.br}x${c.bc} tile, ${c.tx}x${c.ty} invocations${each}`;
 }
@@ -18,7 +21,8 @@ export function deviceSuffix(ctx: Pick<GpuContext, 'kind' | 'halfToggles'>): str
   const clamps = ctx.kind.robustness === 'off' ? '; clamps off' : '';
   if (ctx.kind.storage !== 'float16') return clamps;
   const toggles = ctx.halfToggles.length ? `, Dawn toggles ${ctx.halfToggles.join(', ')}` : '';
-  return `${clamps}; float16 (${SHADER_F16}${toggles})`;
+  const matrices = ctx.kind.matrices ? `, ${SUBGROUP_MATRIX}` : '';
+  return `${clamps}; float16 (${SHADER_F16}${matrices}${toggles})`;
 }
 
 /**

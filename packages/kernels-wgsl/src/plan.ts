@@ -7,6 +7,8 @@ import { tensorSize } from '@attn/reference';
 import type { UnrollChoice } from './shader-source.js';
 import type { TileConfig, TiledKernel } from './tiling.js';
 import { pickTiles, tileConstants, tileKey } from './tiling.js';
+import type { MatrixDevice, MatrixTileConfig } from './sgmat.js';
+import { EMULATED, matrixConstants, matrixTileKey, pickMatrixTiles } from './sgmat.js';
 import type { Tile2Config, Tile2Limits } from './tiling2.js';
 import { pickTiles2, tileConstants2, tileKey2 } from './tiling2.js';
 import type { WgslKernelVersion } from './versions.js';
@@ -51,14 +53,16 @@ export function hostLseBuffer(lse: Float32Array): Float32Array {
   return out;
 }
 
-export type AnyTileConfig = TileConfig | Tile2Config;
+export type AnyTileConfig = TileConfig | Tile2Config | MatrixTileConfig;
+
+export const isMatrixTile = (c: AnyTileConfig): c is MatrixTileConfig => 'matrix' in c;
 
 export function anyTileKey(c: AnyTileConfig): string {
-  return 'version' in c ? tileKey2(c) : tileKey(c);
+  return isMatrixTile(c) ? matrixTileKey(c) : 'version' in c ? tileKey2(c) : tileKey(c);
 }
 
 export function anyTileConstants(c: AnyTileConfig): string {
-  return 'version' in c ? tileConstants2(c) : tileConstants(c);
+  return isMatrixTile(c) ? matrixConstants(c) : 'version' in c ? tileConstants2(c) : tileConstants(c);
 }
 
 export interface Dispatch {
@@ -71,7 +75,7 @@ export interface Dispatch {
   unroll: UnrollChoice;
   /** workgroup items; the shader maps item = wid.x + wid.y·nwg.x back to (bh, tile) */
   items: number;
-  /** the shader's float16 form (src/half-shader.ts) */
+  /** the shader's float16 form (src/half-shader.ts); version 6's shaders are float16 as written and say false */
   half: boolean;
 }
 
@@ -107,8 +111,14 @@ function delta(p: Problem): Dispatch {
   return { file: 'backward_delta.wgsl', entry: 'main', bindings: ['params', 'dO', 'o', 'delta'], tiles: null, unroll: NO_UNROLL, items: cdiv(p.bh * p.nq, 64), half: p.dtype === 'float16' };
 }
 
-/** The adapter's limits and the variant's knobs: version 1 reads TileLimits, versions 2–5 the rest of Tile2Limits. */
-export type TiledLimits = Omit<Tile2Limits, 'version' | 'fastInterior'>;
+/**
+ * The adapter's limits and the variant's knobs: version 1 reads TileLimits, versions 2–5 the rest of Tile2Limits,
+ * version 6 the matrix device (its configuration and subgroup size; absent before the device is open, when a
+ * nominal f16 16×16×16 → f32 in subgroups of 32 stands in for check()'s fit test).
+ */
+export type TiledLimits = Omit<Tile2Limits, 'version' | 'fastInterior'> & { matrix?: MatrixDevice };
+
+const NOMINAL_MATRIX: MatrixDevice = { ...EMULATED, emulated: false, majorness: 'template' };
 
 /** What one stage runs for one problem: the version asked for, the one that runs, and its tiles. */
 export interface StageKernels {
@@ -123,13 +133,22 @@ export interface StageKernels {
 
 export type TiledPlan = Record<KernelStage, StageKernels>;
 
+/** What a row lacks for these head dims ('d, dv ≡ 0 mod 4', 'd, dv ≤ 128'), or null. */
+function lacking(p: Problem, row: WgslKernelVersion): string | null {
+  const n = row.needs;
+  if (!n) return null;
+  if (n.multipleOf !== undefined && (p.d % n.multipleOf !== 0 || p.dv % n.multipleOf !== 0)) return `d, dv ≡ 0 mod ${n.multipleOf}`;
+  if (n.maxD !== undefined && (p.d > n.maxD || p.dv > n.maxD)) return `d, dv ≤ ${n.maxD}`;
+  return null;
+}
+
 /** The version a stage runs for these head dims: the one asked for, or its fallback where it has no kernel. */
 function runnable(p: Problem, stage: KernelStage, asked: number): { row: WgslKernelVersion; fallback?: string } {
   let row = versionRow(stage, asked);
   let fallback: string | undefined;
-  while (row.needs && (p.d % row.needs.multipleOf !== 0 || p.dv % row.needs.multipleOf !== 0)) {
-    fallback ??= `${stageToken(stage, asked)} needs d, dv ≡ 0 mod ${row.needs.multipleOf}`;
-    row = versionRow(stage, row.needs.fallback);
+  for (let why = lacking(p, row); why !== null; why = lacking(p, row)) {
+    fallback ??= `${stageToken(stage, asked)} needs ${why}`;
+    row = versionRow(stage, row.needs!.fallback);
   }
   // check() refuses a version without the dtype (versionsFor); the table gives every fallback its version's dtypes
   if (!row.dtypes.includes(p.dtype)) throw new Error(`${stageToken(stage, row.version)} has no ${p.dtype} kernels (src/versions.ts)`);
@@ -164,6 +183,9 @@ export function versionsFor(
 
 function pickFor(kernel: TiledKernel, p: Problem, row: WgslKernelVersion, limits: TiledLimits): AnyTileConfig | null {
   if (row.tiles === 'whole') return pickTiles(kernel, p.d, p.dv, limits);
+  if (row.tiles === 'matrix') {
+    return pickMatrixTiles(kernel, p.d, p.dv, { workgroupBytes: limits.workgroupBytes, invocations: limits.invocations, device: limits.matrix ?? NOMINAL_MATRIX, unroll: limits.unroll ?? true }, row.version);
+  }
   const cols = limits.cols ?? (kernel === 'lse' ? row.lseCols : undefined);
   return pickTiles2(kernel, p.d, p.dv, { ...limits, cols, version: row.version, fastInterior: row.fastInterior });
 }
@@ -208,9 +230,15 @@ function tiled(p: Problem, s: StageKernels): Dispatch[] {
     const c = s.tiles[kernel]!;
     const file = s.row.files[kernel];
     if (!file) throw new Error(`${stageToken(s.stage, s.row.version)} has no shader for the ${kernel} kernel (src/versions.ts)`);
-    out.push({ file, entry: 'main', bindings: BINDINGS[kernel], tiles: c, unroll: unrollChoice(s.row, c), items: p.bh * cdiv(ITEMS[kernel](p), c.br), half: p.dtype === 'float16' });
+    const half = p.dtype === 'float16' && !isMatrixTile(c);
+    out.push({ file, entry: 'main', bindings: BINDINGS[kernel], tiles: c, unroll: unrollChoice(s.row, c), items: p.bh * cdiv(ITEMS[kernel](p), c.br), half });
   }
   return out;
+}
+
+/** Whether a plan runs a subgroup-matrix version in some stage (its device needs the feature). */
+export function usesMatrices(plan: TiledPlan): boolean {
+  return Object.values(plan).some((s) => s.row.tiles === 'matrix');
 }
 
 export function stagePlan(p: Problem, variant: WgslVariant, stage: KernelStage, plan: TiledPlan | null): Dispatch[] {

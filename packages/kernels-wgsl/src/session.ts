@@ -9,7 +9,7 @@ import { pipeline } from './pipelines.js';
 import { describeStageKernels, deviceSuffix } from './describe.js';
 import { fromHalfBits, toHalfBits } from './half.js';
 import type { BufferName, Dispatch, TiledPlan, WgslVariant } from './plan.js';
-import { BINDING, anyTileConstants, anyTileKey, bufferBytes, gridFor, hostLseBuffer, isHalfBuffer, stagePlan } from './plan.js';
+import { BINDING, anyTileConstants, anyTileKey, bufferBytes, gridFor, hostLseBuffer, isHalfBuffer, isMatrixTile, stagePlan } from './plan.js';
 import { submitAndWait, timeStages } from './timing.js';
 
 const INPUTS: readonly InputName[] = ['q', 'k', 'v', 'dO', 'lse', 'o'];
@@ -147,7 +147,8 @@ export class WgslSession implements Session {
 
   private async prepareDispatch(stage: KernelStage, d: Dispatch): Promise<Prepared> {
     const constants = d.tiles ? anyTileConstants(d.tiles) : '';
-    const pipe = await pipeline(this.ctx, d.file, d.entry, constants, d.tiles ? anyTileKey(d.tiles) : '', d.unroll, d.half);
+    const matrix = d.tiles && isMatrixTile(d.tiles) ? d.tiles : undefined;
+    const pipe = await pipeline(this.ctx, d.file, d.entry, constants, d.tiles ? anyTileKey(d.tiles) : '', d.unroll, d.half, matrix);
     const grid = gridFor(d.items, this.ctx.device.limits.maxComputeWorkgroupsPerDimension);
     if (!grid) throw new BackendError(`${this.where}: ${d.file} needs ${d.items} workgroups, more than the adapter can dispatch`);
     const bindGroup = await scoped(this.ctx, `${this.where}: bind group for ${d.file} ${d.entry} (stage ${stage})`, () =>

@@ -1,5 +1,7 @@
 /** Shader text as compiled: generated constants, then common.wgsl, then the stage file (its float16 form: half-shader.ts). */
 import { halfStorage } from './half-shader.js';
+import type { MatrixTileConfig } from './sgmat.js';
+import { emulateMatrices, flagMajorness, matrixDirectives, matrixMarkers } from './sgmat.js';
 import { SHADER_FILES } from './shaders.generated.js';
 import { u32Constants, unrollMarkedLoops } from './unroll.js';
 
@@ -31,12 +33,20 @@ export function composeShader(
   constants: string,
   choice: UnrollChoice = { unroll: false, gpu: false },
   half = false,
+  matrix?: MatrixTileConfig,
 ): { code: string; prefixLines: number } {
-  const what = (choice.unroll ? ` (loops unrolled: @unroll${choice.gpu ? ', @unroll-gpu' : ''})` : '') + (half ? ' (float16 storage)' : '');
-  const enable = half ? 'enable f16;\n' : '';
+  const emulated = matrix?.device.emulated === true;
+  const what =
+    (choice.unroll ? ` (loops unrolled: @unroll${choice.gpu ? ', @unroll-gpu' : ''})` : '') +
+    (half ? ' (float16 storage)' : '') +
+    (emulated ? ' (subgroup matrices emulated)' : matrix?.device.majorness === 'flag' ? ' (majorness as a bool argument)' : '');
+  const enable = matrix ? matrixDirectives(matrix) : half ? 'enable f16;\n' : '';
   const prefix = `${enable}// ---- generated constants\n${constants}// ---- common.wgsl\n${shaderFile('common.wgsl')}\n// ---- ${file}${what}\n`;
-  const text = withIncludes(shaderFile(file));
+  let text = withIncludes(shaderFile(file));
+  if (matrix) text = matrixMarkers(text, matrix);
   const unrolled = choice.unroll ? unrollMarkedLoops(text, u32Constants(constants), choice.gpu) : text;
-  const body = half ? halfStorage(unrolled) : unrolled;
+  let body = half ? halfStorage(unrolled) : unrolled;
+  if (emulated) body = emulateMatrices(body);
+  else if (matrix?.device.majorness === 'flag') body = flagMajorness(body);
   return { code: prefix + body, prefixLines: prefix.split('\n').length - 1 };
 }

@@ -11,6 +11,7 @@
 import type { KernelStage, Variant } from '@attn/reference';
 import { parseChoice, requestedVersion, splitVariant, VariantError } from '@attn/reference';
 import type { Robustness } from './dawn.js';
+import type { Majorness } from './sgmat.js';
 import type { WgslVariant } from './plan.js';
 import { WGSL_KNOBS, WGSL_VERSIONS } from './versions.js';
 
@@ -25,6 +26,8 @@ export interface TileKnobs {
   wgmem?: number;
   side?: number;
   unroll?: boolean;
+  /** version 6: how the shaders spell the matrices' majorness (src/sgmat.ts) */
+  majorness?: Majorness;
 }
 
 export interface WgslChoice {
@@ -54,6 +57,7 @@ export function parseWgslVariant(variant: Variant): WgslChoice {
     if (value !== undefined) knobs[name] = value;
   }
   if (k.unroll !== undefined) knobs.unroll = k.unroll === '1';
+  if (k.majorness !== undefined) knobs.majorness = k.majorness === 'flag' ? 'flag' : 'template';
   const stages = ['lse', 'forward', 'backward'] as const;
   return {
     base,

@@ -6,6 +6,8 @@
  */
 import type { Dtype, KernelStage, KernelVersion, VariantKnob } from '@attn/reference';
 import { STAGE_TOKENS } from '@attn/reference';
+import { SUBGROUP_MATRIX } from './dawn.js';
+import { SGMAT_MAX_D } from './sgmat.js';
 import type { TiledKernel } from './tiling.js';
 
 /** The tiled kernels (dispatches with generated tile constants) each stage runs; backward also runs the D pre-pass. */
@@ -18,8 +20,11 @@ export const STAGE_KERNELS: Readonly<Record<KernelStage, readonly TiledKernel[]>
 export interface WgslKernelVersion extends KernelVersion {
   /** shader file of each of the stage's kernels (STAGE_KERNELS) */
   files: Readonly<Partial<Record<TiledKernel, string>>>;
-  /** tile picker: 'whole' = src/tiling.ts (the resident side whole in workgroup memory), 'chunked' = src/tiling2.ts */
-  tiles: 'whole' | 'chunked';
+  /**
+   * tile picker: 'whole' = src/tiling.ts (the resident side whole in workgroup memory), 'chunked' = src/tiling2.ts,
+   * 'matrix' = src/sgmat.ts (subgroup matrices: the shaders are float16 as written, not a generated f16 form)
+   */
+  tiles: 'whole' | 'chunked' | 'matrix';
   /** expand the loops the shaders mark @unroll (src/unroll.ts) */
   unrollRegisters: boolean;
   /** expand the loops marked @unroll-gpu too, where the tile has constant loop bounds (GPUs; unroll=1) */
@@ -31,8 +36,10 @@ export interface WgslKernelVersion extends KernelVersion {
    * tiles on the H100, 1.25–1.3× over 4; the kernels that also hold P or dS tiles in workgroup memory were slower with 8.
    */
   lseCols?: number;
-  /** head dims it has kernels for; elsewhere it runs `fallback` (one of this stage's versions) */
-  needs?: { multipleOf: number; fallback: number };
+  /** head dims it has kernels for (d, dv multiples of multipleOf, at most maxD); elsewhere it runs `fallback` */
+  needs?: { multipleOf?: number; maxD?: number; fallback: number };
+  /** the adapter feature its shaders need (requested on a device of its own only when a variant runs the row) */
+  feature?: string;
   /** where it was measured: report folders under reports/ */
   measured: readonly string[];
   /** the storage dtypes it has kernels for (float16: the float32 shaders' f16 form, src/half-shader.ts) */
@@ -42,6 +49,7 @@ export interface WgslKernelVersion extends KernelVersion {
 const V2 = { lse: 'lse_tiled2.wgsl', forward: 'forward_tiled2.wgsl', dq: 'backward_tiled2_dq.wgsl', dkdv: 'backward_tiled2_dkdv.wgsl' };
 const V4 = { lse: 'lse_tiled4.wgsl', forward: 'forward_tiled4.wgsl', dq: 'backward_tiled4_dq.wgsl', dkdv: 'backward_tiled4_dkdv.wgsl' };
 const V1 = { lse: 'lse_tiled.wgsl', forward: 'forward_tiled.wgsl', dq: 'backward_tiled_dq.wgsl', dkdv: 'backward_tiled_dkdv.wgsl' };
+const V6 = { lse: 'lse_sgmat.wgsl', forward: 'forward_sgmat.wgsl', dq: 'backward_sgmat_dq.wgsl', dkdv: 'backward_sgmat_dkdv.wgsl' };
 const H100 = 'reports/h100/2026-11-25';
 const H100_WGSL5 = 'reports/h100/2026-11-25-wgsl5';
 const H200 = 'reports/h200/2026-11-29';
@@ -50,6 +58,8 @@ const BOTH: readonly Dtype[] = ['float32', 'float16'];
 // versions 2 and 4 are the steps to 3 and 5 (the same shaders, fewer loops unrolled in the source): their float16
 // forms would add test time and nothing a run needs
 const F32: readonly Dtype[] = ['float32'];
+// subgroup matrices take f16 (or integer) operands only: version 6 is float16
+const F16: readonly Dtype[] = ['float16'];
 
 /** What a generation is, shared by its three stage rows. */
 interface Generation {
@@ -63,6 +73,7 @@ interface Generation {
   fastInterior: boolean;
   lseCols?: number;
   needs?: WgslKernelVersion['needs'];
+  feature?: string;
   measured: readonly string[];
   dtypes: readonly Dtype[];
   isDefault?: true;
@@ -91,6 +102,12 @@ const GENERATIONS: readonly Generation[] = [
     measured: [H100_WGSL5, H200], dtypes: BOTH, isDefault: true,
     technique: "version 4's shaders with the GEMM loops over a chunk unrolled in the source (GPUs), no per-score masks in interior tiles",
     limits: 'd, dv ≡ 0 mod 4, else version 3',
+  },
+  {
+    version: 6, files: V6, tiles: 'matrix', unrollRegisters: true, unrollChunks: true, fastInterior: false, needs: { maxD: SGMAT_MAX_D, fallback: 5 },
+    feature: SUBGROUP_MATRIX, measured: [], dtypes: F16,
+    technique: 'S = Q·Kᵀ, O += P·V, dP = dO·Vᵀ, dV += Pᵀ·dO, dK += dSᵀ·Q, dQ += dS·K on subgroup matrices (f16 operands staged in workgroup memory, f32 results; the configuration picked from the adapter), P and dS by the invocations',
+    limits: `float16 only; the adapter feature ${SUBGROUP_MATRIX}; d, dv ≤ ${SGMAT_MAX_D}, else version 5`,
   },
 ];
 
@@ -147,4 +164,9 @@ export const WGSL_KNOBS: readonly VariantKnob[] = [
   { name: 'side', values: ['1', '2', '4', '8', '16'], description: 'most invocations per side of a workgroup (default 16)' },
   { name: 'unroll', values: ['0', '1'], description: 'constant loop bounds, unrolled by the compiler and (5) in the source (default: 1 on GPUs, 0 on CPU adapters)' },
   { name: 'robust', values: ['on', 'off'], description: "Dawn's bounds clamps; off runs on a second device without them (default on)" },
+  {
+    name: 'majorness',
+    values: ['template', 'flag'],
+    description: 'version 6: subgroupMatrixLoad<T, row_major>(p, off, stride) (default) or the deprecated form with a col_major argument',
+  },
 ];

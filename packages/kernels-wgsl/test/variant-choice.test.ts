@@ -22,7 +22,7 @@ describe('parseWgslVariant', () => {
     expect(parseWgslVariant('tiled@fwd3').versions).toEqual({ lse: 5, forward: 3, backward: 5 });
     expect(parseWgslVariant('tiled@lse1+fwd2+bwd4').versions).toEqual({ lse: 1, forward: 2, backward: 4 });
     expect(parseWgslVariant('tiled@v3').versions).toEqual({ lse: 3, forward: 3, backward: 3 });
-    expect(parseWgslVariant('tiled@v9').versions).toEqual({ lse: 5, forward: 5, backward: 5 });
+    expect(parseWgslVariant('tiled@v9').versions).toEqual({ lse: 6, forward: 6, backward: 6 });
     expect(parseWgslVariant('tiled@v2+bwd5').versions).toEqual({ lse: 2, forward: 2, backward: 5 });
     const c = parseWgslVariant('tiled@rows=8+cols=8+threads=128+regs=96+wgmem=16384+side=8+unroll=1+robust=off');
     expect(c.knobs).toEqual({ rows: 8, cols: 8, threads: 128, regs: 96, wgmem: 16384, side: 8, unroll: true });
@@ -34,7 +34,7 @@ describe('parseWgslVariant', () => {
 describe('check() refuses an invalid choice in one line', () => {
   const cases: [string, RegExp][] = [
     ['exact', /^wgsl has no variant 'exact' \(variants: naive, tiled; tiled@… takes a choice\)$/],
-    ['tiled@fwd6', /^wgsl: no kernel version 'fwd6' \(lse1…lse5, fwd1…fwd5, bwd1…bwd5, v<N>, rows=4\|8, cols=4\|8, threads=N, regs=N, wgmem=N, side=1\|2\|4\|8\|16, unroll=0\|1, robust=on\|off\)$/],
+    ['tiled@fwd7', /^wgsl: no kernel version 'fwd7' \(lse1…lse6, fwd1…fwd6, bwd1…bwd6, v<N>, rows=4\|8, cols=4\|8, threads=N, regs=N, wgmem=N, side=1\|2\|4\|8\|16, unroll=0\|1, robust=on\|off, majorness=template\|flag\)$/],
     ['tiled@v0', /^wgsl: 'v0' names no version/],
     ['tiled@', /^wgsl: 'tiled@' has nothing after '@'$/],
     ['tiled@fwd3+', /^wgsl: unknown variant choice ''/],
@@ -64,12 +64,14 @@ describe('the backend lists its versions and knobs', () => {
   it('--help lists every row, the defaults marked, then the knobs', () => {
     const lines = describeVersions('wgsl', backend.kernelVersions!, backend.knobs!);
     for (const token of ['lse', 'fwd', 'bwd']) {
-      for (let n = 1; n <= 5; n++) expect(lines.some((l) => l.startsWith(`  ${token}${n} `)), `${token}${n}`).toBe(true);
+      for (let n = 1; n <= 6; n++) expect(lines.some((l) => l.startsWith(`  ${token}${n} `)), `${token}${n}`).toBe(true);
       expect(lines.find((l) => l.startsWith(`  ${token}5 `))).toMatch(/\(default\)/);
     }
     expect(lines).toContain(`  ${'fwd4'.padEnd(6)} chunks loaded as vec4 one chunk ahead into registers (shaders/tiles4.wgsl); d, dv ≡ 0 mod 4, else version 3; dtypes float32`);
     expect(lines.find((l) => l.startsWith('  fwd5 '))).toMatch(/; dtypes float32, float16$/);
-    expect(lines.at(-1)).toMatch(/^  robust=on\|off Dawn's bounds clamps/);
+    expect(lines.find((l) => l.startsWith('  fwd6 '))).toMatch(/subgroup matrices.*; dtypes float16$/);
+    expect(lines.at(-2)).toMatch(/^  robust=on\|off Dawn's bounds clamps/);
+    expect(lines.at(-1)).toMatch(/^  majorness=template\|flag version 6: /);
   });
 
   it('limits() and check() read the base of a choice', () => {

@@ -1,7 +1,7 @@
-// The version table (src/versions.ts) is whole: every stage has versions 1 to 5 and one default, every row names an
-// embedded shader for each of its stage's kernels, a fallback is a version of the same stage that needs nothing and
-// takes every dtype its version takes, the plan compiles what the row says (in the problem's dtype), and the README's
-// table lists every row with its dtypes. No adapter needed.
+// The version table (src/versions.ts) is whole: every stage has versions 1 to 6 and one default, every row names an
+// embedded shader for each of its stage's kernels, a fallback is a version of the same stage that takes every dtype
+// its version takes (a chain ends at a version that needs nothing), the plan compiles what the row says (in the
+// problem's dtype), and the README's table lists every row with its dtypes. No adapter needed.
 import { readFileSync } from 'node:fs';
 import { makeProblem } from '@attn/reference';
 import { describe, expect, it } from 'vitest';
@@ -14,23 +14,29 @@ const STAGES = ['lse', 'forward', 'backward'] as const;
 const LIMITS: TiledLimits = { rows: 4, workgroupBytes: 32768, invocations: 256, maxSide: 16, unroll: true };
 
 describe('the version table', () => {
-  it.each(STAGES)('%s: versions 1 to 5, one default, shaders for every kernel, fallbacks that need nothing', (stage) => {
+  it.each(STAGES)('%s: versions 1 to 6, one default, shaders for every kernel, fallbacks that end in a version that needs nothing', (stage) => {
     const rows = WGSL_VERSIONS.filter((v) => v.stage === stage);
-    expect(rows.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(rows.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(rows.filter((v) => v.isDefault).map((v) => v.version)).toEqual([5]);
-    expect(rows.filter((v) => v.dtypes.includes('float16')).map((v) => v.version)).toEqual([1, 3, 5]);
+    expect(rows.filter((v) => v.dtypes.includes('float16')).map((v) => v.version)).toEqual([1, 3, 5, 6]);
+    // subgroup matrices take f16 operands: version 6 alone is float16 only, and alone not yet measured
+    expect(rows.filter((v) => !v.dtypes.includes('float32')).map((v) => v.version)).toEqual([6]);
+    expect(rows.filter((v) => v.measured.length === 0).map((v) => v.version)).toEqual([6]);
     for (const row of rows) {
       expect(Object.keys(row.files).sort()).toEqual([...STAGE_KERNELS[stage]].sort());
       for (const file of Object.values(row.files)) expect(SHADER_FILES[file!], file).toBeDefined();
-      if (row.needs) expect(versionRow(stage, row.needs.fallback).needs).toBeUndefined();
-      if (row.needs) for (const dtype of row.dtypes) expect(versionRow(stage, row.needs.fallback).dtypes).toContain(dtype);
-      expect(row.dtypes).toContain('float32');
-      expect(row.measured.length).toBeGreaterThan(0);
+      let chain = row;
+      for (let hops = 0; chain.needs; hops++) {
+        expect(hops).toBeLessThan(3);
+        const next = versionRow(stage, chain.needs.fallback);
+        for (const dtype of chain.dtypes) expect(next.dtypes).toContain(dtype);
+        chain = next;
+      }
     }
   });
 
   it("the plan compiles each row's files the row's way, and falls back where it says", () => {
-    for (const row of WGSL_VERSIONS) {
+    for (const row of WGSL_VERSIONS.filter((v) => v.dtypes.includes('float32'))) {
       const asked = { lse: 5, forward: 5, backward: 5, [row.stage]: row.version };
       const plan = tiledPlan(makeProblem({ bh: 1, nq: 40, nk: 30, d: 16 }), asked, LIMITS);
       if (typeof plan === 'string') throw new Error(`no ${plan} tile`);
@@ -48,6 +54,22 @@ describe('the version table', () => {
       if (typeof odd === 'string') throw new Error(`no ${odd} tile`);
       expect(odd[row.stage].row.version).toBe(row.needs ? row.needs.fallback : row.version);
       expect(odd[row.stage].fallback).toBe(row.needs ? `${stageToken(row.stage, row.version)} needs d, dv ≡ 0 mod 4` : undefined);
+    }
+  });
+
+  it('version 6 (float16): its float16 shaders as written (no generated f16 form), version 5 past d = 128', () => {
+    for (const row of WGSL_VERSIONS.filter((v) => v.version === 6)) {
+      const asked = { lse: 5, forward: 5, backward: 5, [row.stage]: 6 };
+      const p = makeProblem({ bh: 1, nq: 40, nk: 30, d: 16, dtype: 'float16' });
+      const plan = tiledPlan(p, asked, { ...LIMITS, workgroupBytes: 49152 });
+      if (typeof plan === 'string') throw new Error(`no ${plan} tile`);
+      const dispatches = stagePlan(p, 'tiled', row.stage, plan).filter((d) => d.tiles);
+      expect(dispatches.map((d) => d.file)).toEqual(STAGE_KERNELS[row.stage].map((k) => row.files[k]));
+      expect(dispatches.every((d) => !d.half)).toBe(true);
+      const wide = tiledPlan(makeProblem({ bh: 1, nq: 40, nk: 30, d: 160, dtype: 'float16' }), asked, { ...LIMITS, workgroupBytes: 49152 });
+      if (typeof wide === 'string') throw new Error(`no ${wide} tile`);
+      expect(wide[row.stage].row.version).toBe(5);
+      expect(wide[row.stage].fallback).toBe(`${stageToken(row.stage, 6)} needs d, dv ≤ 128`);
     }
   });
 
