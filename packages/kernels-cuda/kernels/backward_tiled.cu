@@ -105,9 +105,12 @@ template <> struct Bwd<5> {
     ATTN_TRY(launch_tiles(backward_dkdv_tiled_kernel5<D, BF16>, p, p.nk, Tr::BK, Tr::kvNT, Tr::kvBytes, stream, p, q, k,
                           v, dO, (const float *)t.lse, (const float *)t.lse_lo, (const float *)t.delta,
                           static_cast<uint16_t *>(t.dk), static_cast<uint16_t *>(t.dv), vecQK, vecV));
-    return launch_tiles(backward_dq_tiled_kernel5<D, BF16>, p, p.nq, Tr::BQ, Tr::qNT, Tr::qBytes, stream, p, q, k, v, dO,
-                        (const float *)t.lse, (const float *)t.lse_lo, (const float *)t.delta,
-                        static_cast<uint16_t *>(t.dq), vecQK, vecV);
+    const auto dq = [&] {
+      if constexpr (Tr::qPairs) return backward_dq_pairs_kernel5<BF16>;
+      else return backward_dq_tiled_kernel5<D, BF16>;
+    }();
+    return launch_tiles(dq, p, p.nq, Tr::BQ, Tr::qNT, Tr::qBytes, stream, p, q, k, v, dO, (const float *)t.lse,
+                        (const float *)t.lse_lo, (const float *)t.delta, static_cast<uint16_t *>(t.dq), vecQK, vecV);
   }
 };
 

@@ -49,7 +49,7 @@ struct Barrier {
   std::condition_variable cv;
 #endif
 };
-Barrier blockBar, warpBars[kMaxWarps];
+Barrier blockBar, warpBars[kMaxWarps], namedBars[16];  // namedBars[0] unused: id 0 is __syncthreads'
 
 #ifndef ATTN_EMU_THREADS
 // ---- fibers --------------------------------------------------------------------------------------------------------
@@ -309,6 +309,10 @@ void poison_smem(size_t smemBytes) {
 
 void emu_syncthreads() { arrive(blockBar, gThreads, [] {}); }
 void emu_syncwarp() { arrive(warp_bar(), 32, [] {}); }
+void emu_bar_sync(int id, int n) {
+  if (id <= 0 || id >= 16 || n <= 0 || n % 32 || n > (int)gThreads) { std::printf("emulator: bar.sync %d, %d\n", id, n); std::exit(1); }
+  arrive(namedBars[id], (unsigned)n, [] {});
+}
 
 float emu_shfl_xor(float v, int o) {
   const int t = (int)threadIdx.x;
@@ -356,6 +360,7 @@ void emu_run_grid(unsigned grid, unsigned block, size_t smemBytes, const std::fu
   gridDim.x = grid;
   blockBar.count = 0;
   for (auto &w : warpBars) w.count = 0;
+  for (auto &w : namedBars) w.count = 0;
 #ifdef ATTN_EMU_THREADS
   std::vector<std::thread> th;
   for (unsigned t = 0; t < block; ++t)
