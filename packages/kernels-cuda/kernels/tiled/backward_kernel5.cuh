@@ -19,11 +19,26 @@
 //   Both phases give the two warps of a pair the same mma count, so the barrier costs little. At the end dK *= scale.
 //   Shared-memory bytes per (key, query), operands + sP round trip + cp.async fill: D = 128 48 + 8 + 4 (bwd4: 88),
 //   D = 64 16 + 8 + 2 (bwd4: 39): each Q / dO B fragment feeds MT m-tiles instead of one.
-// dQ pass: one block of W warps per (bh, 16·MT·W queries); warp w owns 16·MT queries with Q and dO as A fragments in
-//   registers and dQ's accumulators; per key tile of BKS rows (K, V double-buffered by cp.async):
-//     S = Q Kᵀ, dP = dO Vᵀ, dS = P ∘ (dP - delta), dQ += dS K; at the end dQ *= scale.
-//   D = 64: MT = 2, W = 4, BKS = 32 (each K / V fragment feeds two m-tiles: half bwd4's bytes per mma);
-//   D = 128: MT = 1, W = 4, BKS = 32 — bwd4's dQ tiling (two m-tiles do not fit 255 registers with Q and dO held).
+// dQ pass, D = 64: one block of 4 warps per (bh, 128 queries); warp w owns 32 queries (MT = 2 m-tiles) with Q and dO
+//   as A fragments in registers and dQ's accumulators; per key tile of BKS = 32 rows (K, V double-buffered by
+//   cp.async): S = Q Kᵀ, dP = dO Vᵀ, dS = P ∘ (dP - delta), dQ += dS K (each K / V fragment feeds two m-tiles: half
+//   bwd4's bytes per mma); at the end dQ *= scale.
+// dQ pass, D = 128, by warp pairs: one block of 4 pairs (8 warps, 1 block per SM) per (bh, 128 queries); pair p owns
+//   queries 32p..32p+31 (two m-tiles). Its "S warp" (warps 0..3) holds Q's A fragments, its "dP warp" (warps 4..7)
+//   dO's (64 registers each; one warp holding both for two m-tiles could not also hold dQ), and each owns dQ's
+//   columns 64·role..+63 of the pair's queries (64 accumulator registers). Per key tile of BKS = 64 rows (K, V
+//   double-buffered by cp.async; block barrier):
+//     phase 1: S warp S = Q Kᵀ, P = exp2_score(...) masked, m-tile 1's P stored float32 to sX;
+//              dP warp dP = dO Vᵀ, m-tile 0's dP stored float32 to sX (C-fragment order, one float4 per lane);
+//     pair barrier (bar.sync 1 + p, 64 threads);
+//     phase 2: each warp dS = P ∘ (dP - delta) of one m-tile (S warp: 0, dP warp: 1) from its own and its peer's
+//              values, rounded to half into A fragments, stored to sS (one uint4 per lane and k step);
+//     pair barrier; each warp reads the other m-tile's dS;
+//     phase 3: dQ[:, 64·role..] += dS K[:, 64·role..] for both m-tiles (each K fragment feeds two mmas).
+//   Both roles do the same mma count in each phase. At the end dQ *= scale.
+//   Shared-memory bytes per (key, query): operands 24 (K for S 8, V for dP 8, half of K's columns per warp for dQ 8)
+//   + hand-over 12 (float P / dP 8, half dS 4) + cp.async fill 4 = 40 (bwd4: 48 + 8 = 56). BKS = 64 halves the
+//   barriers per key of BKS = 32 at the same bytes (254 against 252 registers, both without spills).
 // delta_i = dO_i · O_i comes from the pre-pass (backward_delta.cu). Masks only on tiles that straddle the causal
 // diagonal or the ends of the keys or queries. Limits: D in {64, 128} (d, dv <= D; columns past d / dv are zero in
 // shared memory); any N, Nq != Nk, causal or not.
@@ -54,7 +69,7 @@ template <int D> struct Bwd5Traits {
   static constexpr int qMT = 2;                          // 16-query m-tiles per warp (D = 64) or per pair (D = 128)
   static constexpr int qWarps = D == 128 ? 8 : 4, qNT = 32 * qWarps;
   static constexpr int BQ = qPairs ? 16 * qMT * qWarps / 2 : 16 * qMT * qWarps;  // queries per block (128 either way)
-  static constexpr int BKS = 32;                         // keys per step
+  static constexpr int BKS = D == 128 ? 64 : 32;         // keys per step
   static constexpr int qMinBlocks = D == 128 ? 1 : 2;    // 8 warps per SM either way
   static constexpr size_t qXBytes = qPairs ? (size_t)(qWarps / 2) * 2 * 32 * (BKS / 8 * sizeof(float) * 4 +
                                                                               BKS / 16 * sizeof(uint32_t) * 4)
@@ -371,8 +386,9 @@ __device__ __forceinline__ void pair_sync(int pair) {
 #endif
 }
 
-// dQ pass at D = 128 by warp pairs (header). Warp `role` 0 of pair p holds Q's A fragments of queries 32p..32p+31 and
-// computes S and P; role 1 holds dO's and computes dP; each owns dQ's columns 64·role..+63 of those queries.
+// dQ pass at D = 128 by warp pairs (header): role 0 (the S warp) of pair p holds Q's A fragments of queries
+// 32p..32p+31 and computes S and P, role 1 (the dP warp) holds dO's and computes dP; each owns dQ's columns
+// 64·role..+63 of those queries and computes dS of m-tile `role`.
 template <bool BF16>
 __global__ void __launch_bounds__(Bwd5Traits<128>::qNT, Bwd5Traits<128>::qMinBlocks)
     backward_dq_pairs_kernel5(AttnProblem p, const uint16_t *__restrict__ q, const uint16_t *__restrict__ k,

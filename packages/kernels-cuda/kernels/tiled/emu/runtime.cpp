@@ -1,5 +1,6 @@
-// tiled/emu/runtime.cpp — the emulated CUDA execution model: threads of a block, barriers, warp shuffles,
-// mma.sync m16n8k8 .tf32 (a model of the tensor cores' truncating accumulation), cp.async, dynamic shared memory.
+// tiled/emu/runtime.cpp — the emulated CUDA execution model: threads of a block, barriers (block, warp and named:
+// bar.sync id, n), warp shuffles, mma.sync m16n8k8 .tf32 (a model of the tensor cores' truncating accumulation),
+// cp.async, dynamic shared memory.
 //
 // Two ways to run the threads of a block (chosen at build time):
 //   default: one fiber per CUDA thread on a single OS thread, switched cooperatively at every barrier, shuffle and
