@@ -68,9 +68,9 @@ inline constexpr TiledVersion kTiledVersions[] = {
     {Stage::kBackward, 3, "operands pre-split in mma fragment order, P and dS kept in registers, boundary masks only",
      kD64 | kD128, kF32, kScoresKnob, kF32, "reports/h200/2026-11-29"},
     {Stage::kBackward, 4, "float16/bfloat16 on tensor cores (mma.sync m16n8k16), P and dS rounded to half in registers, two passes",
-     kD64 | kD128, kF16 | kBF16, 0, 0, "reports/h200/2026-11-29-half"},
+     kD64 | kD128, kF16 | kBF16, 0, kF16 | kBF16, "reports/h200/2026-11-29-half"},
     {Stage::kBackward, 5, "version 4 re-tiled by warp pairs: dV and dK of 32-64 keys, at D = 128 also dQ's column halves of 32 queries (P, dP, dS handed over in shared memory), two m-tiles per B fragment",
-     kD64 | kD128, kF16 | kBF16, 0, kF16 | kBF16, ""},
+     kD64 | kD128, kF16 | kBF16, 0, 0, ""},
 };
 inline constexpr std::size_t kTiledVersionCount = sizeof(kTiledVersions) / sizeof(kTiledVersions[0]);
 
