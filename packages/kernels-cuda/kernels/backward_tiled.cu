@@ -14,11 +14,6 @@
 //     registers, masks only on boundary tiles. Buckets D = 64 and 128; short or long score chains.
 //   version 4 (backward_dkdv_tiled_kernel4, backward_dq_tiled_kernel4, tiled/backward_kernel4.cuh): float16/bfloat16
 //     on tensor cores (mma.sync m16n8k16), one warp per 16 keys (queries). Buckets D = 64 and 128.
-//   version 5 (backward_dkdv_tiled_kernel5, backward_dq_tiled_kernel5, tiled/backward_kernel5.cuh): version 4's
-//     numerics re-tiled: dK/dV pass by warp pairs (P warp owns dV, dS warp owns dK of 32 or 64 keys, Pᵀ handed over
-//     through shared memory); dQ pass by warp pairs at D = 128 (backward_dq_pairs_kernel5: S warp and dP warp per 32
-//     queries, each owning half of dQ's columns, P / dP / dS handed over through shared memory), two m-tiles per warp
-//     at D = 64 (backward_dq_tiled_kernel5). Buckets D = 64 and 128.
 // Head dims are bucketed to 32/64/128/256 (tiled/traits.cuh); d, dv <= 256.
 // Compile alone: nvcc -std=c++17 -O3 -gencode arch=compute_90,code=sm_90 -Xptxas -v -c backward_tiled.cu
 #include "attention.h"
@@ -26,7 +21,6 @@
 #include "tiled/backward_kernel2.cuh"
 #include "tiled/backward_kernel3.cuh"
 #include "tiled/backward_kernel4.cuh"
-#include "tiled/backward_kernel5.cuh"
 #include "tiled/dispatch.cuh"
 
 namespace attn_tiled {
@@ -91,28 +85,6 @@ template <> struct Bwd<4> {
     return launch_tiles(backward_dq_tiled_kernel4<D, BF16>, p, p.nq, Tr::BQ, Tr::NT, Tr::qBytes, stream, p, q, k, v, dO,
                         (const float *)t.lse, (const float *)t.lse_lo, (const float *)t.delta,
                         static_cast<uint16_t *>(t.dq), vecQK, vecV);
-  }
-};
-
-template <> struct Bwd<5> {
-  template <int D, class T>
-  static cudaError_t launch(const AttnProblem &p, const AttnTensors &t, const AttnTiledPlan &, cudaStream_t stream) {
-    using Tr = Bwd5Traits<D>;
-    const auto *q = static_cast<const uint16_t *>(t.q), *k = static_cast<const uint16_t *>(t.k);
-    const auto *v = static_cast<const uint16_t *>(t.v), *dO = static_cast<const uint16_t *>(t.dO);
-    const bool vecQK = p.d % 8 == 0 && aligned16(q) && aligned16(k);
-    const bool vecV = p.dv % 8 == 0 && aligned16(v) && aligned16(dO);
-    constexpr bool BF16 = attn::dtype_of_v<T> == AttnDtype::kBFloat16;
-    ATTN_TRY(attn_backward_delta(p, t, stream));
-    ATTN_TRY(launch_tiles(backward_dkdv_tiled_kernel5<D, BF16>, p, p.nk, Tr::BK, Tr::kvNT, Tr::kvBytes, stream, p, q, k,
-                          v, dO, (const float *)t.lse, (const float *)t.lse_lo, (const float *)t.delta,
-                          static_cast<uint16_t *>(t.dk), static_cast<uint16_t *>(t.dv), vecQK, vecV));
-    const auto dq = [&] {
-      if constexpr (Tr::qPairs) return backward_dq_pairs_kernel5<BF16>;
-      else return backward_dq_tiled_kernel5<D, BF16>;
-    }();
-    return launch_tiles(dq, p, p.nq, Tr::BQ, Tr::qNT, Tr::qBytes, stream, p, q, k, v, dO, (const float *)t.lse,
-                        (const float *)t.lse_lo, (const float *)t.delta, static_cast<uint16_t *>(t.dq), vecQK, vecV);
   }
 };
 

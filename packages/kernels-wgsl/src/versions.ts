@@ -53,6 +53,7 @@ const V6 = { lse: 'lse_sgmat.wgsl', forward: 'forward_sgmat.wgsl', dq: 'backward
 const H100 = 'reports/h100/2026-11-25';
 const H100_WGSL5 = 'reports/h100/2026-11-25-wgsl5';
 const H200 = 'reports/h200/2026-11-29';
+const H200_HALF2 = 'reports/h200/2026-11-29-half2';
 const VEC4 = { multipleOf: 4, fallback: 3 };
 const BOTH: readonly Dtype[] = ['float32', 'float16'];
 // versions 2 and 4 are the steps to 3 and 5 (the same shaders, fewer loops unrolled in the source): their float16
@@ -105,7 +106,7 @@ const GENERATIONS: readonly Generation[] = [
   },
   {
     version: 6, files: V6, tiles: 'matrix', unrollRegisters: true, unrollChunks: true, fastInterior: false, needs: { maxD: SGMAT_MAX_D, fallback: 5 },
-    feature: SUBGROUP_MATRIX, measured: [], dtypes: F16,
+    feature: SUBGROUP_MATRIX, measured: [H200_HALF2], dtypes: F16,
     technique: 'S = Q·Kᵀ, O += P·V, dP = dO·Vᵀ, dV += Pᵀ·dO, dK += dSᵀ·Q, dQ += dS·K on subgroup matrices (f16 operands staged in workgroup memory, f32 results; the configuration picked from the adapter), P and dS by the invocations',
     limits: `float16 only; the adapter feature ${SUBGROUP_MATRIX}; d, dv ≤ ${SGMAT_MAX_D}, else version 5`,
   },

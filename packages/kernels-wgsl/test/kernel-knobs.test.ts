@@ -74,7 +74,7 @@ describe.skipIf(skipGpu)('variant knobs', () => {
     expect(backend.check(p, 'tiled@side=3')).toBe("wgsl: side takes 1 | 2 | 4 | 8 | 16, got '3'");
     expect(backend.check(p, 'tiled@robust=maybe')).toBe("wgsl: robust takes on | off, got 'maybe'");
     expect(backend.check(p, 'tiled@threads=0')).toBe("wgsl: threads takes a positive integer, got '0'");
-    expect(backend.check(p, 'tiled@kernel=5')).toMatch(/^wgsl: unknown variant choice 'kernel=5' \(lse1…lse5, fwd1…fwd5, bwd1…bwd5, v<N>, rows=4\|8, /);
+    expect(backend.check(p, 'tiled@kernel=5')).toMatch(/^wgsl: unknown variant choice 'kernel=5' \(lse1…lse6, fwd1…fwd6, bwd1…bwd6, v<N>, rows=4\|8, /);
     await expect(backend.open(p, 'tiled@rows=6')).rejects.toThrow("wgsl: rows takes 4 | 8, got '6'");
   });
 

@@ -50,7 +50,7 @@ inline constexpr TiledVersion kTiledVersions[] = {
     {Stage::kLse, 3, "operands pre-split in mma fragment order, one chain per score, masks only on boundary tiles",
      kD64 | kD128, kF32, kShapeKnob | kScoresKnob, kF32, "reports/h200/2026-11-29"},
     {Stage::kLse, 4, "float16/bfloat16 on tensor cores (mma.sync m16n8k16, f32 accumulate), ldmatrix, cp.async double buffering",
-     kD64 | kD128, kF16 | kBF16, kShapeKnob, kF16 | kBF16, "reports/h200/2026-11-29-half"},
+     kD64 | kD128, kF16 | kBF16, kShapeKnob, kF16 | kBF16, "reports/h200/2026-11-29-half2"},
     {Stage::kForward, 1, "SIMT fp32: P = exp(S - lse) parked in shared memory, O in register micro-tiles",
      kAllBuckets, kAllDtypes, 0, 0, "reports/h100/2026-11-25/versions/v-attn_cuda_tiled_kernel-1.json"},
     {Stage::kForward, 2, "tensor cores (mma.sync 3xTF32, short chains), 4 warps x 16 query rows",
@@ -60,7 +60,7 @@ inline constexpr TiledVersion kTiledVersions[] = {
     {Stage::kForward, 4, "operands pre-split in mma fragment order, P kept in registers, masks only on boundary tiles",
      kD64 | kD128, kF32, kShapeKnob | kScoresKnob, kF32, "reports/h200/2026-11-29"},
     {Stage::kForward, 5, "float16/bfloat16 on tensor cores (mma.sync m16n8k16), P rounded to half in registers, ldmatrix.trans for V",
-     kD64 | kD128, kF16 | kBF16, kShapeKnob, kF16 | kBF16, "reports/h200/2026-11-29-half"},
+     kD64 | kD128, kF16 | kBF16, kShapeKnob, kF16 | kBF16, "reports/h200/2026-11-29-half2"},
     {Stage::kBackward, 1, "SIMT fp32: dK/dV pass then dQ pass, P and dS recomputed per tile in shared memory",
      kAllBuckets, kAllDtypes, 0, 0, "reports/h100/2026-11-25-v4/versions/time-bwd1.json"},
     {Stage::kBackward, 2, "the two passes of version 1 on tensor cores (mma.sync 3xTF32, short chains)",
@@ -68,9 +68,7 @@ inline constexpr TiledVersion kTiledVersions[] = {
     {Stage::kBackward, 3, "operands pre-split in mma fragment order, P and dS kept in registers, boundary masks only",
      kD64 | kD128, kF32, kScoresKnob, kF32, "reports/h200/2026-11-29"},
     {Stage::kBackward, 4, "float16/bfloat16 on tensor cores (mma.sync m16n8k16), P and dS rounded to half in registers, two passes",
-     kD64 | kD128, kF16 | kBF16, 0, kF16 | kBF16, "reports/h200/2026-11-29-half"},
-    {Stage::kBackward, 5, "version 4 re-tiled by warp pairs: dV and dK of 32-64 keys, at D = 128 also dQ's column halves of 32 queries (P, dP, dS handed over in shared memory), two m-tiles per B fragment",
-     kD64 | kD128, kF16 | kBF16, 0, 0, ""},
+     kD64 | kD128, kF16 | kBF16, 0, kF16 | kBF16, "reports/h200/2026-11-29-half2"},
 };
 inline constexpr std::size_t kTiledVersionCount = sizeof(kTiledVersions) / sizeof(kTiledVersions[0]);
 

@@ -1,6 +1,5 @@
-// tiled/emu/runtime.cpp — the emulated CUDA execution model: threads of a block, barriers (block, warp and named:
-// bar.sync id, n), warp shuffles, mma.sync m16n8k8 .tf32 (a model of the tensor cores' truncating accumulation),
-// cp.async, dynamic shared memory.
+// tiled/emu/runtime.cpp — the emulated CUDA execution model: threads of a block, barriers, warp shuffles,
+// mma.sync m16n8k8 .tf32 (a model of the tensor cores' truncating accumulation), cp.async, dynamic shared memory.
 //
 // Two ways to run the threads of a block (chosen at build time):
 //   default: one fiber per CUDA thread on a single OS thread, switched cooperatively at every barrier, shuffle and
@@ -50,7 +49,7 @@ struct Barrier {
   std::condition_variable cv;
 #endif
 };
-Barrier blockBar, warpBars[kMaxWarps], namedBars[16];  // namedBars[0] unused: id 0 is __syncthreads'
+Barrier blockBar, warpBars[kMaxWarps];
 
 #ifndef ATTN_EMU_THREADS
 // ---- fibers --------------------------------------------------------------------------------------------------------
@@ -310,10 +309,6 @@ void poison_smem(size_t smemBytes) {
 
 void emu_syncthreads() { arrive(blockBar, gThreads, [] {}); }
 void emu_syncwarp() { arrive(warp_bar(), 32, [] {}); }
-void emu_bar_sync(int id, int n) {
-  if (id <= 0 || id >= 16 || n <= 0 || n % 32 || n > (int)gThreads) { std::printf("emulator: bar.sync %d, %d\n", id, n); std::exit(1); }
-  arrive(namedBars[id], (unsigned)n, [] {});
-}
 
 float emu_shfl_xor(float v, int o) {
   const int t = (int)threadIdx.x;
@@ -361,7 +356,6 @@ void emu_run_grid(unsigned grid, unsigned block, size_t smemBytes, const std::fu
   gridDim.x = grid;
   blockBar.count = 0;
   for (auto &w : warpBars) w.count = 0;
-  for (auto &w : namedBars) w.count = 0;
 #ifdef ATTN_EMU_THREADS
   std::vector<std::thread> th;
   for (unsigned t = 0; t < block; ++t)

@@ -21,7 +21,6 @@ extern thread_local Dim3 threadIdx, blockIdx;
 extern Dim3 blockDim, gridDim;
 void emu_syncthreads();
 void emu_syncwarp();
-void emu_bar_sync(int id, int n);  // bar.sync id, n: a named barrier of n threads (ids 1..15)
 float emu_shfl_xor(float v, int o);
 inline void __syncthreads() { emu_syncthreads(); }
 inline void __syncwarp() { emu_syncwarp(); }
