@@ -189,9 +189,13 @@ export function chartSpecs(results: Results): Chart[] {
             if (pts.length) series.push({ label: `${name}${causal ? ' causal' : ''}`, points: dedupeX(pts), dashed: causal, colorIndex: ci >= TEXTBOOK_COLOR ? ci + 1 : ci });
           }
         }
-        const textbook = rows.filter((r) => !r.causal && textbookRelL2(r) !== null).map((r) => ({ x: r.nq, y: Math.max(textbookRelL2(r)!, 1e-12) }));
-        // the lse stays float32 in every dtype, and so does its textbook
-        if (textbook.length) series.push({ label: `textbook ${stage === 'lse' ? 'float32' : dtype} (yardstick)`, points: dedupeX(textbook), dashed: true, colorIndex: TEXTBOOK_COLOR });
+        // one yardstick per mask, styled as the kernels' lines it judges (solid full, dashed causal); the lse stays
+        // float32 in every dtype, and so does its textbook
+        for (const causal of [false, true]) {
+          const textbook = rows.filter((r) => r.causal === causal && textbookRelL2(r) !== null).map((r) => ({ x: r.nq, y: Math.max(textbookRelL2(r)!, 1e-12) }));
+          const label = `textbook ${stage === 'lse' ? 'float32' : dtype}${causal ? ' causal' : ''} (yardstick)`;
+          if (textbook.length) series.push({ label, points: dedupeX(textbook), dashed: causal, colorIndex: TEXTBOOK_COLOR });
+        }
         if (!series.length) continue;
         charts.push({
           file: `error-${stage}-d${d}${fileSuffix(dtype)}.png`,
@@ -292,9 +296,19 @@ export function renderMarkdown(results: Results, charts: Chart[]): string {
   const ceilings = ceilingsOf(results, device);
 
   out.push(`# Attention sweep — ${device} — ${m.createdAt.slice(0, 10)}`, '');
+  const stopped = m.merged ? m.merged.filter((x) => x.interrupted).length : 0;
+  const interrupted = m.merged
+    ? stopped ? ` — ${stopped} of the ${m.merged.length} merged sweeps ${stopped === 1 ? 'was' : 'were'} interrupted; this is what finished` : ''
+    : m.interrupted ? ' — the sweep was interrupted; this is what finished' : '';
   out.push(`Preset \`${m.preset}\`, seed ${m.seed}, commit \`${m.gitCommit ?? 'unknown'}\`, host \`${m.host}\` (${m.platform}, Node ${m.node}). ` +
-    `${results.records.length} records: **${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped**${m.interrupted ? ' — the sweep was interrupted; this is what finished' : ''}.`, '');
-  out.push(`Command: \`attn sweep ${m.argv.join(' ')}\`${m.loadAverage ? ` — load average at start ${m.loadAverage.join(', ')}` : ''}`, '');
+    `${results.records.length} records: **${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped**${interrupted}.`, '');
+  if (m.merged) {
+    out.push(`Merged from ${m.merged.length} sweeps (a point in several keeps the later one's record; the lines below on environment, timing and clocks are the first sweep's):`, '');
+    for (const x of m.merged) out.push(`- \`${x.source}\` (commit \`${x.gitCommit ?? 'unknown'}\`, ${x.createdAt}${x.interrupted ? ', interrupted' : ''}): \`attn sweep ${x.argv.join(' ')}\``);
+    out.push('');
+  } else {
+    out.push(`Command: \`attn sweep ${m.argv.join(' ')}\`${m.loadAverage ? ` — load average at start ${m.loadAverage.join(', ')}` : ''}`, '');
+  }
   const switches = Object.entries(m.environment ?? {}).filter(([k]) => !/(ADDON|DAWN_NODE|WORKER|COMMIT)$/.test(k));
   if (switches.length) out.push(`Environment (ATTN_*): ${switches.map(([k, v]) => `\`${k}=${v}\``).join(', ')}`, '');
   const timingText = timingLine(results);

@@ -184,6 +184,16 @@ export interface Metadata {
   /** set when the sweep was stopped (Ctrl-C) before every point ran */
   interrupted?: boolean;
   notes?: string[];
+  /** a merge of several sweeps (attn report a.json b.json …): each one's file, command, commit and whether it was stopped */
+  merged?: MergedSweep[];
+}
+
+export interface MergedSweep {
+  source: string;
+  argv: string[];
+  gitCommit: string | null;
+  createdAt: string;
+  interrupted: boolean;
 }
 
 export interface Results {
@@ -375,7 +385,8 @@ export function mergeResults(parts: readonly { source: string; results: Results 
     metadata.interrupted = metadata.interrupted || results.metadata.interrupted;
     for (const r of results.records) records.set(pointKey(r), r);
   }
-  metadata.notes!.push(`merged from ${parts.length} sweeps: ${parts.map((p) => `${p.source} (${p.results.metadata.argv.join(' ')})`).join('; ')}`);
+  metadata.merged = parts.flatMap(({ source, results: { metadata: m } }) =>
+    m.merged ?? [{ source, argv: m.argv, gitCommit: m.gitCommit, createdAt: m.createdAt, interrupted: m.interrupted === true }]);
   return { schemaVersion: SCHEMA_VERSION, metadata, records: [...records.values()] };
 }
 

@@ -40,6 +40,16 @@ test('each error chart’s yardstick is the textbook in its dtype, from that dty
   expect(yardstick('error-backward-d64-bfloat16.png').points[0]!.y).toBeCloseTo(1.5 * 3.9e-3, 12);
 });
 
+test('an error chart draws the causal records’ yardstick from them, dashed like the causal kernels, and the full one solid', () => {
+  const r = halfResults();
+  // make the causal textbook differ from the full one, so a chart that mixed them up shows
+  for (const x of r.records) if (x.causal && x.dtype === 'float16') for (const e of Object.values(x.error ?? {})) e.textbookRelL2 = 7e-4;
+  const series = chartSpecs(r).find((c) => c.file === 'error-fwd-d64-float16.png')!.spec.series.filter((s) => s.label.startsWith('textbook'));
+  expect(series.map((s) => [s.label, s.dashed])).toEqual([['textbook float16 (yardstick)', false], ['textbook float16 causal (yardstick)', true]]);
+  expect(series[0]!.points.every((p) => Math.abs(p.y - 1.5 * 4.9e-4) < 1e-12)).toBe(true);
+  expect(series[1]!.points.every((p) => Math.abs(p.y - 7e-4) < 1e-12)).toBe(true);
+});
+
 test('timings and correctness tables are split by dtype; a half table compares its tiled time with float32’s', async () => {
   const r = halfResults();
   const md = renderMarkdown(r, []);

@@ -33,7 +33,7 @@ Inputs are float16, float32 or float64 .npy files, C order, either 3-D [BH, N, d
   store them in it (float64 files are converted).
 
 Options:
-  --backend NAME     reference | cuda | wgsl                                       (required)
+  --backend NAME     reference | cuda | wgsl | torch (torch: its SDPA backends as variants) (required)
   --stage STAGE      lse: stage 1 only -> lse.npy
                      fwd: stages 1, 2  -> lse.npy, o.npy
                      bwd: stages 1-3   -> lse.npy, o.npy, dq.npy, dk.npy, dv.npy  (required)
