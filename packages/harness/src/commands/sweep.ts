@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, hostname, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { L2Mode, Pipeline, Variant } from '@attn/reference';
-import { DTYPES } from '@attn/reference';
+import { DTYPES, splitVariant } from '@attn/reference';
 import { parseFlags } from '../args.js';
 import type { BackendName } from '../backends.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
@@ -290,8 +290,10 @@ export async function main(argv: string[]): Promise<number> {
   const progress = new Progress(sweep.unitCount());
   config.progress = progress;
   const usable = loaded.filter((b) => b.backend).map((b) => b.name);
+  // the variants some usable backend runs (the preset's 'exact' only where the reference backend is asked for)
+  const running = config.variants.filter((v) => loaded.some((b) => b.backend?.variants.includes(splitVariant(v).base)));
   console.error(
-    `attn sweep: preset ${presetName}, ${problems.length} problems × [${usable.join(', ') || 'no backend'}] × ${config.variants.join('/')} × ${config.pipelines.join('/')}` +
+    `attn sweep: preset ${presetName}, ${problems.length} problems × [${usable.join(', ') || 'no backend'}] × ${running.join('/') || 'no variant'} × ${config.pipelines.join('/')}` +
       `${timing ? `, timing ${timing.budgetMs} ms/point` : ', correctness only'} → ${outPath}`,
   );
   if (timing && loadavg()[0]! > 2 * availableParallelism()) console.error(`attn sweep: warning: load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores; timings will be noisy`);
