@@ -28,15 +28,18 @@ export interface TextbookOutputs {
 
 const maxOf = (a: Float64Array): number => a.reduce((m, x) => (Number.isFinite(x) && Math.abs(x) > m ? Math.abs(x) : m), 0);
 
+type Copies = WeakMap<object, Float64Array>;
+
 /**
  * The problem's inputs as shared32 gives them, kept per input array: every summation order and pipeline of a problem
  * starts from the same copies (at N = 16384, d = 128, BH = 16 each copy is 268 MB). Inputs are never written.
  */
-const inputCopies = new WeakMap<object, Float64Array>();
+const inputCopies: Copies = new WeakMap();
 
-function sharedInput(a: ArrayLike<number>): Float64Array {
-  let copy = inputCopies.get(a);
-  if (!copy) inputCopies.set(a, (copy = shared32(a)));
+/** shared32(a), made once per array and kept in `copies`. */
+function sharedOnce(copies: Copies, a: ArrayLike<number>): Float64Array {
+  let copy = copies.get(a);
+  if (!copy) copies.set(a, (copy = shared32(a)));
   return copy;
 }
 
@@ -65,15 +68,10 @@ export async function textbookOutputs(
   sample?: RowSample,
   options: ReferenceOptions = {},
   order: SumOrder = 'forward',
-  givenCopies: Map<object, Float64Array> = new Map(),
+  givenCopies: Copies = new WeakMap(),
 ): Promise<TextbookOutputs> {
   const p = problem;
-  const sharedGiven = (a: ArrayLike<number>): Float64Array => {
-    let copy = givenCopies.get(a);
-    if (!copy) givenCopies.set(a, (copy = shared32(a)));
-    return copy;
-  };
-  const x = { q: sharedInput(inputs.q), k: sharedInput(inputs.k), v: sharedInput(inputs.v) };
+  const x = { q: sharedOnce(inputCopies, inputs.q), k: sharedOnce(inputCopies, inputs.k), v: sharedOnce(inputCopies, inputs.v) };
   const queryRows = sample ? Int32Array.from(sample.queryRows) : null;
   const keyRows = sample ? Int32Array.from(sample.keyRows) : null;
   const nRows = queryRows ? queryRows.length : p.bh * p.nq;
@@ -96,7 +94,7 @@ export async function textbookOutputs(
   if (pipeline === 'fwd') return result;
 
   if (!inputs.dO) throw new TypeError("textbookOutputs: the 'bwd' pipeline needs dO");
-  const dO = sharedInput(inputs.dO);
+  const dO = sharedOnce(inputCopies, inputs.dO);
   const delta = sharedFloat64(nRows);
   const deltaB = sharedFloat64(nRows);
   for (let pos = 0; pos < nRows; pos++) {
@@ -117,9 +115,9 @@ export async function textbookOutputs(
   if (sample) {
     if (!options.given) throw new TypeError("textbookOutputs: sampled 'bwd' needs the kernel's own lse and O (options.given)");
     const all = p.bh * p.nq;
-    queryM = sharedGiven(options.given.lse);
+    queryM = sharedOnce(givenCopies, options.given.lse);
     queryL = sharedFloat64(all).fill(1);
-    const o = sharedGiven(options.given.o);
+    const o = sharedOnce(givenCopies, options.given.o);
     queryDelta = sharedFloat64(all);
     queryDeltaB = sharedFloat64(all);
     for (let r = 0; r < all; r++) {
@@ -160,7 +158,7 @@ export async function textbookErrors(
   compare: CompareOptions = {},
 ): Promise<Partial<Record<OutputName, TextbookError>>> {
   const out: Partial<Record<OutputName, TextbookError>> = {};
-  const givenCopies = new Map<object, Float64Array>(); // the kernel's lse and O, copied once for the four orders
+  const givenCopies: Copies = new WeakMap(); // the kernel's lse and O, copied once for the four orders
   for (const order of SUM_ORDERS) {
     const tb = await textbookOutputs(reference.problem, inputs, reference.pipeline, sample, options, order, givenCopies);
     for (const [name, ref] of Object.entries(reference.tensors) as [OutputName, Float64Array][]) {
