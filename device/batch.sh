@@ -81,13 +81,19 @@ run_args() { # DIR STAGE → attn run input flags
   [ "$stage" = bwd ] && echo "--do $dir/dO.npy"
 }
 
+# ARGS… [-- REST…] → the arrays `before` (ARGS) and `run_flags` (REST: flags for attn run)
+split_run_flags() {
+  before=() run_flags=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do before+=("$1"); shift; done
+  if [ $# -gt 0 ]; then shift; run_flags=("$@"); fi
+}
+
 step_sanitize() { # NAME TOOLS VARIANT STAGE SHAPE… [-- attn run flags…]
   local name=$1 tools=$2 variant=$3 stage=$4 shape tool rc seed=29
   shift 4
-  local shapes=() run_flags=()
-  while [ $# -gt 0 ] && [ "$1" != -- ]; do shapes+=("$1"); shift; done
-  [ $# -gt 0 ] && shift && run_flags=("$@")
-  set -- "${shapes[@]}"
+  local before run_flags
+  split_run_flags "$@"
+  set -- "${before[@]}"
   local log="$out/$name.log"
   : > "$log"
   for shape in "$@"; do
@@ -111,9 +117,9 @@ step_sanitize() { # NAME TOOLS VARIANT STAGE SHAPE… [-- attn run flags…]
 step_profile() { # NAME VARIANT STAGE SHAPE [ncu flags…] [-- attn run flags…]
   local name=$1 variant=$2 stage=$3 shape=$4
   shift 4
-  local ncu_flags=() run_flags=()
-  while [ $# -gt 0 ] && [ "$1" != -- ]; do ncu_flags+=("$1"); shift; done
-  [ $# -gt 0 ] && shift && run_flags=("$@")
+  local before run_flags
+  split_run_flags "$@"
+  local ncu_flags=("${before[@]}")
   [ ${#ncu_flags[@]} -eq 0 ] && ncu_flags=(--section=SpeedOfLight)
   read -r bh nq nk d causal <<< "$(parse_shape "$shape")"
   local dir=/tmp/prof-$shape
